@@ -1,0 +1,34 @@
+"""Loss surfaces: the catalogue of classic 2-D test functions and safe visitor formulas.
+
+Public API: ``available()``, ``get(name)``, ``from_expression(text, bounds=None)`` and the ``Surface`` type.
+Imports neither streamlit nor plotly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from surfaces.base import Bounds, Surface, X, Y
+from surfaces.catalogue import CATALOGUE
+
+__all__ = ["Bounds", "Surface", "X", "Y", "available", "get", "from_expression"]
+
+
+def available() -> list[str]:
+    """Slugs of the catalogue surfaces, in display order."""
+    return list(CATALOGUE)
+
+
+@lru_cache(maxsize=None)  # bounded by the catalogue's size; compiling costs ~0.1 s per surface
+def get(name: str) -> Surface:
+    """The catalogue surface called ``name``; ValueError listing the valid names otherwise."""
+    if name not in CATALOGUE:
+        raise ValueError(f"Unknown surface {name!r}; choose one of: {', '.join(CATALOGUE)}")
+    return CATALOGUE[name]()
+
+
+def from_expression(text: str, bounds: Bounds | None = None) -> Surface:
+    """A Surface from a visitor's formula f(x, y); ValueError with a plain message when refused."""
+    from surfaces.expression import from_expression as build
+
+    return build(text, bounds)
