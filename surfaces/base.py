@@ -19,6 +19,9 @@ from typing import Callable
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.pycode import PythonCodePrinter
 
 # The only symbols any surface may use. real=True keeps SymPy from producing conjugates in derivatives.
 X, Y = sp.symbols("x y", real=True)
@@ -26,9 +29,37 @@ X, Y = sp.symbols("x y", real=True)
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 
 
+def _square_as_product(printer_class):
+    """A lambdify printer that writes b**2 as (b*b).
+
+    NumPy computes ``a**2`` as ``a*a`` (exactly rounded) while Python's float ``**`` calls the C
+    library's ``pow``, which can differ in the last bit. Printing squares as products makes the NumPy
+    and the ``math`` compilations of a surface agree bit for bit, so batched runs equal single runs.
+    """
+
+    class Printer(printer_class):
+        def _print_Pow(self, expr, rational=False):
+            if expr.exp == 2:
+                base = self.parenthesize(expr.base, PRECEDENCE["Mul"])
+                return f"({base}*{base})"
+            return super()._print_Pow(expr, rational=rational)
+
+    return Printer
+
+
+_NumPyPrinter = _square_as_product(NumPyPrinter)
+_MathPrinter = _square_as_product(PythonCodePrinter)
+
+
+def _compile(args, expr, module: str):
+    printer = _NumPyPrinter if module == "numpy" else _MathPrinter
+    return sp.lambdify(args, expr, modules=module, cse=True, printer=printer)
+
+
 def _broadcast(result, shape: tuple[int, ...]) -> np.ndarray:
     """lambdify returns a bare scalar for constant derivatives; give every caller a full array."""
-    return np.broadcast_to(np.asarray(result, dtype=float), shape).astype(float, copy=False)
+    arr = np.asarray(result, dtype=float)
+    return arr if arr.shape == shape else np.broadcast_to(arr, shape).copy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,11 +109,11 @@ class Surface:
         setter(self, "starts", tuple((float(a), float(b)) for a, b in self.starts))
         setter(self, "gradient_expressions", grad)
         # cse=True shares sub-expressions (Beale's gradient repeats its three brackets).
-        setter(self, "_value", sp.lambdify((X, Y), expr, modules="numpy", cse=True))
-        setter(self, "_gradient", sp.lambdify((X, Y), grad, modules="numpy", cse=True))
-        setter(self, "_hessian", sp.lambdify((X, Y), hess, modules="numpy", cse=True))
-        setter(self, "scalar_gradient", sp.lambdify((X, Y), grad, modules="math", cse=True))
-        setter(self, "scalar_value", sp.lambdify((X, Y), expr, modules="math", cse=True))
+        setter(self, "_value", _compile((X, Y), expr, "numpy"))
+        setter(self, "_gradient", _compile((X, Y), grad, "numpy"))
+        setter(self, "_hessian", _compile((X, Y), hess, "numpy"))
+        setter(self, "scalar_gradient", _compile((X, Y), grad, "math"))
+        setter(self, "scalar_value", _compile((X, Y), expr, "math"))
 
     # -- NumPy API: points (..., 2) -------------------------------------------------------------
     @property
