@@ -142,7 +142,7 @@ class Path:
 
 
 # --- scalar engine ------------------------------------------------------------------------------------
-def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, index: int, out: np.ndarray) -> int:
+def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, out: np.ndarray) -> int:
     """One start with floats; fills out (steps + 1, 2); returns diverged_at (-1 when none)."""
     opt = s.optimizer
     step, lookahead, grad = opt.step, opt.lookahead, surface.scalar_gradient
@@ -164,8 +164,9 @@ def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, index: int,
             gx, gy = grad(lookahead(x, sx, h), lookahead(y, sy, h))
             if noise is not None:
                 sigma = s.noise_scales[t - 1]
-                gx = gx + sigma * noise[t - 1, index, 0]
-                gy = gy + sigma * noise[t - 1, index, 1]
+                zx, zy = noise[t - 1]
+                gx = gx + sigma * zx
+                gy = gy + sigma * zy
             dx, sx = step(xp, gx, sx, h, t)
             dy, sy = step(xp, gy, sy, h, t)
             x = x + dx
@@ -204,7 +205,9 @@ def _run_scalar(s: Settings, surface, starts: np.ndarray):
     diverged = np.full(count, -1, dtype=int)
     noise = _noise_draws(s, count)
     for i, (x, y) in enumerate(starts.tolist()):
-        diverged[i] = _run_scalar_one(s, surface, x, y, noise, i, points[i])
+        # Python floats for the start's draws: NumPy scalars would fail the float type test.
+        own_noise = None if noise is None else noise[:, i, :].tolist()
+        diverged[i] = _run_scalar_one(s, surface, x, y, own_noise, points[i])
     values = surface.value(points)
     _check_values(points, values, diverged)
     return points, values, diverged
@@ -260,13 +263,15 @@ def _run_array(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima
         delta, state = step(xp, g, state, h, t)
         new = theta + delta
         f_new = surface.value_xy(new)
-        ok = (np.abs(f_new) <= LIMIT) & (np.abs(new[0]) <= LIMIT) & (np.abs(new[1]) <= LIMIT)
-        if frozen is not None:
-            ok |= frozen
-        if not ok.all():
-            newly = ~ok
-            diverged[newly] = t
-            frozen = newly if frozen is None else frozen | newly
+        # Fast path: two reductions decide that every start is fine (NaN makes max() fail the test).
+        if frozen is not None or not (np.abs(f_new).max() <= LIMIT and np.abs(new).max() <= LIMIT):
+            ok = (np.abs(f_new) <= LIMIT) & (np.abs(new[0]) <= LIMIT) & (np.abs(new[1]) <= LIMIT)
+            if frozen is not None:
+                ok |= frozen
+            if not ok.all():
+                newly = ~ok
+                diverged[newly] = t
+                frozen = newly if frozen is None else frozen | newly
         if frozen is not None:
             new[:, frozen] = theta[:, frozen]
             f_new[frozen] = f[frozen]
@@ -285,9 +290,12 @@ def _mark_converged(surface, theta, minima, tol, converged, t):
     if not pending.any():
         return
     if len(minima):
-        d2 = np.full(theta.shape[1], np.inf)
-        for mx, my in minima:
-            np.minimum(d2, (theta[0] - mx) ** 2 + (theta[1] - my) ** 2, out=d2)
+        d2 = None
+        for mx, my in minima.tolist():
+            dx = theta[0] - mx
+            dy = theta[1] - my
+            dist2 = dx * dx + dy * dy
+            d2 = dist2 if d2 is None else np.minimum(d2, dist2, out=d2)
         hit = d2 <= tol * tol
     else:
         g = np.empty_like(theta)

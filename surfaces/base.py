@@ -51,8 +51,14 @@ _NumPyPrinter = _square_as_product(NumPyPrinter)
 _MathPrinter = _square_as_product(PythonCodePrinter)
 
 
+# The settings lambdify gives its default printers: module names unqualified (``sqrt``, not ``math.sqrt``)
+# so they resolve in lambdify's namespace.
+_PRINTER_SETTINGS = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                     "user_functions": {}}
+
+
 def _compile(args, expr, module: str):
-    printer = _NumPyPrinter if module == "numpy" else _MathPrinter
+    printer = (_NumPyPrinter if module == "numpy" else _MathPrinter)(dict(_PRINTER_SETTINGS))
     return sp.lambdify(args, expr, modules=module, cse=True, printer=printer)
 
 
