@@ -224,7 +224,8 @@ class _ArrayResult:
     values: np.ndarray | None
 
 
-def _run_array(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=None, tol=0.0) -> _ArrayResult:
+def _run_array(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=None,
+               tol: float = 0.0) -> _ArrayResult:
     opt = s.optimizer
     step, lookahead = opt.step, opt.lookahead
     xp = ArrayOps
@@ -285,7 +286,7 @@ def _run_array(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima
 
 
 def _mark_converged(surface, theta, minima, tol, converged, t):
-    """Record step t for starts that are within tol of a minimum (or at a stationary point) for the first time."""
+    """Record step t for starts first within tol of a minimum (or of a stationary point)."""
     pending = converged < 0
     if not pending.any():
         return
@@ -323,7 +324,8 @@ def run(name: str, surface, start, steps: int, **hyperparameters) -> Path:
             points, values, diverged = r.points, r.values, r.diverged
     if single:
         d = int(diverged[0])
-        return Path(name, surface.name, s.hyperparameters, s.options, points[0], values[0], None if d < 0 else d)
+        diverged_at = None if d < 0 else d
+        return Path(name, surface.name, s.hyperparameters, s.options, points[0], values[0], diverged_at)
     return Path(name, surface.name, s.hyperparameters, s.options, points, values, diverged)
 
 
@@ -363,4 +365,5 @@ def sweep(name: str, surface, starts, steps: int, tol: float = 1e-3, **hyperpara
             nearest = np.argmin(d2, axis=1)
         else:
             nearest = np.full(len(final), -1)
-    return Sweep(name, surface.name, s.hyperparameters, final, r.final_values, r.converged, r.diverged, nearest)
+    return Sweep(name, surface.name, s.hyperparameters, final, r.final_values, r.converged, r.diverged,
+                 nearest)

@@ -66,6 +66,8 @@ def _eps(default: float) -> Hyperparameter:
                           ui_min=1e-10, ui_max=1.0, log=True, help="ε: keeps the division finite.")
 
 
+ADADELTA_LR = Hyperparameter("lr", "learning rate", r"\eta", 1.0, 0.0, math.inf, ui_min=0.01, ui_max=100.0,
+                             log=True, help="Optional multiplier of the step (not in Zeiler's rule).")
 MOMENTUM = _decay("momentum", "momentum value", r"\gamma", 0.9, "γ: the fraction of the last step kept.")
 BETA1 = _decay("beta1", "beta1 value", r"\beta_1", 0.9, "β₁: decay of the average of gradients.")
 BETA2 = _decay("beta2", "beta2 value", r"\beta_2", 0.999, "β₂: decay of the average of squared gradients.")
@@ -99,6 +101,7 @@ class Optimizer:
 
 
 _ADAM_MOMENTS = r"m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t \\ v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2"
+_ADAPTIVE_STEP = r"\theta_{t+1} = \theta_t - \frac{\eta}{\sqrt{\hat v_t} + \epsilon}"
 _BIAS = r"\hat m_t = \frac{m_t}{1-\beta_1^t} \\ \hat v_t = \frac{v_t}{1-\beta_2^t}"
 
 OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in [
@@ -143,11 +146,10 @@ OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in [
         rules.adagrad_init, rules.adagrad_step),
     Optimizer(
         "adadelta", "Adadelta",
-        (_rho(0.95), _eps(1e-6), Hyperparameter("lr", "learning rate", r"\eta", 1.0, 0.0, math.inf,
-                                                 ui_min=0.01, ui_max=100.0, log=True,
-                                                 help="Optional multiplier of the step (not in Zeiler's rule).")),
+        (_rho(0.95), _eps(1e-6), ADADELTA_LR),
         r"E[g^2]_t = \gamma E[g^2]_{t-1} + (1-\gamma) g_t^2 \\ "
-        r"\Delta\theta_t = -\frac{\sqrt{E[\Delta\theta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}}\, g_t \\ "
+        r"\Delta\theta_t = -\frac{\sqrt{E[\Delta\theta^2]_{t-1} + \epsilon}}"
+        r"{\sqrt{E[g^2]_t + \epsilon}}\, g_t \\ "
         r"E[\Delta\theta^2]_t = \gamma E[\Delta\theta^2]_{t-1} + (1-\gamma) \Delta\theta_t^2 \\ "
         r"\theta_{t+1} = \theta_t + \Delta\theta_t",
         "Replaces Adagrad's ever-growing sum by a decaying average, and the learning rate by the size of "
@@ -170,7 +172,7 @@ OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in [
         rules.rmsprop_init, rules.rmsprop_step),
     Optimizer(
         "adam", "Adam", (_lr(0.001), BETA1, BETA2, _eps(1e-8)),
-        _ADAM_MOMENTS + r" \\ " + _BIAS + r" \\ \theta_{t+1} = \theta_t - \frac{\eta}{\sqrt{\hat v_t} + \epsilon}\, \hat m_t",
+        _ADAM_MOMENTS + r" \\ " + _BIAS + r" \\ " + _ADAPTIVE_STEP + r"\, \hat m_t",
         "Momentum and RMSprop together: an average of gradients for direction, an average of squared "
         "gradients for scale, both corrected for starting at zero. Each step is about η in size whatever "
         "the slope, which is why it leaves a flat saddle quickly.",
@@ -189,8 +191,8 @@ OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in [
         rules.adamax_init, rules.adamax_step),
     Optimizer(
         "nadam", "Nadam", (_lr(0.002), BETA1, BETA2, _eps(1e-8)),
-        _ADAM_MOMENTS + r" \\ " + _BIAS + r" \\ \theta_{t+1} = \theta_t - \frac{\eta}{\sqrt{\hat v_t} + \epsilon}"
-        r"\left(\beta_1 \hat m_t + \frac{(1-\beta_1) g_t}{1-\beta_1^t}\right)",
+        _ADAM_MOMENTS + r" \\ " + _BIAS + r" \\ " + _ADAPTIVE_STEP
+        + r"\left(\beta_1 \hat m_t + \frac{(1-\beta_1) g_t}{1-\beta_1^t}\right)",
         "Adam with Nesterov's look-ahead folded into the momentum term: it uses this step's momentum "
         "rather than last step's, and tends to turn corners a little sooner.",
         "torch.optim.NAdam follows Dozat's later form with a momentum-decay schedule "

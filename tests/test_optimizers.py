@@ -248,8 +248,8 @@ def test_every_method_converges_on_a_convex_bowl(name):
 # --- schedules and noise -------------------------------------------------------------------------------
 def test_defaults_reproduce_the_plain_rule():
     plain = optimizers.run("momentum", BOWL, (-2, 2), 50)
-    explicit = optimizers.run("momentum", BOWL, (-2, 2), 50, lr_schedule="constant", momentum_schedule="constant",
-                              noise=0.0)
+    explicit = optimizers.run("momentum", BOWL, (-2, 2), 50, lr_schedule="constant",
+                              momentum_schedule="constant", noise=0.0)
     np.testing.assert_array_equal(plain.points, explicit.points)
 
 
@@ -259,10 +259,12 @@ def test_learning_rate_schedules(schedule):
     lrs = np.array(s.learning_rates)
     assert lrs[0] == pytest.approx(0.1) and (np.diff(lrs) <= 1e-15).all() and lrs[-1] < 0.1
     expected = {"step": 0.1 * 0.5**3, "exponential": 0.1 * 0.5 ** (199 / 50),
-                "inverse_time": 0.1 / (1 + 0.5 * 199 / 50), "cosine": 0.1 * 0.5 * (1 + math.cos(math.pi * 199 / 200))}
+                "inverse_time": 0.1 / (1 + 0.5 * 199 / 50),
+                "cosine": 0.1 * 0.5 * (1 + math.cos(math.pi * 199 / 200))}
     assert lrs[-1] == pytest.approx(expected[schedule])
     # SGD with a schedule steps by exactly η_t g_t.
-    path = optimizers.run("sgd", BOWL, (-2, 2), 200, lr=0.1, lr_schedule=schedule, decay_rate=0.5, decay_steps=50)
+    path = optimizers.run("sgd", BOWL, (-2, 2), 200, lr=0.1, lr_schedule=schedule, decay_rate=0.5,
+                          decay_steps=50)
     g = BOWL.gradient(path.points[10])
     np.testing.assert_allclose(path.points[11], path.points[10] - lrs[10] * g, rtol=1e-14)
 
