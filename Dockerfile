@@ -1,0 +1,36 @@
+# Descent Lab production image. Build: `docker build -t descent-lab .` (or deploy/build-image.sh with
+# buildah); run: `docker run -p 8501:8501 -e STREAMLIT_SERVER_COOKIE_SECRET=... descent-lab`.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, so that a code change does not re-install them.
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+
+# The app serves plotly.js itself from static/ (server.enableStaticServing): copy it out of the
+# installed plotly package at build time, readable by everyone. The code stays owned by root.
+RUN mkdir -p /app/static \
+    && cp "$(python -c 'import os, plotly; print(os.path.dirname(plotly.__file__))')/package_data/plotly.min.js" \
+        /app/static/plotly.min.js \
+    && chmod -R a+rX /app \
+    && groupadd --gid 10001 app \
+    && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin app
+
+# Numeric, so that Kubernetes' runAsNonRoot can check it.
+USER 10001:10001
+
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).read() != b'ok')"]
+
+CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]

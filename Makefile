@@ -1,0 +1,63 @@
+# Descent Lab: `make run` starts the app, `make test` runs every check. GNU make.
+# The virtual environment lives in .venv and is made with `python3` from PATH; requirements are
+# re-installed only when requirements*.txt change (stamp files inside .venv).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint bench clean venv dev
+
+help:
+	@echo "make run    - install requirements.txt into .venv and start the app (http://localhost:8501)"
+	@echo "make test   - install requirements-dev.txt, then ruff and every pytest test (browser tests need /usr/bin/chromium)"
+	@echo "make lint   - ruff only"
+	@echo "make bench  - run bench/*.py"
+	@echo "make clean  - remove .venv and caches"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.req-stamp: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-stamp: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@touch $@ $(VENV)/.req-stamp
+
+venv: $(VENV)/.req-stamp
+dev: $(VENV)/.dev-stamp
+
+# Dev defaults: listen on localhost only and reload on code changes, unless STREAMLIT_SERVER_ADDRESS /
+# STREAMLIT_SERVER_FILE_WATCHER_TYPE say otherwise. The port (8501) and every other option come from
+# .streamlit/config.toml (the production settings) and Streamlit's own STREAMLIT_* variables.
+run: $(VENV)/.req-stamp
+	STREAMLIT_SERVER_FILE_WATCHER_TYPE="$${STREAMLIT_SERVER_FILE_WATCHER_TYPE:-auto}" \
+	  exec $(BIN)/streamlit run app.py --server.address "$${STREAMLIT_SERVER_ADDRESS:-localhost}"
+
+lint: $(VENV)/.dev-stamp
+	$(BIN)/ruff check .
+
+# Both steps always run, so one report shows everything; either failing fails the target. pytest's exit
+# code 5 (no test collected) counts as a failure.
+test: $(VENV)/.dev-stamp
+	@lint=0; echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || lint=$$?; \
+	echo "$(BIN)/python -m pytest $(PYTEST_ARGS)"; rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	[ $$lint -eq 0 ] || echo "FAILED: ruff check (exit $$lint)"; \
+	[ $$rc -ne 5 ] || echo "FAILED: pytest collected no tests (exit 5)"; \
+	[ $$rc -eq 0 ] || [ $$rc -eq 5 ] || echo "FAILED: pytest (exit $$rc)"; \
+	[ $$lint -eq 0 ] && [ $$rc -eq 0 ]
+
+bench: $(VENV)/.dev-stamp
+	@set -e; found=0; \
+	for f in bench/*.py; do \
+	  [ -e "$$f" ] || continue; found=1; \
+	  echo "== $$f"; $(BIN)/python "$$f"; \
+	done; \
+	[ $$found = 1 ] || echo "no benchmarks in bench/ yet"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

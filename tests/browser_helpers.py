@@ -1,0 +1,73 @@
+"""Helpers for browser tests (Playwright's sync API driving Debian's Chromium) and test servers.
+
+    from tests.browser_helpers import wait_for_app
+
+    @pytest.mark.browser
+    def test_something(page, app_server):
+        page.goto(app_server)
+        wait_for_app(page)
+        ...
+
+The fixtures (`app_server`, `chromium`, `page`, `console_errors`) live in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_MISSING = (
+    f"Chromium not found at {CHROMIUM_PATH} — browser tests skipped; "
+    "install it with `apt-get install chromium`"
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we run as root
+    "--disable-gpu",
+    "--disable-background-networking",  # the machine's closed network refuses Chromium's own calls
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+SKELETON = "[data-testid='stSkeleton']"
+EXCEPTION = "[data-testid='stException']"
+
+
+def chromium_available() -> bool:
+    return CHROMIUM_PATH.is_file()
+
+
+def wait_for_app(page, timeout: float = 60_000) -> None:
+    """Wait until the Streamlit script has finished its run and the page has rendered.
+
+    That is: the app root reports `data-test-script-state="notRunning"` (before the first run it says
+    "initial"), no loading skeleton is left, and it still says so a moment later (a rerun triggered by a
+    widget may not have started yet when this is called right after a click; the second look catches most
+    of those). `timeout` is in milliseconds, like Playwright's.
+    """
+    for _ in range(2):
+        page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout)
+        page.wait_for_function("sel => document.querySelector(sel) === null", arg=SKELETON, timeout=timeout)
+        page.wait_for_timeout(150)
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=grace)
