@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizers import schedules
-from optimizers.rules import ArrayOps, ScalarOps
+from optimizers.rules import ArrayOps, ScalarOps, identity_lookahead
 from optimizers.table import OPTIMIZERS, Optimizer
 
 LIMIT = 1e6  # |θ| or |f| beyond this counts as divergence (the saddle is unbounded below)
@@ -146,6 +146,7 @@ def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, out: np.nda
     """One start with floats; fills out (steps + 1, 2); returns diverged_at (-1 when none)."""
     opt = s.optimizer
     step, lookahead, grad = opt.step, opt.lookahead, surface.scalar_gradient
+    looks_ahead = lookahead is not identity_lookahead
     xp = ScalarOps
     sx = sy = opt.init(0.0)
     h = dict(s.hyperparameters)
@@ -161,7 +162,10 @@ def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, out: np.nda
             if has_momentum:
                 h["momentum"] = moms[t - 1]
         try:
-            gx, gy = grad(lookahead(x, sx, h), lookahead(y, sy, h))
+            if looks_ahead:
+                gx, gy = grad(lookahead(x, sx, h), lookahead(y, sy, h))
+            else:
+                gx, gy = grad(x, y)
             if noise is not None:
                 sigma = s.noise_scales[t - 1]
                 zx, zy = noise[t - 1]

@@ -57,7 +57,7 @@ class ArrayOps:
         return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0.0)
 
 
-def _identity_lookahead(theta, state, h):
+def identity_lookahead(theta, state, h):
     return theta
 
 

@@ -88,7 +88,7 @@ class Optimizer:
     paper: str
     init: Callable
     step: Callable
-    lookahead: Callable = rules._identity_lookahead
+    lookahead: Callable = rules.identity_lookahead
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.hyperparameters}
