@@ -1,3 +1,28 @@
+"""Race: the optimizers side by side on a classic test surface, Radford-style."""
+
 import streamlit as st
 
-st.title("Race")
+import surfaces
+from lab import urlstate
+from ui import race as race_ui
+from ui.surfaces import catalogue_surface, surface_header
+
+DEFAULT_SURFACE = "beale"
+
+state = race_ui.PageState("race")
+race_ui.read_url(state, extra={"surface": lambda text: urlstate.parse_choice(text, surfaces.available())})
+if race_ui.url_value(state, "surface") is not None:
+    state.set(race_ui.url_value(state, "surface"), "surface")
+if state.key("surface") not in st.session_state:
+    state.set(DEFAULT_SURFACE, "surface")
+
+st.sidebar.selectbox("Surface", surfaces.available(), key=state.key("surface"), persist_state="session",
+                     format_func=lambda name: catalogue_surface(name).title)
+name = state.get("surface")
+surface = catalogue_surface(name)
+
+st.title(f"Optimizer race on {surface.title}")
+surface_header(surface)
+surface_key = ("catalogue", name)
+race_ui.show_race(state, surface, surface_key, {"surface": name},
+                  race_ui.presets_cached(surface_key, surface))

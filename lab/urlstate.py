@@ -1,0 +1,108 @@
+"""Parsing and writing the query-string parameters that make a race reproducible from a link.
+
+Pure functions: each parser takes the text from the URL and returns a value or raises ValueError with
+a short reason; the UI layer turns that into a visible warning and keeps the default.
+"""
+
+from __future__ import annotations
+
+import math
+
+import optimizers
+from optimizers.schedules import RUN_OPTIONS, validate_run_option
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+VIEWS = ("both", "contour", "3d")
+
+
+def parse_choice(text: str, choices) -> str:
+    value = text.strip().lower()
+    if value not in choices:
+        raise ValueError(f"'{text}' is not one of {', '.join(map(str, choices))}")
+    return value
+
+
+def parse_optimizers(text: str) -> list[str]:
+    """'all' or a comma list of optimizer slugs (case-insensitive, duplicates dropped)."""
+    value = text.strip().lower()
+    names = optimizers.available()
+    if value == "all":
+        return names
+    chosen = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part not in names:
+            raise ValueError(f"unknown optimizer '{part}' (valid: all, {', '.join(names)})")
+        if part not in chosen:
+            chosen.append(part)
+    if not chosen:
+        raise ValueError("no optimizer named")
+    return chosen
+
+
+def format_optimizers(chosen: list[str]) -> str:
+    return "all" if list(chosen) == optimizers.available() else ",".join(chosen)
+
+
+def parse_float(text: str, low: float, high: float) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{text} is outside {low:g} … {high:g}")
+    return value
+
+
+def parse_int(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not a whole number") from None
+    if not low <= value <= high:
+        raise ValueError(f"{value} is outside {low} … {high}")
+    return value
+
+
+def parse_point(text: str, limit: float = 1e6) -> tuple[float, float]:
+    """'x,y' with finite coordinates."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise ValueError(f"'{text}' is not of the form x,y")
+    return parse_float(parts[0], -limit, limit), parse_float(parts[1], -limit, limit)
+
+
+def format_number(value: float) -> str:
+    """Shortest text that reads back as the same float."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def format_point(point) -> str:
+    return f"{format_number(point[0])},{format_number(point[1])}"
+
+
+def hyperparameter_key(optimizer: str, parameter: str) -> str:
+    """URL key of one optimizer's hyperparameter: lr_adam, momentum_nag, beta2_adamax."""
+    return f"{parameter}_{optimizer}"
+
+
+def parse_hyperparameter(optimizer: str, parameter: str, text: str) -> float:
+    """A value the optimizer accepts and the UI control can show."""
+    p = optimizers.get(optimizer).hyperparameter(parameter)
+    value = parse_float(text, p.ui_min, p.ui_max)
+    if not p.is_valid(value):
+        raise ValueError(f"{text} is not a valid {p.label} (valid: {p.valid_range})")
+    return value
+
+
+def parse_run_option(name: str, text: str):
+    option = RUN_OPTIONS[name]
+    if option.choices:
+        return parse_choice(text, option.choices)
+    if isinstance(option.default, int):
+        return parse_int(text, int(option.low), int(min(option.high, 2**31 - 1)))
+    value = parse_float(text, option.low, option.high)
+    return validate_run_option(name, value)

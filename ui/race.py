@@ -1,0 +1,384 @@
+"""The race UI shared by the Race and Custom-surface pages: controls, URL state, player, charts, table.
+
+State lives in ``st.session_state`` under ``keep.<page>.*`` keys (widgets use ``persist_state="session"``
+so nothing is lost when the visitor visits another page) and mirrors into the query string after every
+run, so a link reproduces the race exactly. A URL is read when it differs from the one this session last
+wrote (a fresh visit, a shared link, a preset); each malformed or unknown parameter gives one visible
+warning and the control keeps its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+import optimizers
+from figures import background, race_charts
+from lab import presets, urlstate
+from lab.race import (
+    DEFAULT_OPTIMIZERS,
+    MAX_STEPS,
+    Race,
+    distance_to_minimum,
+    divergence_note,
+    results_rows,
+    run_race,
+    trajectories_csv,
+)
+from optimizers.schedules import RUN_OPTIONS
+from ui import animation
+
+RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
+DEFAULT_STEPS = 500
+
+
+@dataclass
+class RaceControls:
+    """Everything the visitor chose; ``surface_key`` identifies the surface for caching."""
+
+    surface_key: tuple
+    names: list[str]
+    steps: int
+    start: tuple[float, float]
+    hyperparameters: dict[str, dict[str, float]]
+    options: dict[str, object]
+    speed: float
+    view: str
+    warnings: list[str] = field(default_factory=list)
+
+    def race(self) -> Race:
+        merged = {n: {**self.hyperparameters[n], **self._options_for(n)} for n in self.names}
+        return Race.make(self.names, self.steps, self.start, merged)
+
+    def _options_for(self, name: str) -> dict:
+        opts = {k: v for k, v in self.options.items() if v != RUN_OPTIONS[k].default}
+        if "momentum" not in optimizers.defaults(name):
+            opts.pop("momentum_schedule", None)
+        return opts
+
+
+class PageState:
+    """Session-state keys of one page (``race`` or ``custom``)."""
+
+    def __init__(self, page: str):
+        self.page = page
+
+    def key(self, *parts: str) -> str:
+        return ".".join(("keep", self.page, *parts))
+
+    def get(self, *parts: str, default=None):
+        return st.session_state.get(self.key(*parts), default)
+
+    def set(self, value, *parts: str) -> None:
+        st.session_state[self.key(*parts)] = value
+
+
+# --- URL --------------------------------------------------------------------------------------------
+def _parsers(extra: dict[str, Callable[[str], object]]) -> dict[str, Callable[[str], object]]:
+    parsers: dict[str, Callable[[str], object]] = {
+        "optimizers": urlstate.parse_optimizers,
+        "steps": lambda t: urlstate.parse_int(t, 1, MAX_STEPS),
+        "start": urlstate.parse_point,
+        "speed": lambda t: urlstate.parse_float(t, min(urlstate.SPEEDS), max(urlstate.SPEEDS)),
+        "view": lambda t: urlstate.parse_choice(t, urlstate.VIEWS),
+    }
+    for name in RACE_OPTIONS:
+        parsers[name] = lambda t, n=name: urlstate.parse_run_option(n, t)
+    for opt in optimizers.available():
+        for p in optimizers.get(opt).hyperparameters:
+            parsers[urlstate.hyperparameter_key(opt, p.name)] = (
+                lambda t, o=opt, n=p.name: urlstate.parse_hyperparameter(o, n, t))
+    parsers.update(extra)
+    return parsers
+
+
+def read_url(state: PageState, extra: dict[str, Callable[[str], object]]) -> None:
+    """Apply a new URL to the page's state: valid values are kept in ``url.values``, problems as warnings."""
+    query = st.query_params.to_dict()
+    if query == state.get("url", "written"):
+        return
+    parsers = _parsers(extra)
+    values, warnings = {}, []
+    for key, text in query.items():
+        if key not in parsers:
+            warnings.append(f"Unknown URL parameter `{key}` was ignored.")
+            continue
+        try:
+            values[key] = parsers[key](text)
+        except ValueError as exc:
+            warnings.append(f"URL parameter `{key}`: {exc}. Using the default instead.")
+    if "speed" in values and values["speed"] not in urlstate.SPEEDS:
+        warnings.append(f"URL parameter `speed`: choose one of {', '.join(map(str, urlstate.SPEEDS))}. "
+                        "Using the default instead.")
+        values.pop("speed")
+    state.set(values, "url", "values")
+    state.set(warnings, "url", "warnings")
+    state.set(query, "url", "written")
+    state.set(True, "url", "pending")
+
+
+def url_value(state: PageState, key: str, default=None):
+    """A value the current URL set (only while it is being applied)."""
+    if not state.get("url", "pending"):
+        return default
+    return state.get("url", "values", default={}).get(key, default)
+
+
+def write_url(state: PageState, controls: RaceControls, extra: dict[str, str]) -> None:
+    params = dict(extra)
+    params["optimizers"] = urlstate.format_optimizers(controls.names)
+    params["steps"] = str(controls.steps)
+    params["start"] = urlstate.format_point(controls.start)
+    for name in controls.names:
+        for key, value in controls.hyperparameters[name].items():
+            if key == "lr" or value != optimizers.defaults(name)[key]:
+                params[urlstate.hyperparameter_key(name, key)] = urlstate.format_number(value)
+    for key, value in controls.options.items():
+        if value != RUN_OPTIONS[key].default:
+            params[key] = value if isinstance(value, str) else urlstate.format_number(value)
+    if controls.speed != 1.0:
+        params["speed"] = urlstate.format_number(controls.speed)
+    if controls.view != "both":
+        params["view"] = controls.view
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    state.set(st.query_params.to_dict(), "url", "written")
+    state.set(False, "url", "pending")
+
+
+# --- controls ------------------------------------------------------------------------------------------
+def _init(state: PageState, value, *parts: str) -> None:
+    """Give a widget its starting value through session state (never also through ``value=``)."""
+    if state.key(*parts) not in st.session_state:
+        state.set(value, *parts)
+
+
+def _apply_surface(state: PageState, surface, surface_presets: dict[str, dict[str, float]]) -> None:
+    """A new surface: start and hyperparameters from its presets, then whatever the URL says."""
+    start = url_value(state, "start", surface.start)
+    state.set(float(start[0]), "start", "x")
+    state.set(float(start[1]), "start", "y")
+    for name, hyper in surface_presets.items():
+        for key, value in hyper.items():
+            state.set(url_value(state, urlstate.hyperparameter_key(name, key), value), "hp", name, key)
+
+
+def _apply_url_without_surface_change(state: PageState) -> None:
+    if not state.get("url", "pending"):
+        return
+    values = state.get("url", "values", default={})
+    if "start" in values:
+        state.set(values["start"][0], "start", "x")
+        state.set(values["start"][1], "start", "y")
+    for name in optimizers.available():
+        for p in optimizers.get(name).hyperparameters:
+            key = urlstate.hyperparameter_key(name, p.name)
+            if key in values:
+                state.set(values[key], "hp", name, p.name)
+
+
+def _set_optimizers(state: PageState, names) -> None:
+    state.set(list(names), "optimizers")
+
+
+def _use_suggested_start(state: PageState, starts) -> None:
+    choice = state.get("suggested")
+    if choice is not None and 0 <= choice < len(starts):
+        state.set(starts[choice][0], "start", "x")
+        state.set(starts[choice][1], "start", "y")
+
+
+def _reset_hyperparameters(state: PageState, surface_presets: dict[str, dict[str, float]]) -> None:
+    for name, hyper in surface_presets.items():
+        for key, value in hyper.items():
+            state.set(value, "hp", name, key)
+
+
+def _hyperparameter_inputs(state: PageState, names: list[str]) -> dict[str, dict[str, float]]:
+    chosen = {}
+    for name in names:
+        opt = optimizers.get(name)
+        cols = st.columns([1.1] + [1] * len(opt.hyperparameters))
+        cols[0].markdown(f"**{opt.title}**")
+        values = {}
+        for col, p in zip(cols[1:], opt.hyperparameters, strict=True):
+            key = state.key("hp", name, p.name)
+            if key not in st.session_state:
+                st.session_state[key] = p.default
+            value = col.number_input(
+                f"{p.name} ({opt.title})", min_value=float(p.ui_min), max_value=float(p.ui_max),
+                step=_step_for(p), format="%.6g", key=key, help=p.help, label_visibility="visible",
+                persist_state="session")
+            values[p.name] = float(value) if p.is_valid(float(value)) else p.default
+        chosen[name] = values
+    return chosen
+
+
+def _step_for(p: optimizers.Hyperparameter) -> float:
+    if p.log:
+        return float(p.ui_min)
+    return 0.01 if p.name in ("momentum", "beta1", "rho") else 0.001
+
+
+def race_controls(state: PageState, surface, surface_key: tuple, surface_presets: dict,
+                  extra_url: dict[str, str]) -> RaceControls:
+    """Draw the sidebar controls and return the visitor's choices (after applying a new URL)."""
+    if state.get("surface_applied") != surface_key:
+        _apply_surface(state, surface, surface_presets)
+        state.set(surface_key, "surface_applied")
+    else:
+        _apply_url_without_surface_change(state)
+    url_names = url_value(state, "optimizers")
+    if url_names is not None:
+        _set_optimizers(state, url_names)
+    for key, default in (("steps", DEFAULT_STEPS), ("speed", 1.0), ("view", "both")):
+        if url_value(state, key) is not None:
+            state.set(url_value(state, key), key)
+        _init(state, default, key)
+    for name in RACE_OPTIONS:
+        if url_value(state, name) is not None:
+            state.set(url_value(state, name), "option", name)
+        _init(state, RUN_OPTIONS[name].default, "option", name)
+    _init(state, list(DEFAULT_OPTIMIZERS), "optimizers")
+    all_names = optimizers.available()
+
+    side = st.sidebar
+    side.multiselect("Optimizers", all_names, key=state.key("optimizers"),
+                     format_func=lambda n: optimizers.get(n).title, persist_state="session")
+    c1, c2 = side.columns(2)
+    c1.button("All ten", on_click=_set_optimizers, args=(state, all_names), key=state.key("btn_all"),
+              width="stretch")
+    c2.button("Radford's + Adam", on_click=_set_optimizers, args=(state, DEFAULT_OPTIMIZERS),
+              key=state.key("btn_radford"), width="stretch", help="SGD, Momentum, NAG, Adagrad, Adadelta, "
+              "RMSprop (the six of Radford's animations) and Adam")
+    names = [n for n in state.get("optimizers") if n in all_names]
+    warnings = list(state.get("url", "warnings", default=[])) if state.get("url", "pending") else []
+    if not names:
+        st.info("Choose at least one optimizer in the sidebar to start a race.")
+
+    steps = side.slider("Steps", 1, MAX_STEPS, key=state.key("steps"), persist_state="session")
+    side.markdown("**Start point**")
+    sx, sy = side.columns(2)
+    (x0, x1), (y0, y1) = surface.bounds
+    span = max(x1 - x0, y1 - y0)
+    sx.number_input("x", key=state.key("start", "x"), step=span / 100, format="%.4g",
+                    min_value=-1e6, max_value=1e6, persist_state="session")
+    sy.number_input("y", key=state.key("start", "y"), step=span / 100, format="%.4g",
+                    min_value=-1e6, max_value=1e6, persist_state="session")
+    if len(surface.starts) > 0:
+        side.selectbox("Suggested starts", range(len(surface.starts)), index=None,
+                       placeholder="Pick a suggested start…", key=state.key("suggested"),
+                       format_func=lambda i: f"({surface.starts[i][0]:g}, {surface.starts[i][1]:g})",
+                       on_change=_use_suggested_start, args=(state, surface.starts))
+    side.select_slider("Playback speed", urlstate.SPEEDS, key=state.key("speed"),
+                       format_func=lambda s: f"{s:g}×", persist_state="session")
+    side.radio("Pictures", urlstate.VIEWS, key=state.key("view"), horizontal=True, persist_state="session",
+               format_func={"both": "Contour + 3-D", "contour": "Contour", "3d": "3-D"}.get)
+
+    with st.expander("Hyperparameters", expanded=False):
+        st.caption("Learning rates start from a per-surface preset tuned so every method makes visible "
+                   "progress; the rest are the published defaults.")
+        st.button("Reset to this surface's presets", on_click=_reset_hyperparameters,
+                  args=(state, surface_presets), key=state.key("btn_reset"))
+        hyper = _hyperparameter_inputs(state, names)
+    with st.expander("Schedules and gradient noise", expanded=False):
+        options = _option_inputs(state)
+
+    start = (float(state.get("start", "x")), float(state.get("start", "y")))
+    return RaceControls(surface_key, names, int(steps), start, hyper, options,
+                        float(state.get("speed")), str(state.get("view")), warnings)
+
+
+def _option_inputs(state: PageState) -> dict[str, object]:
+    cols = st.columns(4)
+    cols[0].selectbox("Learning-rate schedule", RUN_OPTIONS["lr_schedule"].choices,
+                      key=state.key("option", "lr_schedule"), persist_state="session",
+                      help="step: ×0.5 every 100 steps; exponential: smooth ×0.5 per 100 steps; "
+                           "inverse_time: η/(1 + 0.5 t/100); cosine: η → 0 over the run.")
+    cols[1].selectbox("Momentum schedule", RUN_OPTIONS["momentum_schedule"].choices,
+                      key=state.key("option", "momentum_schedule"), persist_state="session",
+                      help="rising: γ grows from 0.5 to 0.99 over the run (Momentum and NAG).")
+    cols[2].number_input("Gradient noise η", min_value=0.0, max_value=10.0, step=0.05, format="%.4g",
+                         key=state.key("option", "noise"), persist_state="session",
+                         help="Adds N(0, η/(1+t)^0.55) to each gradient (Neelakantan et al. 2015).")
+    cols[3].number_input("Noise seed", min_value=0, max_value=2**31 - 1, step=1,
+                         key=state.key("option", "seed"), persist_state="session")
+    return {name: state.get("option", name) for name in RACE_OPTIONS}
+
+
+# --- computation (cached, bounded) -------------------------------------------------------------------
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _race_paths(surface_key: tuple, race: Race, _surface) -> dict[str, optimizers.Path]:
+    return run_race(_surface, race)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
+    return (background.figure_payload(background.contour_figure(_surface)),
+            background.figure_payload(background.surface3d_figure(_surface)))
+
+
+def paths_payload(paths: dict[str, optimizers.Path]) -> list[dict]:
+    return [animation.path_payload(optimizers.get(n).title, n, None, p.points, p.values, p.diverged_at)
+            for n, p in paths.items()]
+
+
+# --- the whole race ------------------------------------------------------------------------------------
+def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str, str],
+              surface_presets: dict) -> None:
+    controls = race_controls(state, surface, surface_key, surface_presets, extra_url)
+    for message in controls.warnings:
+        st.warning(message)
+    write_url(state, controls, extra_url)
+    if not controls.names:
+        return
+    race = controls.race()
+    paths = _race_paths(surface_key, race, surface)
+    contour, surface3d = _backgrounds(surface_key, surface)
+    animation.race_animation(contour, surface3d if controls.view != "contour" else None, paths_payload(paths),
+                             steps=race.steps, key=state.key("player"), speed=controls.speed)
+    notes = [note for n, p in paths.items() if (note := divergence_note(optimizers.get(n).title, p))]
+    if notes:
+        st.caption(" · ".join(notes) + ". A diverged path stops where it left the picture (|θ| or |f| "
+                   "above 10⁶, or outside the formula's domain).")
+    _charts(surface, paths)
+    st.dataframe(results_rows(surface, paths), hide_index=True, width="stretch")
+    _downloads(surface, race, paths, contour, surface3d)
+
+
+def _charts(surface, paths: dict[str, optimizers.Path]) -> None:
+    loss_series = {n: (optimizers.get(n).title, p.values, p.diverged_at) for n, p in paths.items()}
+    fmin = float(surface.minimum_values.min()) if len(surface.minima) else None
+    left, right = st.columns(2)
+    left.plotly_chart(race_charts.loss_figure(loss_series, fmin), key="loss_chart")
+    distances = {}
+    for n, p in paths.items():
+        d = distance_to_minimum(surface, p.points)
+        if d is not None:
+            distances[n] = (optimizers.get(n).title, d, p.diverged_at)
+    if distances:
+        right.plotly_chart(race_charts.distance_figure(distances), key="distance_chart")
+    else:
+        right.caption("This surface has no minimum (it is unbounded below), so there is no distance to show.")
+
+
+def _downloads(surface, race: Race, paths, contour, surface3d) -> None:
+    left, right = st.columns(2)
+    left.download_button("Download trajectories (CSV)", data=lambda: trajectories_csv(paths),
+                         file_name=f"descent-lab-{surface.name}.csv", mime="text/csv", on_click="ignore")
+    right.download_button(
+        "Download the animation (offline HTML)",
+        data=lambda: animation.standalone_html(contour, surface3d, paths_payload(paths), race.steps,
+                                               f"Descent Lab — {surface.title}"),
+        file_name=f"descent-lab-{surface.name}.html", mime="text/html", on_click="ignore")
+
+
+def presets_cached(surface_key: tuple, surface) -> dict:
+    return _presets(surface_key, surface)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _presets(surface_key: tuple, _surface) -> dict:
+    return presets.presets_for(_surface)
