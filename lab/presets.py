@@ -16,6 +16,7 @@ import optimizers
 import surfaces
 
 TUNING_STEPS = 300
+STABILITY_STEPS = 2000  # the chosen rate must not diverge within this many steps
 LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 ADADELTA_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)  # Adadelta's lr is a multiplier of Zeiler's step
 
@@ -38,7 +39,14 @@ def tune_learning_rate(name: str, surface, start=None, steps: int = TUNING_STEPS
     initial = float(surface.value(np.asarray(start, dtype=float)))
     best = min(losses.values())
     good_enough = best + 0.1 * (initial - best)
-    return min(lr for lr, loss in losses.items() if loss <= good_enough)
+    chosen = min(lr for lr, loss in losses.items() if loss <= good_enough)
+    if not len(surface.minima):
+        return chosen  # unbounded below (saddles): leaving the picture is the point, not a failure
+    # A preset must also survive a long race: step down the grid while a longer run diverges.
+    for lr in sorted((lr for lr in losses if lr <= chosen), reverse=True):
+        if optimizers.run(name, surface, start, STABILITY_STEPS, lr=lr).diverged_at is None:
+            return lr
+    return min(losses)
 
 
 @lru_cache(maxsize=64)

@@ -14,6 +14,7 @@ def catalogue_surface(name: str) -> surfaces.Surface:
 
 def surface_header(surface: surfaces.Surface) -> None:
     """Title line, formula and description of a surface."""
-    st.latex(rf"f(x, y) = {surface.latex}")
+    formula = surface.latex.strip()
+    st.latex(formula if formula.startswith("f(") else rf"f(x, y) = {formula}")
     if surface.description:
         st.caption(surface.description)
