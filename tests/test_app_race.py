@@ -1,0 +1,135 @@
+"""AppTest of the Race page: runs, reacts to widgets, mirrors the URL, warns on bad URL values, and
+hands the player exactly the core's paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import optimizers
+import surfaces
+from lab import presets
+from ui import animation
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def race_app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def player_data(at: AppTest) -> dict:
+    """The ``data`` the race player component received (AppTest runs no JavaScript)."""
+    found = list(at.get("bidi_component"))
+    assert len(found) == 1, "the race player was not rendered once"
+    return json.loads(found[0].proto.json)
+
+
+def test_example_url_runs_all_optimizers_without_exception():
+    at = race_app(surface="beale", optimizers="all", steps="1000")
+    assert not at.exception
+    assert not at.warning
+    assert at.query_params["surface"] == ["beale"] or at.query_params["surface"] == "beale"
+    assert at.session_state["keep.race.optimizers"] == optimizers.available()
+    assert at.session_state["keep.race.steps"] == 1000
+
+
+def test_default_visit_is_radford_plus_adam_on_beale():
+    at = race_app()
+    assert not at.exception
+    assert at.session_state["keep.race.surface"] == "beale"
+    assert at.session_state["keep.race.optimizers"] == ["sgd", "momentum", "nag", "adagrad", "adadelta",
+                                                        "rmsprop", "adam"]
+    url = {k: at.query_params[k] for k in at.query_params}
+    flat = {k: (v[0] if isinstance(v, list) else v) for k, v in url.items()}
+    assert flat["surface"] == "beale" and flat["start"] == "1,1.5"
+    for name in at.session_state["keep.race.optimizers"]:
+        assert float(flat[f"lr_{name}"]) == presets.surface_presets("beale")[name]["lr"]
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("surface", "nope"), ("steps", "abc"), ("steps", "999999"), ("optimizers", "sgd,lbfgs"),
+    ("start", "1,nan"), ("start", "5"), ("lr_adam", "1e9"), ("lr_adam", "-1"), ("momentum_nag", "1.5"),
+    ("speed", "3"), ("view", "vr"), ("noise", "x"), ("lr_schedule", "sometimes"), ("mystery", "1"),
+    ("optimizers", ""), ("surface", "<script>alert(1)</script>"),
+])
+def test_bad_query_parameter_warns_and_falls_back(key, value):
+    at = race_app(**{key: value})
+    assert not at.exception
+    messages = [w.value for w in at.warning]
+    assert any(f"`{key}`" in m for m in messages), messages
+    assert at.session_state["keep.race.surface"] in surfaces.available()
+
+
+def test_changing_a_widget_changes_the_result_and_the_url():
+    at = race_app(surface="rosenbrock", optimizers="adam", steps="200")
+    before = at.session_state["keep.race.steps"]
+    at.slider(key="keep.race.steps").set_value(300).run()
+    assert not at.exception
+    assert before == 200 and at.session_state["keep.race.steps"] == 300
+    steps = at.query_params["steps"]
+    assert (steps[0] if isinstance(steps, list) else steps) == "300"
+    at.number_input(key="keep.race.hp.adam.lr").set_value(0.05).run()
+    lr = at.query_params["lr_adam"]
+    assert float(lr[0] if isinstance(lr, list) else lr) == 0.05
+    assert not at.exception
+
+
+def test_changing_the_surface_applies_its_presets_and_start():
+    at = race_app(surface="beale", optimizers="sgd")
+    at.selectbox(key="keep.race.surface").set_value("himmelblau").run()
+    assert not at.exception
+    himmelblau = surfaces.get("himmelblau")
+    assert at.session_state["keep.race.start.x"] == himmelblau.start[0]
+    assert at.session_state["keep.race.hp.sgd.lr"] == presets.surface_presets("himmelblau")["sgd"]["lr"]
+
+
+def test_url_learning_rate_overrides_the_preset():
+    at = race_app(surface="beale", optimizers="adam", lr_adam="0.02", start="2,-1")
+    assert not at.exception and not at.warning
+    assert at.session_state["keep.race.hp.adam.lr"] == 0.02
+    assert (at.session_state["keep.race.start.x"], at.session_state["keep.race.start.y"]) == (2.0, -1.0)
+
+
+def test_plotted_paths_equal_the_core():
+    at = race_app(surface="himmelblau", optimizers="adam,nag", steps="300", start="-0.3,-0.9",
+                  lr_adam="0.01", lr_nag="0.001")
+    assert not at.exception
+    himmelblau = surfaces.get("himmelblau")
+    expected = {
+        "adam": optimizers.run("adam", himmelblau, (-0.3, -0.9), 300, lr=0.01),
+        "nag": optimizers.run("nag", himmelblau, (-0.3, -0.9), 300, lr=0.001),
+    }
+    data = player_data(at)
+    assert data["steps"] == 300
+    by_slug = {p["slug"]: p for p in data["paths"]}
+    assert set(by_slug) == {"adam", "nag"}
+    for slug, path in expected.items():
+        xs = animation.decode_array(by_slug[slug]["x"])
+        ys = animation.decode_array(by_slug[slug]["y"])
+        np.testing.assert_allclose(xs, path.points[:, 0].astype(np.float32), rtol=0, atol=0)
+        np.testing.assert_allclose(ys, path.points[:, 1].astype(np.float32), rtol=0, atol=0)
+    # The loss chart carries the exact values.
+    loss = at.get("plotly_chart")
+    assert loss
+
+
+def test_divergence_is_a_note_not_an_error():
+    at = race_app(surface="rosenbrock", optimizers="sgd", steps="100", lr_sgd="1")
+    assert not at.exception and not at.error and not at.warning
+    captions = " ".join(c.value for c in at.caption)
+    assert "SGD diverged at step" in captions
+
+
+def test_no_optimizer_selected_shows_a_hint():
+    at = race_app(surface="beale", optimizers="adam")
+    at.multiselect(key="keep.race.optimizers").set_value([]).run()
+    assert not at.exception
+    assert any("Choose at least one optimizer" in i.value for i in at.info)
