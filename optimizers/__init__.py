@@ -5,11 +5,23 @@ Public API: ``available()``, ``defaults(name)``, ``run(name, surface, start, ste
 result types ``Path`` and ``Sweep``. Imports neither streamlit nor plotly.
 """
 
-from optimizers.engine import LIMIT, Path, Sweep, available, defaults, get, run, settings, sweep
+from optimizers.engine import (
+    LIMIT,
+    Path,
+    StepRecord,
+    Sweep,
+    available,
+    defaults,
+    get,
+    run,
+    settings,
+    sweep,
+    trace,
+)
 from optimizers.schedules import RUN_OPTIONS
 from optimizers.table import OPTIMIZERS, Hyperparameter, Optimizer
 
 __all__ = [
-    "LIMIT", "OPTIMIZERS", "RUN_OPTIONS", "Hyperparameter", "Optimizer", "Path", "Sweep",
-    "available", "defaults", "get", "run", "settings", "sweep",
+    "LIMIT", "OPTIMIZERS", "RUN_OPTIONS", "Hyperparameter", "Optimizer", "Path", "StepRecord", "Sweep",
+    "available", "defaults", "get", "run", "settings", "sweep", "trace",
 ]

@@ -142,6 +142,11 @@ class Path:
 
 
 # --- scalar engine ------------------------------------------------------------------------------------
+def _scalar_point_ok(x, y) -> bool:
+    """Inside the box. NaN fails the comparison; a complex number (Python's (-8) ** (1/3)) the type test."""
+    return x.__class__ is float and y.__class__ is float and abs(x) <= LIMIT and abs(y) <= LIMIT
+
+
 def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, out: np.ndarray) -> int:
     """One start with floats; fills out (steps + 1, 2); returns diverged_at (-1 when none)."""
     opt = s.optimizer
@@ -178,8 +183,7 @@ def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, out: np.nda
         except _SCALAR_ERRORS:
             diverged = t
             break
-        # NaN fails the comparison; a complex number (Python's (-8) ** (1/3)) fails the type test.
-        if x.__class__ is not float or y.__class__ is not float or not (abs(x) <= LIMIT and abs(y) <= LIMIT):
+        if not _scalar_point_ok(x, y):
             diverged = t
             break
         xs.append(x)
@@ -371,3 +375,60 @@ def sweep(name: str, surface, starts, steps: int, tol: float = 1e-3, **hyperpara
             nearest = np.full(len(final), -1)
     return Sweep(name, surface.name, s.hyperparameters, final, r.final_values, r.converged, r.diverged,
                  nearest)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Everything about step t of a single-start run, for explanations and overlays.
+
+    theta is θ_{t−1} (where the step starts), lookahead the point where the gradient was taken,
+    gradient that gradient (noise included), hyperparameters the values in force (scheduled lr and
+    momentum), state_before / state_after the rule's accumulators per coordinate (x, y), delta the
+    move and theta_next = theta + delta, which equals ``run(...).points[t]``.
+    """
+
+    t: int
+    theta: tuple[float, float]
+    lookahead: tuple[float, float]
+    gradient: tuple[float, float]
+    hyperparameters: dict
+    state_before: tuple
+    state_after: tuple
+    delta: tuple[float, float]
+    theta_next: tuple[float, float]
+
+
+def trace(name: str, surface, start, steps: int, **hyperparameters) -> list[StepRecord]:
+    """The first ``steps`` steps of a single-start run, recorded one by one (stops at divergence).
+
+    It applies the same rule functions to the same floats as ``run``'s scalar engine, so each
+    ``theta_next`` equals the run's point exactly.
+    """
+    s = settings(name, steps, **hyperparameters)
+    starts, single = as_starts(start)
+    if not single:
+        raise ValueError("Invalid start: trace takes one (x, y) start")
+    opt = s.optimizer
+    x, y = starts[0].tolist()
+    sx = sy = opt.init(0.0)
+    noise = _noise_draws(s, 1)
+    records = []
+    for t in range(1, s.steps + 1):
+        h = s.step_hyperparameters(t)
+        try:
+            ax, ay = opt.lookahead(x, sx, h), opt.lookahead(y, sy, h)
+            gx, gy = surface.scalar_gradient(ax, ay)
+            if noise is not None:
+                sigma = s.noise_scales[t - 1]
+                zx, zy = noise[t - 1, 0].tolist()
+                gx, gy = gx + sigma * zx, gy + sigma * zy
+            dx, nsx = opt.step(ScalarOps, gx, sx, h, t)
+            dy, nsy = opt.step(ScalarOps, gy, sy, h, t)
+        except _SCALAR_ERRORS:
+            break
+        nx, ny = x + dx, y + dy
+        if not _scalar_point_ok(nx, ny):
+            break
+        records.append(StepRecord(t, (x, y), (ax, ay), (gx, gy), h, (sx, sy), (nsx, nsy), (dx, dy), (nx, ny)))
+        x, y, sx, sy = nx, ny, nsx, nsy
+    return records

@@ -395,3 +395,31 @@ def test_trajectories_agree_with_torch(name):
         np.testing.assert_allclose(seen[1:], expected, rtol=0, atol=1e-9)
     else:
         np.testing.assert_allclose(seen, ours.points, rtol=0, atol=1e-9)
+
+
+# --- trace: the step-by-step record used by "explain this step" and the overlays -------------------------
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_trace_reproduces_run_exactly(name):
+    surface = surfaces.get("beale")
+    h = {"lr": 1e-4 if name in ("momentum", "nag") else 0.01} if name != "adadelta" else {}
+    path = optimizers.run(name, surface, (1.0, 1.5), 50, **h, noise=0.1, seed=3, lr_schedule="cosine")
+    records = optimizers.trace(name, surface, (1.0, 1.5), 50, **h, noise=0.1, seed=3, lr_schedule="cosine")
+    assert len(records) == 50
+    for r in records:
+        assert r.theta == tuple(path.points[r.t - 1])
+        assert r.theta_next == tuple(path.points[r.t])
+        assert r.theta_next == (r.theta[0] + r.delta[0], r.theta[1] + r.delta[1])
+    first = records[0]
+    expected_lookahead = first.theta  # all velocities start at zero
+    assert first.lookahead == expected_lookahead
+
+
+def test_trace_records_nag_look_ahead_and_stops_at_divergence():
+    surface = surfaces.get("rosenbrock")
+    records = optimizers.trace("nag", surface, (-1.5, 2.0), 5, lr=0.001, momentum=0.9)
+    r = records[2]
+    v = r.state_before[0].v, r.state_before[1].v
+    assert r.lookahead == (r.theta[0] - 0.9 * v[0], r.theta[1] - 0.9 * v[1])
+    diverging = optimizers.trace("sgd", surface, (-1.5, 2.0), 100, lr=1.0)
+    path = optimizers.run("sgd", surface, (-1.5, 2.0), 100, lr=1.0)
+    assert len(diverging) < path.diverged_at + 1
