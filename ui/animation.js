@@ -1,0 +1,799 @@
+// Descent Lab race player: draws the static background once with plotly.js, then moves only the trails
+// and head markers, driven by requestAnimationFrame.
+//
+// One source, two hosts:
+//   * the Streamlit component (ui/animation.py appends `export default mountRace;` to this text);
+//   * the standalone HTML download (this text inlined as a classic script, then `mountRace({...})`).
+// So this file has no import/export statements of its own.
+//
+// How a frame is drawn. Plotly.newPlot runs once: background traces + one trail trace and one head trace
+// per optimizer. Any Plotly.restyle/extendTraces/animate re-runs plotly's whole pipeline (defaults, axes,
+// legend, colorbar, and the contour's marching squares): ~200 ms for the 2-D chart on a 2-core machine,
+// i.e. 4 fps. So while playing, each frame rewrites just the trail's SVG path and the head's position
+// inside plotly's own trace groups (2-D), and hands the trail arrays to plotly's existing WebGL line
+// objects (3-D), with the axes' own data-to-pixel maps. The background is never touched. On pause,
+// seek and at the end, one real Plotly.restyle "commits" the step into the figure data, so hover,
+// zoom, legend clicks and the PNG button see exactly what is on screen. If plotly redraws by itself
+// (zoom, resize, legend click) the next frame re-applies the current step.
+//
+// Everything visitor-facing (optimizer names, notes, titles) arrives through `data` and is put into the
+// DOM with textContent only; names handed to plotly are entity-escaped.
+
+const DL_SPEEDS = [0.25, 0.5, 1, 2, 4];
+const DL_RACE_SECONDS = 12; // a 1000-step race lasts about this long at 1x
+const DL_MIN_STEPS_PER_SECOND = 5; // short races still move at a visible pace
+const DL_HEAD_SIZE = 11;
+const DL_CROSS_SIZE = 15;
+const DL_PIXEL_LIMIT = 1e5; // a diverging path's far points are clamped (off-screen either way)
+const DL_INSTANCES = new WeakMap();
+
+function dlLoadPlotly(src) {
+  if (window.Plotly && window.Plotly.newPlot) return Promise.resolve(window.Plotly);
+  // One script tag per page, however many players mount: they share this promise.
+  if (!window.__descentLabPlotly) {
+    window.__descentLabPlotly = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.async = true;
+      script.dataset.descentLab = "plotly";
+      script.onload = () =>
+        window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly.js loaded without window.Plotly"));
+      script.onerror = () => {
+        window.__descentLabPlotly = null; // let a later mount try again
+        script.remove();
+        reject(new Error("could not load " + src));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__descentLabPlotly;
+}
+
+const DL_TYPED = {
+  f4: Float32Array, f8: Float64Array, i1: Int8Array, u1: Uint8Array, i2: Int16Array,
+  u2: Uint16Array, i4: Int32Array, u4: Uint32Array,
+};
+
+// {dtype, bdata} (base64 typed array), a plain list (null = NaN) or nothing -> Float32Array/Float64Array.
+function dlDecode(value) {
+  if (value == null) return new Float32Array(0);
+  if (Array.isArray(value)) return Float64Array.from(value, (v) => (v == null ? NaN : Number(v)));
+  if (typeof value === "object" && typeof value.bdata === "string") {
+    const Type = DL_TYPED[value.dtype] || Float32Array;
+    const raw = atob(value.bdata);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    const typed = new Type(bytes.buffer, 0, Math.floor(bytes.length / Type.BYTES_PER_ELEMENT));
+    return typed instanceof Float32Array || typed instanceof Float64Array ? typed : Float64Array.from(typed);
+  }
+  return new Float32Array(0);
+}
+
+function dlEscape(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function dlEl(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text != null) el.textContent = text;
+  return el;
+}
+
+function dlHasWebGL() {
+  try {
+    const canvas = document.createElement("canvas");
+    const gl = canvas.getContext("webgl2") || canvas.getContext("webgl");
+    if (!gl) return false;
+    const lose = gl.getExtension("WEBGL_lose_context");
+    if (lose) lose.loseContext();
+    return true;
+  } catch (err) {
+    return false;
+  }
+}
+
+// SVG marker shapes, centred on 0,0, the same the 2-D heads use ("circle" and a filled "x").
+function dlCirclePath(size) {
+  const r = (size / 2).toFixed(2);
+  return `M${r},0A${r},${r} 0 1,1 0,-${r}A${r},${r} 0 0,1 ${r},0Z`;
+}
+
+function dlCrossPath(size) {
+  const a = size / 2;
+  const w = a * 0.3;
+  const arms = [[w, -a], [w, -w], [a, -w], [a, w], [w, w], [w, a], [-w, a], [-w, w], [-a, w], [-a, -w],
+    [-w, -w], [-w, -a]];
+  const s = Math.SQRT1_2;
+  return "M" + arms.map(([x, y]) => `${((x - y) * s).toFixed(2)},${((x + y) * s).toFixed(2)}`).join("L") + "Z";
+}
+
+function dlClampPx(v) {
+  return v > DL_PIXEL_LIMIT ? DL_PIXEL_LIMIT : v < -DL_PIXEL_LIMIT ? -DL_PIXEL_LIMIT : v;
+}
+
+// The plotting window from the contour layout's fixed axis ranges: [x0, x1, y0, y1], or null.
+function dlBox(layout) {
+  const xr = layout && layout.xaxis && layout.xaxis.range;
+  const yr = layout && layout.yaxis && layout.yaxis.range;
+  if (!xr || !yr || xr.length !== 2 || yr.length !== 2) return null;
+  const b = [Math.min(xr[0], xr[1]), Math.max(xr[0], xr[1]), Math.min(yr[0], yr[1]), Math.max(yr[0], yr[1])];
+  return b.every(Number.isFinite) ? b : null;
+}
+
+function dlInside(x, y, b) {
+  return x >= b[0] && x <= b[1] && y >= b[2] && y <= b[3];
+}
+
+// Where the segment from inside point a to outside point b leaves the box: the fraction s along it.
+function dlExitFraction(ax, ay, bx, by, b) {
+  let s = 1;
+  if (bx < b[0]) s = Math.min(s, (b[0] - ax) / (bx - ax));
+  if (bx > b[1]) s = Math.min(s, (b[1] - ax) / (bx - ax));
+  if (by < b[2]) s = Math.min(s, (b[2] - ay) / (by - ay));
+  if (by > b[3]) s = Math.min(s, (b[3] - ay) / (by - ay));
+  return Math.max(0, Math.min(1, s));
+}
+
+// Where a diverged path's ✕ goes: its last point if that is in the picture, else the point where it
+// left the picture (a run that blows up to 1e30 would otherwise put its ✕ far off-screen).
+function dlExitPoint(x, y, n, lastFinite, b) {
+  if (lastFinite < 0) return null;
+  if (dlInside(x[lastFinite], y[lastFinite], b)) return [x[lastFinite], y[lastFinite]];
+  let j = lastFinite;
+  while (j >= 0 && !(Number.isFinite(x[j]) && dlInside(x[j], y[j], b))) j--;
+  if (j < 0 || j + 1 >= n || !Number.isFinite(x[j + 1])) {
+    return [Math.min(Math.max(x[lastFinite], b[0]), b[1]), Math.min(Math.max(y[lastFinite], b[2]), b[3])];
+  }
+  const s = dlExitFraction(x[j], y[j], x[j + 1], y[j + 1], b);
+  return [x[j] + s * (x[j + 1] - x[j]), y[j] + s * (y[j + 1] - y[j])];
+}
+
+// 3-D trails stop at the box: WebGL lines are not clipped to the axes, so a diverging run would draw a
+// line across the page. The first point outside becomes the exit point, later outside points NaN (gaps).
+function dlClipToBox(x, y, z, n, b) {
+  const cx = new Float32Array(n);
+  const cy = new Float32Array(n);
+  const cz = new Float32Array(n);
+  let prevInside = false;
+  for (let k = 0; k < n; k++) {
+    const ok = Number.isFinite(x[k]) && Number.isFinite(y[k]);
+    const inside = ok && dlInside(x[k], y[k], b);
+    if (inside) {
+      cx[k] = x[k]; cy[k] = y[k]; cz[k] = z[k];
+    } else if (ok && prevInside) {
+      const s = dlExitFraction(x[k - 1], y[k - 1], x[k], y[k], b);
+      cx[k] = x[k - 1] + s * (x[k] - x[k - 1]);
+      cy[k] = y[k - 1] + s * (y[k] - y[k - 1]);
+      cz[k] = z[k - 1] + s * ((Number.isFinite(z[k]) ? z[k] : z[k - 1]) - z[k - 1]);
+    } else {
+      cx[k] = NaN; cy[k] = NaN; cz[k] = NaN;
+    }
+    prevInside = inside;
+  }
+  return [cx, cy, cz];
+}
+
+class DlRacePlayer {
+  constructor(host, data, hooks) {
+    this.host = host;
+    this.data = data;
+    this.id = data.id;
+    this.hooks = hooks;
+    this.alive = true;
+    this.steps = Math.max(1, Math.floor(Number(data.steps) || 1));
+    this.rate = Math.max(this.steps / DL_RACE_SECONDS, DL_MIN_STEPS_PER_SECOND);
+    this.speed = DL_SPEEDS.reduce((a, b) => (Math.abs(b - data.speed) < Math.abs(a - data.speed) ? b : a), 1);
+    this.pos = 0;
+    this.shown = -1;
+    this.committed = -1;
+    this.playing = false;
+    this.raf = 0;
+    this.observers = [];
+    this.diverged = [];
+    this.next3dAt = 0;
+    // Counters and milestones (performance.now() ms) for the benchmark and tests.
+    this.stats = { frames: 0, frames3d: 0, commits: 0, mounted: performance.now() };
+    this.box = dlBox((data.contour || {}).layout);
+    this.paths = (data.paths || []).map((p) => this.preparePath(p));
+    this.circle = dlCirclePath(DL_HEAD_SIZE);
+    this.cross = dlCrossPath(DL_CROSS_SIZE);
+    this.build();
+    this.start();
+  }
+
+  preparePath(p) {
+    const x = dlDecode(p.x);
+    const y = dlDecode(p.y);
+    const v = dlDecode(p.z);
+    const n = Math.max(1, Math.min(x.length, y.length));
+    // last[k]: the last index <= k with a finite point, -1 before the first. The head sits there.
+    const last = new Int32Array(n);
+    let seen = -1;
+    for (let k = 0; k < n; k++) {
+      if (Number.isFinite(x[k]) && Number.isFinite(y[k])) seen = k;
+      last[k] = seen;
+    }
+    const diverged = Number.isInteger(p.diverged_at) ? p.diverged_at : null;
+    const box = this.box;
+    const cross = diverged !== null && box ? dlExitPoint(x, y, n, last[n - 1], box) : null;
+    const name = String(p.name == null ? "" : p.name);
+    const note = p.note ? String(p.note) : diverged !== null ? `${name} diverged at step ${diverged}` : "";
+    // line: the incremental SVG path string of the 2-D trail, valid for points 0..upto.
+    return { name, slug: String(p.slug || name), color: String(p.color || "#444444"), x, y, v, n, last,
+      diverged, note, cross, z3: null, line: { d: "", upto: -1, pen: false } };
+  }
+
+  build() {
+    const root = dlEl("div", "dl-race");
+    this.root = root;
+    const bar = dlEl("div", "dl-toolbar");
+    bar.setAttribute("role", "toolbar");
+    bar.setAttribute("aria-label", "Race controls");
+    this.button = dlEl("button", "dl-play", "Play");
+    this.button.type = "button";
+    this.button.setAttribute("aria-label", "Play");
+    this.button.disabled = true;
+    this.scrub = dlEl("input", "dl-scrub");
+    this.scrub.type = "range";
+    this.scrub.min = "0";
+    this.scrub.max = String(this.steps);
+    this.scrub.step = "1";
+    this.scrub.value = "0";
+    this.scrub.setAttribute("aria-label", "Step");
+    this.scrub.disabled = true;
+    this.counter = dlEl("span", "dl-counter", `step 0 / ${this.steps}`);
+    const speedLabel = dlEl("label", "dl-speed-label", "Speed ");
+    this.select = dlEl("select", "dl-speed");
+    this.select.setAttribute("aria-label", "Speed");
+    for (const s of DL_SPEEDS) {
+      const opt = dlEl("option", null, `${s}×`);
+      opt.value = String(s);
+      opt.selected = s === this.speed;
+      this.select.appendChild(opt);
+    }
+    speedLabel.appendChild(this.select);
+    bar.append(this.button, this.scrub, this.counter, speedLabel);
+    this.notes = dlEl("ul", "dl-notes");
+    this.notes.setAttribute("aria-live", "polite");
+    this.status = dlEl("div", "dl-status", "Loading the race…");
+    const plots = dlEl("div", "dl-plots");
+    const height = `${Math.max(240, Number(this.data.height) || 560)}px`;
+    this.div2d = dlEl("div", "dl-plot dl-plot-2d");
+    this.div2d.style.height = height;
+    plots.appendChild(this.div2d);
+    if (this.data.surface3d) {
+      this.div3d = dlEl("div", "dl-plot dl-plot-3d");
+      this.div3d.style.height = height;
+      plots.appendChild(this.div3d);
+    }
+    root.append(bar, this.notes, this.status, plots);
+    this.host.appendChild(root);
+
+    this.button.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+    this.scrub.addEventListener("input", () => {
+      if (this.playing) this.stop();
+      this.pos = Number(this.scrub.value);
+      this.render(Math.floor(this.pos));
+    });
+    this.scrub.addEventListener("change", () => this.settle());
+    this.select.addEventListener("change", () => {
+      this.speed = Number(this.select.value) || 1;
+    });
+  }
+
+  async start() {
+    let Plotly;
+    try {
+      Plotly = await dlLoadPlotly(this.data.plotly_src || "./app/static/plotly.min.js");
+    } catch (err) {
+      this.status.textContent = "The race could not start: plotly.js did not load (" + err.message + ").";
+      console.warn("Descent Lab:", err);
+      return;
+    }
+    if (!this.alive) return;
+    this.stats.plotlyLoaded = performance.now();
+    this.Plotly = Plotly;
+    this.config = {
+      responsive: true,
+      displaylogo: false,
+      plotGlPixelRatio: 1, // 2 (the default) renders four times the pixels for a picture this size
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+    };
+    await this.draw2d();
+    if (!this.alive) return;
+    this.stats.drawn2d = performance.now();
+    this.status.textContent = "";
+    this.status.hidden = true;
+    this.button.disabled = false;
+    this.scrub.disabled = false;
+    this.render(0);
+    this.root.dataset.ready = "true";
+    if (this.div3d) {
+      // The 2-D chart is up first; the 3-D one (WebGL, slower to start) follows a frame later.
+      await new Promise((r) => requestAnimationFrame(() => r()));
+      if (!this.alive) return;
+      await this.draw3d();
+      if (!this.alive) return;
+      this.stats.drawn3d = performance.now();
+    }
+    this.commit();
+    this.watchSize();
+  }
+
+  // The head of path p at step m: its last finite point, or for a diverged run past its divergence the
+  // point where it left the picture. null before the first finite point.
+  head2(p, m, diverged) {
+    if (diverged && p.cross) return p.cross;
+    const j = p.last[m];
+    return j >= 0 ? [p.x[j], p.y[j]] : null;
+  }
+
+  head3(p, m) {
+    const j = p.last3[m];
+    return j >= 0 ? [p.x3[j], p.y3[j], p.z3[j]] : null;
+  }
+
+  traceName(p, diverged) {
+    const name = dlEscape(p.name);
+    return diverged ? `${name} ✕ step ${p.diverged}` : name;
+  }
+
+  layoutOf(fig) {
+    const layout = Object.assign({}, (fig && fig.layout) || {}, { autosize: true });
+    delete layout.width;
+    delete layout.height;
+    return layout;
+  }
+
+  async draw2d() {
+    const fig = this.data.contour || { data: [], layout: {} };
+    const traces = (fig.data || []).slice();
+    const base = traces.length;
+    const n = this.paths.length;
+    this.paths.forEach((p, i) => {
+      traces.push({
+        type: "scatter", mode: "lines", uid: `dlt${i}`, name: this.traceName(p, false), legendgroup: p.slug,
+        x: p.x.subarray(0, 1), y: p.y.subarray(0, 1),
+        line: { color: p.color, width: 2.5 }, hoverinfo: "skip",
+      });
+    });
+    this.paths.forEach((p, i) => {
+      traces.push({
+        type: "scatter", mode: "markers", uid: `dlh${i}`, name: this.traceName(p, false), legendgroup: p.slug,
+        showlegend: false, x: p.x.subarray(0, 1), y: p.y.subarray(0, 1),
+        marker: { color: p.color, size: DL_HEAD_SIZE, symbol: "circle", line: { color: "#1f2328", width: 1.5 } },
+        hovertemplate: `${dlEscape(p.name)}<br>x = %{x:.4g}<br>y = %{y:.4g}<extra></extra>`,
+      });
+    });
+    this.trail2d = Array.from({ length: n }, (_, i) => base + i);
+    this.head2d = Array.from({ length: n }, (_, i) => base + n + i);
+    await this.Plotly.newPlot(this.div2d, traces, this.layoutOf(fig), this.config);
+    // Legend clicks hide or show an optimizer in both pictures.
+    this.div2d.on("plotly_restyle", (ev) => this.mirrorVisibility(ev));
+    // After any redraw by plotly itself, find the SVG elements again and re-apply the current step.
+    this.div2d.on("plotly_afterplot", () => {
+      this.el2d = null;
+      for (const p of this.paths) p.line.upto = -1;
+      if (!this.committing && this.shown >= 0) requestAnimationFrame(() => this.alive && this.draw2dFast(this.shown));
+    });
+  }
+
+  async draw3d() {
+    if (!dlHasWebGL()) {
+      this.div3d.classList.add("dl-no-webgl");
+      this.div3d.textContent = "The 3-D view needs WebGL, which this browser has switched off.";
+      this.div3d = null;
+      return;
+    }
+    const fig = this.data.surface3d;
+    const meta = (fig.layout && fig.layout.meta) || {};
+    const log = meta.zmode === "log";
+    const fmin = Number(meta.fmin) || 0;
+    const eps = Number(meta.eps) || 1;
+    const zclip = Number.isFinite(meta.zclip) ? meta.zclip : Infinity;
+    const zoff = Number.isFinite(meta.zoffset) ? meta.zoffset : 0;
+    for (const p of this.paths) {
+      const z = new Float32Array(p.n);
+      for (let k = 0; k < p.n; k++) {
+        const f = p.v[k];
+        const t = log ? Math.log10(Math.max(f - fmin, 0) + eps) : f;
+        z[k] = Math.min(t, zclip) + zoff;
+      }
+      if (this.box) [p.x3, p.y3, p.z3] = dlClipToBox(p.x, p.y, z, p.n, this.box);
+      else [p.x3, p.y3, p.z3] = [p.x, p.y, z];
+      p.last3 = new Int32Array(p.n);
+      let seen = -1;
+      for (let k = 0; k < p.n; k++) {
+        if (Number.isFinite(p.x3[k]) && Number.isFinite(p.y3[k]) && Number.isFinite(p.z3[k])) seen = k;
+        p.last3[k] = seen;
+      }
+    }
+    const traces = (fig.data || []).slice();
+    const base = traces.length;
+    const n = this.paths.length;
+    this.paths.forEach((p, i) => {
+      traces.push({
+        type: "scatter3d", mode: "lines", uid: `dlt3${i}`, name: this.traceName(p, false), legendgroup: p.slug,
+        x: p.x3.subarray(0, 1), y: p.y3.subarray(0, 1), z: p.z3.subarray(0, 1),
+        line: { color: p.color, width: 6 }, hoverinfo: "skip", showlegend: false,
+      });
+    });
+    this.paths.forEach((p, i) => {
+      traces.push({
+        type: "scatter3d", mode: "markers", uid: `dlh3${i}`, name: this.traceName(p, false), legendgroup: p.slug,
+        showlegend: false, x: p.x3.subarray(0, 1), y: p.y3.subarray(0, 1), z: p.z3.subarray(0, 1),
+        marker: { color: p.color, size: 5, symbol: "circle", line: { color: "#1f2328", width: 1 } },
+        hovertemplate: `${dlEscape(p.name)}<extra></extra>`,
+      });
+    });
+    this.trail3d = Array.from({ length: n }, (_, i) => base + i);
+    this.head3d = Array.from({ length: n }, (_, i) => base + n + i);
+    try {
+      await this.Plotly.newPlot(this.div3d, traces, this.layoutOf(fig), this.config);
+    } catch (err) {
+      console.warn("Descent Lab: 3-D view failed", err);
+      this.div3d.textContent = "The 3-D view could not be drawn in this browser.";
+      this.div3d = null;
+    }
+  }
+
+  mirrorVisibility(ev) {
+    if (this.committing || !this.div3d || !ev || !ev[0] || !("visible" in ev[0])) return;
+    const indices = ev[1] || [];
+    const visible = [];
+    const targets = [];
+    indices.forEach((idx, j) => {
+      const i = this.trail2d.indexOf(idx);
+      if (i < 0) return;
+      const value = Array.isArray(ev[0].visible) ? ev[0].visible[j] : ev[0].visible;
+      const shown = value === true || value === undefined;
+      visible.push(shown, shown);
+      targets.push(this.trail3d[i], this.head3d[i]);
+    });
+    if (targets.length) this.Plotly.restyle(this.div3d, { visible }, targets);
+  }
+
+  // ---- one frame -------------------------------------------------------------------------------------
+  render(k, force) {
+    k = Math.max(0, Math.min(this.steps, k));
+    if (k === this.shown && !force) return;
+    this.shown = k;
+    this.stats.frames += 1;
+    window.__descentLabFrames = (window.__descentLabFrames || 0) + 1;
+    this.counter.textContent = `step ${k} / ${this.steps}`;
+    this.scrub.value = String(k);
+    this.root.dataset.step = String(k);
+    const diverged = this.paths.map((p) => p.diverged !== null && k >= p.diverged);
+    if (diverged.some((d, i) => d !== !!this.diverged[i])) {
+      this.diverged = diverged;
+      this.renderNotes();
+    }
+    if (!this.Plotly) return;
+    this.syncData(k);
+    this.draw2dFast(k);
+    if (!this.div3d || !this.div3d.data) return;
+    if (this.playing) {
+      const now = performance.now();
+      if (now >= this.next3dAt) {
+        this.draw3dFast();
+        this.pending3d = now;
+      }
+    } else if (!this.queued3d) {
+      // Scrubbing: many input events per frame collapse into one 3-D update.
+      this.queued3d = requestAnimationFrame(() => {
+        this.queued3d = 0;
+        if (this.alive && !this.playing) this.draw3dFast();
+      });
+    }
+  }
+
+  // Keep each figure's `data` equal to what is on screen (cheap: array views, no plotly call), so
+  // anything that reads or redraws the figure (a zoom, the PNG button, a test) sees the current step.
+  syncData(k) {
+    const d2 = this.div2d.data;
+    const d3 = this.div3d && this.div3d.data && this.trail3d ? this.div3d.data : null;
+    this.paths.forEach((p, i) => {
+      const m = Math.min(k, p.n - 1);
+      if (d2) {
+        const trail = d2[this.trail2d[i]];
+        const head = d2[this.head2d[i]];
+        const h = this.head2(p, m, this.diverged[i]);
+        trail.x = p.x.subarray(0, m + 1);
+        trail.y = p.y.subarray(0, m + 1);
+        head.x = h ? [h[0]] : [];
+        head.y = h ? [h[1]] : [];
+      }
+      if (d3) {
+        const trail = d3[this.trail3d[i]];
+        const head = d3[this.head3d[i]];
+        const h = this.head3(p, m);
+        trail.x = p.x3.subarray(0, m + 1);
+        trail.y = p.y3.subarray(0, m + 1);
+        trail.z = p.z3.subarray(0, m + 1);
+        head.x = h ? [h[0]] : [];
+        head.y = h ? [h[1]] : [];
+        head.z = h ? [h[2]] : [];
+      }
+    });
+  }
+
+  // Each trail is plotly's own <path class="js-line"> (or one we add to the trace group when plotly drew
+  // none yet), each head its <path class="point">, found by the uid plotly writes into the class names.
+  findElements2d() {
+    const gd = this.div2d;
+    const fl = gd._fullLayout;
+    if (!fl || !fl.xaxis || !fl.yaxis || typeof fl.xaxis.c2p !== "function") return null;
+    const lines = [];
+    const heads = [];
+    this.paths.forEach((p, i) => {
+      const group = gd.querySelector(`.scatterlayer .trace.tracedlt${i}`);
+      let line = null;
+      if (group) {
+        const own = group.querySelectorAll("path.js-line");
+        own.forEach((el, j) => j > 0 && el.setAttribute("d", ""));
+        const mine = group.querySelector("path.dl-line");
+        if (own[0] && mine) mine.remove();
+        line = own[0] || mine;
+        if (!line) {
+          line = document.createElementNS("http://www.w3.org/2000/svg", "path");
+          line.setAttribute("class", "dl-line");
+          line.style.fill = "none";
+          line.style.stroke = p.color;
+          line.style.strokeWidth = "2.5px";
+          line.style.strokeLinejoin = "round";
+          group.insertBefore(line, group.firstChild);
+        }
+      }
+      lines.push(line);
+      const hgroup = gd.querySelector(`.scatterlayer .trace.tracedlh${i}`);
+      heads.push(hgroup ? hgroup.querySelector("path.point") : null);
+    });
+    return { xa: fl.xaxis, ya: fl.yaxis, lines, heads };
+  }
+
+  draw2dFast(k) {
+    if (!this.el2d) this.el2d = this.findElements2d();
+    const el = this.el2d;
+    if (!el) return;
+    const { xa, ya } = el;
+    const px = (x) => dlClampPx(xa.c2p(x)).toFixed(1);
+    const py = (y) => dlClampPx(ya.c2p(y)).toFixed(1);
+    this.paths.forEach((p, i) => {
+      const m = Math.min(k, p.n - 1);
+      const line = el.lines[i];
+      if (line) {
+        // The path string grows by the new points only; seeking back rebuilds it.
+        const c = p.line;
+        if (m < c.upto) c.upto = -1;
+        if (c.upto < 0) {
+          c.d = "";
+          c.pen = false;
+        }
+        let d = c.d;
+        for (let j = c.upto + 1; j <= m; j++) {
+          if (Number.isFinite(p.x[j]) && Number.isFinite(p.y[j])) {
+            d += (c.pen ? "L" : "M") + px(p.x[j]) + "," + py(p.y[j]);
+            c.pen = true;
+          } else {
+            c.pen = false;
+          }
+        }
+        c.d = d;
+        c.upto = m;
+        line.setAttribute("d", d.indexOf("L") >= 0 ? d : "");
+      }
+      const head = el.heads[i];
+      if (head) {
+        const h = this.head2(p, m, this.diverged[i]);
+        head.style.display = h ? "" : "none";
+        if (h) {
+          head.setAttribute("transform", `translate(${px(h[0])},${py(h[1])})`);
+          head.setAttribute("d", this.diverged[i] ? this.cross : this.circle);
+        }
+      }
+    });
+  }
+
+  // 3-D: plotly keeps one WebGL object per trace (scene.traces[uid]); hand it the trace with the arrays
+  // syncData put into `data` and redraw the scene. Falls back to Plotly.restyle if that internal shape
+  // ever changes.
+  draw3dFast() {
+    this.stats.frames3d += 1;
+    const gd = this.div3d;
+    const scene = gd._fullLayout && gd._fullLayout.scene && gd._fullLayout.scene._scene;
+    const full = gd._fullData;
+    const indices = this.trail3d.concat(this.head3d);
+    const usable = (idx) => {
+      const t = full && full[idx];
+      return !!t && (t.visible !== true || (!!scene.traces[t.uid] && typeof scene.traces[t.uid].update === "function"));
+    };
+    if (!(scene && scene.glplot && typeof scene.glplot.redraw === "function" && scene.traces) ||
+        !indices.every(usable)) {
+      this.restyle3d();
+      return;
+    }
+    indices.forEach((idx, n) => {
+      const t = full[idx];
+      if (t.visible !== true) return;
+      const src = gd.data[idx];
+      t.x = src.x;
+      t.y = src.y;
+      t.z = src.z;
+      if (n >= this.paths.length && t.marker) {
+        const diverged = !!this.diverged[n - this.paths.length];
+        t.marker.symbol = diverged ? "x" : "circle";
+        t.marker.size = diverged ? 8 : 5;
+      }
+      scene.traces[t.uid].update(t);
+    });
+    scene.glplot.redraw();
+  }
+
+  restyle3d() {
+    const gd = this.div3d;
+    const indices = this.trail3d.concat(this.head3d);
+    const pick = (key) => indices.map((idx) => gd.data[idx][key]);
+    const none = this.paths.map(() => null);
+    return this.Plotly.restyle(gd, {
+      x: pick("x"),
+      y: pick("y"),
+      z: pick("z"),
+      "marker.symbol": none.concat(this.paths.map((_, i) => (this.diverged[i] ? "x" : "circle"))),
+      "marker.size": none.concat(this.paths.map((_, i) => (this.diverged[i] ? 8 : 5))),
+    }, indices);
+  }
+
+  // Let plotly redraw the shown step from `data` (one real Plotly.restyle per chart): on pause, seek and at
+  // the end, so hover, legend names and the PNG button agree with the picture.
+  async commit() {
+    if (!this.Plotly || this.committing) return;
+    const k = Math.max(0, this.shown);
+    this.committing = true;
+    this.stats.commits += 1;
+    this.syncData(k);
+    try {
+      const gd = this.div2d;
+      const indices = this.trail2d.concat(this.head2d);
+      const pick = (key) => indices.map((idx) => gd.data[idx][key]);
+      const none = this.paths.map(() => null);
+      const diverged = this.paths.map((_, i) => !!this.diverged[i]);
+      await this.Plotly.restyle(gd, {
+        x: pick("x"),
+        y: pick("y"),
+        name: this.paths.map((p, i) => this.traceName(p, diverged[i])).concat(
+          this.paths.map((p) => this.traceName(p, false))),
+        "marker.symbol": none.concat(diverged.map((d) => (d ? "x" : "circle"))),
+        "marker.size": none.concat(diverged.map((d) => (d ? DL_CROSS_SIZE : DL_HEAD_SIZE))),
+      }, indices);
+      if (this.div3d && this.div3d.data && this.trail3d) await this.restyle3d();
+      this.committed = k;
+    } catch (err) {
+      console.warn("Descent Lab: could not update the charts", err);
+    } finally {
+      this.committing = false;
+    }
+    if (this.alive && this.shown !== k) this.render(this.shown, true);
+  }
+
+  renderNotes() {
+    const items = this.paths.filter((p, i) => p.note && (p.diverged === null || this.diverged[i]));
+    this.notes.replaceChildren(
+      ...items.map((p) => {
+        const li = dlEl("li", "dl-note");
+        const swatch = dlEl("span", "dl-swatch", p.diverged !== null ? "✕" : "•");
+        swatch.style.color = p.color;
+        swatch.setAttribute("aria-hidden", "true");
+        li.append(swatch, document.createTextNode(" " + p.note));
+        return li;
+      })
+    );
+  }
+
+  // ---- the clock -------------------------------------------------------------------------------------
+  play() {
+    if (this.playing || !this.Plotly) return;
+    if (this.pos >= this.steps) this.pos = 0;
+    this.playing = true;
+    this.setButton("Pause");
+    let last = performance.now();
+    const tick = (now) => {
+      if (!this.playing || !this.alive) return;
+      // A frame that carried a 3-D update shows what it cost (software WebGL: hundreds of ms). Slow 3-D
+      // is refreshed less often, so the 2-D chart keeps its frame rate; both follow the same clock.
+      if (this.pending3d !== undefined) {
+        const cost = now - last;
+        this.next3dAt = cost > 40 ? now + 3 * cost : now;
+        this.pending3d = undefined;
+      }
+      const dt = Math.min(now - last, 100) / 1000; // a hidden tab does not jump to the end
+      last = now;
+      this.pos = Math.min(this.steps, this.pos + dt * this.rate * this.speed);
+      this.render(Math.floor(this.pos));
+      if (this.pos >= this.steps) {
+        this.pause();
+        return;
+      }
+      this.raf = requestAnimationFrame(tick);
+    };
+    this.raf = requestAnimationFrame(tick);
+  }
+
+  stop() {
+    this.playing = false;
+    cancelAnimationFrame(this.raf);
+    this.setButton("Play");
+  }
+
+  pause() {
+    this.stop();
+    this.settle();
+  }
+
+  // After pause or seek: commit the step into the figures and tell Python (one rerun, not one per frame).
+  settle() {
+    if (this.shown !== this.committed) this.commit();
+    const step = Math.floor(this.pos);
+    if (step === this.reported) return;
+    this.reported = step;
+    try {
+      if (this.hooks.setStateValue) this.hooks.setStateValue("step", step);
+    } catch (err) {
+      console.warn("Descent Lab: could not report the step", err);
+    }
+  }
+
+  setButton(label) {
+    this.button.textContent = label;
+    this.button.setAttribute("aria-label", label);
+  }
+
+  watchSize() {
+    if (typeof ResizeObserver === "undefined") return;
+    for (const div of [this.div2d, this.div3d]) {
+      if (!div) continue;
+      let queued = false;
+      let width = div.clientWidth;
+      const ro = new ResizeObserver(() => {
+        if (queued || div.clientWidth === width) return;
+        queued = true;
+        requestAnimationFrame(() => {
+          queued = false;
+          width = div.clientWidth;
+          if (this.alive && div.data) this.Plotly.Plots.resize(div);
+        });
+      });
+      ro.observe(div);
+      this.observers.push(ro);
+    }
+  }
+
+  destroy() {
+    if (!this.alive) return;
+    this.alive = false;
+    this.playing = false;
+    cancelAnimationFrame(this.raf);
+    for (const ro of this.observers) ro.disconnect();
+    if (this.Plotly) {
+      for (const div of [this.div2d, this.div3d]) if (div && div.data) this.Plotly.purge(div);
+    }
+    this.root.remove();
+  }
+}
+
+function mountRace(component) {
+  const { data, parentElement } = component;
+  const host = parentElement;
+  const previous = DL_INSTANCES.get(host);
+  // A rerun that hands over the same race keeps playing where it is (and keeps the 3-D camera).
+  if (previous && previous.alive && data && previous.id === data.id) return () => previous.destroy();
+  if (previous) previous.destroy();
+  if (!data) return undefined;
+  const player = new DlRacePlayer(host, data, {
+    setStateValue: component.setStateValue,
+    setTriggerValue: component.setTriggerValue,
+  });
+  DL_INSTANCES.set(host, player);
+  window.__descentLabPlayers = (window.__descentLabPlayers || []).filter((q) => q.alive).concat([player]);
+  return () => player.destroy();
+}

@@ -1,0 +1,257 @@
+"""The race player: a Streamlit components-v2 element that animates optimizer paths in the browser.
+
+Python hands the browser everything once, through the component's ``data``: the two background figures
+(``figures.background``) and each optimizer's whole path as base64 float32 arrays. The browser then plays
+the race itself with plotly.js (``ui/animation.js``): ``Plotly.newPlot`` once, then ``Plotly.restyle`` of
+the trails and head markers only, on ``requestAnimationFrame``. Nothing travels per frame, so a 10 x 1000
+step race costs about half a megabyte over the websocket instead of the ~136 MB a Plotly frame animation
+with growing trails needs, and the 3-D camera is never reset.
+
+plotly.js comes from the app's own ``static/`` folder (``server.enableStaticServing``), loaded once per
+page; ``standalone_html`` inlines it instead, for an offline download.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.offline
+import streamlit as st
+
+from figures.palette import color_for
+from ui.assets import ensure_plotly_js
+
+_HERE = Path(__file__).resolve().parent
+PLAYER_JS = (_HERE / "animation.js").read_text(encoding="utf-8")
+PLAYER_CSS = (_HERE / "animation.css").read_text(encoding="utf-8")
+PLOTLY_SRC = "./app/static/plotly.min.js"
+COMPONENT_NAME = "descent_lab_race_player"
+STANDALONE_CSS = """
+body { margin: 1rem 1.5rem; background: #ffffff; }
+h1 { font: 600 1.5rem system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
+"""
+
+_LOGGER = logging.getLogger(__name__)
+
+# isolate_styles=False: plotly.js styles its modebar and hover labels from a stylesheet it adds to
+# document.head, which would not reach into a shadow root. The player's CSS is scoped under .dl-race.
+_race_component = st.components.v2.component(
+    COMPONENT_NAME,
+    css=PLAYER_CSS,
+    js=PLAYER_JS + "\nexport default mountRace;\n",
+    isolate_styles=False,
+)
+
+
+def encode_array(values: Any) -> dict:
+    """A 1-D array as ``{"dtype": "f4", "bdata": <base64>}``: what plotly.js and the player decode.
+
+    Non-finite values (and finite ones beyond float32's range) become NaN: gaps in a trail, never JSON
+    errors. ``None`` becomes an empty array.
+    """
+    arr = np.asarray([] if values is None else values, dtype=np.float64).ravel()
+    with np.errstate(over="ignore", invalid="ignore"):
+        f32 = arr.astype("<f4")
+    f32[~np.isfinite(f32)] = np.nan
+    return {"dtype": "f4", "bdata": base64.b64encode(f32.tobytes()).decode("ascii")}
+
+
+def decode_array(encoded: Mapping | Iterable) -> np.ndarray:
+    """Inverse of ``encode_array`` (also accepts plotly's f8 typed arrays and plain lists)."""
+    if isinstance(encoded, Mapping):
+        dtype = np.dtype(str(encoded.get("dtype", "f4"))).newbyteorder("<")
+        return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=dtype).astype(np.float64)
+    return np.array([np.nan if v is None else v for v in encoded], dtype=np.float64)
+
+
+def path_payload(
+    name: str,
+    slug: str,
+    color: str | None,
+    points: np.ndarray,
+    values: np.ndarray | None,
+    diverged_at: int | None,
+    note: str = "",
+) -> dict:
+    """One optimizer's path, ready for ``race_animation``.
+
+    ``points`` has shape (N, 2): the start and one point per step; ``values`` has shape (N,) with f at
+    those points (the 3-D trail height). ``diverged_at`` is the step where the run blew up, or None; a
+    diverged path gets the note "<name> diverged at step <n>" unless ``note`` says otherwise. ``color``
+    None means the optimizer's fixed palette colour.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    vals = np.full(len(pts), np.nan) if values is None else np.asarray(values, dtype=np.float64).ravel()
+    if diverged_at is not None:
+        diverged_at = int(diverged_at)
+    if not note and diverged_at is not None:
+        note = f"{name} diverged at step {diverged_at}"
+    return {
+        "name": str(name),
+        "slug": str(slug),
+        "color": str(color or color_for(slug)),
+        "x": encode_array(pts[:, 0]),
+        "y": encode_array(pts[:, 1]),
+        "z": encode_array(vals),
+        "diverged_at": diverged_at,
+        "note": str(note),
+    }
+
+
+def encode_paths(runs: Iterable[Mapping]) -> list[dict]:
+    """``path_payload`` for many runs given as mappings.
+
+    Each mapping has ``name``, ``points`` and ``values``; optionally ``slug`` (default: the lower-cased
+    name), ``color``, ``diverged_at`` and ``note``.
+    """
+    out = []
+    for run in runs:
+        name = str(run["name"])
+        slug = str(run.get("slug") or name.strip().lower())
+        out.append(
+            path_payload(
+                name,
+                slug,
+                run.get("color"),
+                run["points"],
+                run.get("values"),
+                run.get("diverged_at"),
+                run.get("note", ""),
+            )
+        )
+    return out
+
+
+def _normalize_path(path: Mapping) -> dict:
+    """Accept path dicts with raw arrays too, so a caller cannot send a 10 MB JSON list by accident."""
+    out = dict(path)
+    for axis in ("x", "y", "z"):
+        value = out.get(axis)
+        if not (isinstance(value, Mapping) and "bdata" in value):
+            out[axis] = encode_array(value)
+    name = str(out.get("name", ""))
+    out["name"] = name
+    out["slug"] = str(out.get("slug") or name.strip().lower())
+    out["color"] = str(out.get("color") or color_for(out["slug"]))
+    diverged = out.get("diverged_at")
+    out["diverged_at"] = None if diverged is None else int(diverged)
+    out["note"] = str(out.get("note") or "")
+    return out
+
+
+def race_data(
+    contour: dict,
+    surface3d: dict | None,
+    paths: list[dict],
+    *,
+    steps: int,
+    height: int = 560,
+    speed: float = 1.0,
+) -> dict:
+    """The exact ``data`` the player receives (also what tests inspect; AppTest runs no JavaScript)."""
+    norm = [_normalize_path(p) for p in paths]
+    data = {
+        "contour": contour,
+        "surface3d": surface3d,
+        "paths": norm,
+        "steps": max(1, int(steps)),
+        "height": int(height),
+        "speed": float(speed),
+        "plotly_src": PLOTLY_SRC,
+    }
+    # Lets the browser tell "same race again" (a rerun: keep playing) from "new race" (rebuild).
+    data["id"] = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
+    return data
+
+
+@lru_cache(maxsize=8)
+def _provision_static(main_script_path: str) -> None:
+    """Make sure the running app's ``static/`` folder holds plotly.js (once per process and app)."""
+    if not st.get_option("server.enableStaticServing"):
+        _LOGGER.warning("server.enableStaticServing is off: the race player cannot load plotly.js.")
+    try:
+        ensure_plotly_js(Path(main_script_path).resolve().parent / "static")
+    except OSError as exc:
+        _LOGGER.warning("Could not provide static/plotly.min.js: %s", exc)
+
+
+def _noop() -> None:
+    """The component reports ``step`` on pause and seek; a callback makes it a declared state key."""
+
+
+def race_animation(
+    contour: dict,
+    surface3d: dict | None,
+    paths: list[dict],
+    *,
+    steps: int,
+    key: str,
+    height: int = 560,
+    speed: float = 1.0,
+) -> None:
+    """Show the race player: contour (and 3-D, if given) pictures with a Play/Pause clock.
+
+    ``contour`` and ``surface3d`` come from ``figures.background.figure_payload``; ``paths`` from
+    ``path_payload``/``encode_paths``. The step the visitor paused or scrubbed to is available as
+    ``st.session_state[key]["step"]`` after that rerun.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.main_script_path:
+        _provision_static(ctx.main_script_path)
+    data = race_data(contour, surface3d, paths, steps=steps, height=height, speed=speed)
+    _race_component(key=key, data=data, height="content", on_step_change=_noop)
+
+
+def _script_safe(text: str) -> str:
+    """Text that cannot end the inline <script> element it sits in."""
+    return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE).replace("<!--", "<\\!--")
+
+
+def standalone_html(
+    contour: dict,
+    surface3d: dict | None,
+    paths: list[dict],
+    steps: int,
+    title: str,
+) -> str:
+    """One self-contained HTML file that plays the race offline: plotly.js and the same player inlined."""
+    data = race_data(contour, surface3d, paths, steps=steps)
+    data_json = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    safe_title = html.escape(str(title))
+    mount = (
+        "mountRace({data: JSON.parse(document.getElementById('race-data').textContent),"
+        " parentElement: document.getElementById('race'),"
+        " setStateValue: function () {}, setTriggerValue: function () {}});"
+    )
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{safe_title}</title>",
+            f"<style>{STANDALONE_CSS}\n{PLAYER_CSS}</style>",
+            f"<script>{_script_safe(plotly.offline.get_plotlyjs())}</script>",
+            "</head>",
+            "<body>",
+            f"<h1>{safe_title}</h1>",
+            '<div id="race"></div>',
+            f'<script id="race-data" type="application/json">{data_json}</script>',
+            f"<script>\n{_script_safe(PLAYER_JS)}\n{mount}\n</script>",
+            "</body>",
+            "</html>",
+        ]
+    )
