@@ -4,8 +4,9 @@ Fixtures for browser tests (mark them ``@pytest.mark.browser``):
 
 ``app_server`` (session)
     Starts ``python -m streamlit run app.py`` from the repo root on a free port on 127.0.0.1 (headless, no
-    usage stats, the repo's .streamlit/config.toml otherwise), waits until ``/_stcore/health`` answers
-    ``ok`` and yields its base URL, e.g. ``http://127.0.0.1:41234``. Stopped at the end of the session.
+    usage stats, full error details, the repo's .streamlit/config.toml otherwise), waits until
+    ``/_stcore/health`` answers ``ok`` and yields its base URL, e.g. ``http://127.0.0.1:41234``. Stopped at
+    the end of the session.
     With DESCENT_LAB_URL set, uses that running server instead (a container, nginx in front of replicas).
 ``chromium`` (session)
     A Playwright ``Browser`` running Debian's /usr/bin/chromium headless. Skips when the binary is missing.
@@ -95,6 +96,7 @@ def app_server():
         "--server.headless", "true",
         "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
+        "--client.showErrorDetails", "full",  # tracebacks in the page make failing tests readable
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with tempfile.NamedTemporaryFile("w+b", prefix="app_server-", suffix=".log", delete=False) as log:

@@ -376,13 +376,17 @@ def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
     pages = sorted(p.relative_to(app).as_posix() for p in (app / "pages").glob("*.py"))
     check = (
         "import json, sys\n"
+        "from streamlit import config\n"
         "from streamlit.testing.v1 import AppTest\n"
+        "config.set_option('client.showErrorDetails', 'full')  # readable failures\n"
         "problems = {}\n"
         "for page in [None, *json.loads(sys.argv[1])]:\n"
         "    at = AppTest.from_file('app.py', default_timeout=120)\n"
         "    if page: at.switch_page(page)\n"
         "    at.run()\n"
-        "    if at.exception: problems[page or 'default'] = [e.message for e in at.exception]\n"
+        "    if at.exception:\n"
+        "        problems[page or 'default'] = [e.message + '\\n' + '\\n'.join(e.stack_trace[-6:])\n"
+        "                                       for e in at.exception]\n"
         "print(json.dumps(problems))\n"
     )
     result = subprocess.run(
@@ -394,7 +398,10 @@ def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-5000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {}, result.stdout
+    problems = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not problems, "pages failed in the fresh environment:\n" + "\n".join(
+        f"--- {page}:\n" + "\n".join(msgs) for page, msgs in problems.items()
+    )
 
     cmd = dockerfile_cmd()
     port = free_port()
