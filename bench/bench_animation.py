@@ -1,0 +1,317 @@
+"""Benchmark of the race player in headless Chromium: websocket bytes, first-chart time, playback fps.
+
+    .venv/bin/python bench/bench_animation.py                   # the scratch demo (10 paths x 1000 steps)
+    .venv/bin/python bench/bench_animation.py --url 'http://localhost:8501/?surface=beale&optimizers=all&steps=1000'
+    .venv/bin/python bench/bench_animation.py --write-demo /tmp/animdemo   # just write the demo app
+
+Without ``--url`` it writes the demo app (``DEMO_SCRIPT``: this repo's figures + ui.animation over a
+hand-written surface and ten small optimizers) into a temporary folder with its own static/plotly.min.js
+and .streamlit/config.toml, and starts ``streamlit run`` on a free port. The browser test
+(tests/test_browser_animation.py) reuses ``write_demo``/``start_demo``. Prints figures and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# The first drawn chart: the 2-D plot div exists and plotly has drawn its traces into it.
+FIRST_CHART_JS = """() => {
+  const gd = document.querySelector('.dl-race .dl-plot-2d.js-plotly-plot');
+  return !!(gd && gd.data && gd.querySelector('.contourlayer path'));
+}"""
+
+DEMO_SCRIPT = r'''
+"""Scratch demo of the race player (written by bench/bench_animation.py; not part of the app)."""
+import math
+
+import numpy as np
+import sympy as sp
+import streamlit as st
+
+from figures.background import contour_figure, figure_payload, surface3d_figure
+from surfaces.base import Surface, X, Y
+from ui.animation import path_payload, race_animation
+
+st.set_page_config(page_title="Race player demo", layout="wide")
+params = st.query_params
+SURFACE = params.get("surface", "beale")
+STEPS = max(1, min(int(params.get("steps", 1000)), 5000))
+N_PATHS = max(1, min(int(params.get("paths", 10)), 10))
+THREE_D = params.get("3d", "1") != "0"
+
+DEFS = {
+    "beale": dict(
+        title="Beale",
+        expression=(1.5 - X + X * Y) ** 2 + (2.25 - X + X * Y**2) ** 2 + (2.625 - X + X * Y**3) ** 2,
+        bounds=((-4.5, 4.5), (-4.5, 4.5)), minima=[(3, 0.5)], starts=[(0.7, 1.4)], log_scale=True,
+    ),
+    "rosenbrock": dict(
+        title="Rosenbrock", expression=(1 - X) ** 2 + 100 * (Y - X**2) ** 2,
+        bounds=((-2, 2), (-1, 3)), minima=[(1, 1)], starts=[(-1.5, 2.5)], log_scale=True,
+    ),
+    "logbowl": dict(
+        title="Log bowl (undefined for x <= 0)", expression=(X - 2) ** 2 + Y**2 - sp.log(X),
+        bounds=((-1, 4), (-2, 2)), minima=[(2.2247, 0)], starts=[(0.5, 1.5)], local_minima=[(1.0, 1.5)],
+    ),
+}
+
+
+@st.cache_resource
+def surface(name):
+    return Surface(name=name, latex="", **DEFS[name])
+
+
+@st.cache_data
+def backgrounds(name):
+    s = surface(name)
+    return figure_payload(contour_figure(s)), figure_payload(surface3d_figure(s))
+
+
+OPTIMIZERS = [
+    ("SGD", "sgd"), ("Momentum", "momentum"), ("NAG", "nag"), ("Adagrad", "adagrad"),
+    ("Adadelta", "adadelta"), ("RMSprop", "rmsprop"), ("Adam", "adam"), ("AdaMax", "adamax"),
+    ("Nadam", "nadam"), ("AMSGrad", "amsgrad"),
+]
+
+
+def run(slug, s, steps):
+    grad = s.scalar_gradient
+    x = np.array(s.start, dtype=float)
+    pts = [x.copy()]
+    v = np.zeros(2); m = np.zeros(2); acc = np.zeros(2); dacc = np.zeros(2); vmax = np.zeros(2)
+    lr = {"sgd": 0.07, "momentum": 1e-3, "nag": 1e-3, "adagrad": 0.5, "adadelta": 1.0, "rmsprop": 0.01,
+          "adam": 0.05, "adamax": 0.05, "nadam": 0.05, "amsgrad": 0.05}[slug]
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    diverged = None
+    for t in range(1, steps + 1):
+        look = x - 0.9 * v if slug == "nag" else x
+        g = np.array(grad(*look), dtype=float)
+        if slug == "sgd":
+            x = x - lr * g
+        elif slug in ("momentum", "nag"):
+            v = 0.9 * v + lr * g
+            x = x - v
+        elif slug == "adagrad":
+            acc += g * g
+            x = x - lr * g / (np.sqrt(acc) + eps)
+        elif slug == "adadelta":
+            acc = 0.95 * acc + 0.05 * g * g
+            dx = -np.sqrt(dacc + 1e-6) / np.sqrt(acc + 1e-6) * g
+            dacc = 0.95 * dacc + 0.05 * dx * dx
+            x = x + lr * dx
+        elif slug == "rmsprop":
+            acc = 0.9 * acc + 0.1 * g * g
+            x = x - lr * g / (np.sqrt(acc) + eps)
+        else:
+            m = b1 * m + (1 - b1) * g
+            mh = m / (1 - b1**t)
+            if slug == "adamax":
+                vmax = np.maximum(b2 * vmax, np.abs(g))
+                x = x - lr * mh / (vmax + eps)
+                pts.append(x.copy())
+                continue
+            acc = b2 * acc + (1 - b2) * g * g
+            if slug == "amsgrad":
+                vmax = np.maximum(vmax, acc)
+                x = x - lr * m / (np.sqrt(vmax) + eps)
+            elif slug == "nadam":
+                nes = b1 * mh + (1 - b1) * g / (1 - b1**t)
+                x = x - lr * nes / (np.sqrt(acc / (1 - b2**t)) + eps)
+            else:
+                x = x - lr * mh / (np.sqrt(acc / (1 - b2**t)) + eps)
+        if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > 1e6:
+            diverged = t
+            break
+        pts.append(x.copy())
+    pts = np.array(pts)
+    return pts, s.value(pts), diverged
+
+
+@st.cache_data
+def paths(name, n, steps):
+    s = surface(name)
+    out = []
+    for label, slug in OPTIMIZERS[:n]:
+        pts, vals, diverged = run(slug, s, steps)
+        out.append(path_payload(label, slug, None, pts, vals, diverged))
+    return out
+
+
+st.title("Race player demo")
+contour, surf3d = backgrounds(SURFACE)
+race_animation(contour, surf3d if THREE_D else None, paths(SURFACE, N_PATHS, STEPS), steps=STEPS,
+               key="race")
+state = st.session_state.get("race") or {}
+st.caption(f"Python knows the race is at step {state.get('step')}." if state.get("step") is not None
+           else "Press Play.")
+'''
+
+
+def write_demo(folder: Path) -> Path:
+    """Write the demo app, its static/plotly.min.js and .streamlit/config.toml into ``folder``."""
+    sys.path.insert(0, str(REPO))
+    from ui.assets import ensure_plotly_js
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "app.py").write_text(DEMO_SCRIPT, encoding="utf-8")
+    ensure_plotly_js(folder / "static")
+    (folder / ".streamlit").mkdir(exist_ok=True)
+    (folder / ".streamlit" / "config.toml").write_text(
+        "[server]\nenableStaticServing = true\nheadless = true\nfileWatcherType = \"none\"\n"
+        "[browser]\ngatherUsageStats = false\n[runner]\npostScriptGC = false\n",
+        encoding="utf-8",
+    )
+    return folder / "app.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_demo(folder: Path, timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run`` on the demo in ``folder``; return the process and its base URL."""
+    script = write_demo(folder)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - the server outlives this function
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+         "--server.address", "127.0.0.1"],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log_text = (folder / "server.log").read_text(errors="replace")
+            raise RuntimeError("streamlit exited: " + log_text[-2000:])
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                if r.read() == b"ok":
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def measure(url: str, *, fps_seconds: float = 3.0, screenshot: str | None = None) -> dict:
+    """Open ``url`` once in headless Chromium; return bytes, first-chart time and playback fps."""
+    from playwright.sync_api import sync_playwright
+
+    received = [0]
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.__setitem__(
+            0, received[0] + len(f if isinstance(f, (bytes, str)) else f.get("payload", b""))
+        )))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.wait_for_function(FIRST_CHART_JS, timeout=60_000, polling=20)
+        first_chart = time.perf_counter() - t0
+        page.wait_for_selector(READY, timeout=60_000)
+        has3d = page.evaluate("() => !!document.querySelector('.dl-plot-3d.js-plotly-plot')")
+        page.wait_for_timeout(1500)  # let the 3-D view settle before timing playback
+        page.get_by_role("button", name="Play", exact=True).click()
+        frames = page.evaluate(
+            """async (ms) => {
+              const start = window.__descentLabFrames || 0;
+              await new Promise((r) => setTimeout(r, ms));
+              return (window.__descentLabFrames || 0) - start;
+            }""",
+            int(fps_seconds * 1000),
+        )
+        if screenshot:
+            page.screenshot(path=screenshot, full_page=True)
+        browser.close()
+    return {
+        "ws_bytes": received[0],
+        "first_chart_s": first_chart,
+        "fps": frames / fps_seconds,
+        "has_3d": has3d,
+        "console_errors": errors,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="page to measure (default: start the demo, 10 paths x 1000 steps)")
+    parser.add_argument("--write-demo", metavar="DIR", help="only write the demo app into DIR")
+    parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot after the fps run")
+    parser.add_argument("--runs", type=int, default=1, help="page loads to measure (first one is cold)")
+    args = parser.parse_args()
+    if args.write_demo:
+        print(write_demo(Path(args.write_demo)))
+        return 0
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing; nothing measured")
+        return 0
+    proc = None
+    tmp = None
+    try:
+        if args.url:
+            url = args.url
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix="animdemo-"))
+            proc, base = start_demo(tmp)
+            url = base + "/?surface=beale&paths=10&steps=1000"
+        print(f"url: {url}")
+        for i in range(args.runs):
+            r = measure(url, screenshot=args.screenshot if i == args.runs - 1 else None)
+            print(
+                f"run {i + 1}: websocket bytes received {r['ws_bytes']:,} ({r['ws_bytes'] / 1e6:.2f} MB); "
+                f"first chart {r['first_chart_s']:.2f} s; playback {r['fps']:.1f} fps "
+                f"({'2-D + 3-D' if r['has_3d'] else '2-D only'}); console errors {len(r['console_errors'])}"
+            )
+            for e in r["console_errors"][:5]:
+                print("   console:", e[:300])
+    finally:
+        if proc is not None:
+            stop(proc)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

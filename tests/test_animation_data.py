@@ -1,0 +1,307 @@
+"""What Python hands the race player: palette, background figures, path encoding, the component's data,
+the standalone HTML file and the static plotly.js copy. AppTest runs no JavaScript, so the drawing itself
+is checked in tests/test_browser_animation.py."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+from streamlit.testing.v1 import AppTest
+
+from figures import background, palette
+from surfaces.base import Surface, X, Y
+from ui import animation, assets
+
+REPO = Path(__file__).resolve().parent.parent
+SLUGS = ["sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam", "adamax", "nadam", "amsgrad"]
+
+
+def beale() -> Surface:
+    return Surface(
+        name="beale", title="Beale",
+        expression=(1.5 - X + X * Y) ** 2 + (2.25 - X + X * Y**2) ** 2 + (2.625 - X + X * Y**3) ** 2,
+        latex="", bounds=((-4.5, 4.5), (-4.5, 4.5)), minima=[(3, 0.5)], starts=[(1, 1.5)], log_scale=True,
+    )
+
+
+def log_bowl() -> Surface:
+    """Undefined (NaN) for x <= 0: a third of the picture is blank."""
+    return Surface(
+        name="logbowl", title="Log bowl", expression=(X - 2) ** 2 + Y**2 - sp.log(X), latex="",
+        bounds=((-1.0, 4.0), (-2.0, 2.0)), minima=[(2.2247, 0.0)], starts=[(0.5, 1.5)],
+        local_minima=[(1.0, 1.5)],
+    )
+
+
+def spiral(n: int, seed: int = 0) -> np.ndarray:
+    t = np.linspace(0, 6 * np.pi, n)
+    r = np.exp(-t / 8) * (1 + 0.05 * seed)
+    return np.stack([3 + r * np.cos(t + seed), 0.5 + r * np.sin(t + seed)], axis=1)
+
+
+def ten_paths(steps: int = 1000) -> list[dict]:
+    out = []
+    for i, slug in enumerate(SLUGS):
+        pts = spiral(steps + 1, i)
+        out.append(animation.path_payload(slug.title(), slug, None, pts, np.hypot(*(pts - [3, 0.5]).T), None))
+    return out
+
+
+# --- palette --------------------------------------------------------------------------------------------
+def test_every_optimizer_has_its_own_fixed_colour():
+    colours = [palette.color_for(s) for s in SLUGS]
+    assert len(set(colours)) == 10
+    assert colours == [palette.OPTIMIZER_COLORS[s] for s in SLUGS]
+    assert set(palette.OKABE_ITO) <= set(colours)
+    assert palette.color_for("sgd") == "#000000" and palette.color_for(" Adam ") == palette.color_for("adam")
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colours)
+
+
+def test_unknown_names_get_a_stable_palette_colour():
+    assert palette.color_for("lbfgs") == palette.color_for("lbfgs") == palette.color_for("LBFGS")
+    assert palette.color_for("lbfgs") in palette.PALETTE
+    assert len({palette.color_for(f"custom-{i}") for i in range(40)}) > 5
+
+
+# --- background figures -------------------------------------------------------------------------------
+def test_contour_payload_carries_log_levels_minima_and_fixed_axes():
+    s = beale()
+    fig = background.contour_figure(s)
+    payload = background.figure_payload(fig)
+    contour = payload["data"][0]
+    assert contour["type"] == "contour"
+    assert contour["z"]["dtype"] == "f4" and "bdata" in contour["z"]  # typed array, not a JSON list
+    xs, ys, z = s.grid(160)
+    mapping = background.color_mapping(s, z)
+    decoded = animation.decode_array(contour["z"]).reshape(160, 160)
+    np.testing.assert_allclose(decoded, mapping.transform(z).astype(np.float32))
+    np.testing.assert_allclose(animation.decode_array(contour["customdata"]).reshape(160, 160),
+                               z.astype(np.float32))
+    bar = contour["colorbar"]
+    assert bar["ticktext"][0] == "0" and "1e4" in bar["ticktext"] and "1" in bar["ticktext"]
+    # Each tick label is the real value of f at that colour.
+    for t, label in zip(bar["tickvals"][1:], bar["ticktext"][1:], strict=True):
+        assert math.isclose(mapping.real(t), float(label), rel_tol=1e-6)
+    names = [t.get("name") for t in payload["data"][1:]]
+    assert names == ["Global minimum"]
+    assert payload["data"][1]["marker"]["symbol"] == "star"
+    layout = payload["layout"]
+    assert layout["uirevision"] == background.UIREVISION
+    assert layout["yaxis"]["scaleanchor"] == "x" and layout["yaxis"]["scaleratio"] == 1
+    assert layout["xaxis"]["range"] == [-4.5, 4.5] and layout["xaxis"]["autorange"] is False
+    assert layout["meta"]["log"] is True
+
+
+def test_undefined_values_stay_blank_and_local_minima_are_marked():
+    s = log_bowl()
+    payload = background.figure_payload(background.contour_figure(s, resolution=60))
+    z = animation.decode_array(payload["data"][0]["z"]).reshape(60, 60)
+    xs = np.linspace(-1, 4, 60)
+    assert np.isnan(z[:, xs <= 0]).all() and np.isfinite(z[:, xs > 0.1]).all()
+    assert payload["data"][0]["connectgaps"] is False
+    assert [t["name"] for t in payload["data"][1:]] == ["Global minimum", "Local minimum"]
+    assert payload["layout"]["meta"]["log"] is False
+    surf = background.figure_payload(background.surface3d_figure(s, resolution=40))
+    assert surf["layout"]["meta"]["zmode"] == "linear"
+    assert np.isnan(animation.decode_array(surf["data"][0]["z"])).any()
+
+
+def test_3d_surface_is_clipped_and_tells_the_player_how_to_lift_trails():
+    s = beale()
+    fig = background.surface3d_figure(s, resolution=50)
+    payload = background.figure_payload(fig)
+    meta = payload["layout"]["meta"]
+    assert meta["zmode"] == "log" and meta["zoffset"] > 0
+    height = animation.decode_array(payload["data"][0]["z"])
+    assert np.nanmax(height) <= meta["zclip"] + 1e-5
+    # The huge corners are clipped: a plateau at zclip covers (about) the top 5% of the grid.
+    assert 0.02 < np.mean(np.isclose(height, meta["zclip"], atol=1e-5)) < 0.1
+    scene = payload["layout"]["scene"]
+    assert scene["uirevision"] == background.UIREVISION
+    assert scene["zaxis"]["range"][1] > meta["zclip"]
+    # The global minimum's marker sits on the lifted surface.
+    marker = payload["data"][1]
+    assert marker["type"] == "scatter3d"
+    z_min = animation.decode_array(marker["z"])[0]
+    lifted = min(background.color_mapping(s, s.grid(160)[2]).transform(np.array([0.0]))[0], meta["zclip"])
+    assert math.isclose(z_min, lifted + meta["zoffset"], rel_tol=1e-5)
+
+
+# --- paths ------------------------------------------------------------------------------------------------
+def test_encoding_round_trips_float32_and_turns_non_finite_into_nan():
+    values = np.array([0.0, 1.5, -2.25, np.nan, np.inf, -np.inf, 1e300, 3.14159265358979])
+    enc = animation.encode_array(values)
+    assert enc["dtype"] == "f4" and isinstance(enc["bdata"], str)
+    back = animation.decode_array(enc)
+    assert back.shape == values.shape
+    np.testing.assert_array_equal(back[:3], values[:3])
+    assert np.isnan(back[3:7]).all()
+    assert back[7] == np.float32(values[7])
+    assert animation.decode_array(animation.encode_array(None)).size == 0
+    assert animation.decode_array([1, None, 2]).tolist()[::2] == [1.0, 2.0]
+
+
+def test_path_payload_decodes_back_to_the_input():
+    pts = spiral(301)
+    vals = np.linspace(10, 0, 301)
+    p = animation.path_payload("Adam", "adam", None, pts, vals, None)
+    assert p["name"] == "Adam" and p["slug"] == "adam" and p["color"] == palette.color_for("adam")
+    np.testing.assert_array_equal(animation.decode_array(p["x"]), pts[:, 0].astype(np.float32))
+    np.testing.assert_array_equal(animation.decode_array(p["y"]), pts[:, 1].astype(np.float32))
+    np.testing.assert_array_equal(animation.decode_array(p["z"]), vals.astype(np.float32))
+    assert p["diverged_at"] is None and p["note"] == ""
+    json.dumps(p)  # JSON-ready
+
+
+def test_divergence_becomes_a_note():
+    pts = np.array([[1.0, 1.0], [5.0, -3.0], [1e7, np.inf]])
+    p = animation.path_payload("Adagrad", "adagrad", "#123456", pts, np.array([1.0, 2.0, np.nan]),
+                               np.int64(37))
+    assert p["diverged_at"] == 37 and type(p["diverged_at"]) is int
+    assert p["note"] == "Adagrad diverged at step 37"
+    assert p["color"] == "#123456"
+    assert np.isnan(animation.decode_array(p["y"])[2])
+    custom = animation.path_payload("SGD", "sgd", None, pts, None, 2, note="SGD left the picture")
+    assert custom["note"] == "SGD left the picture"
+    assert np.isnan(animation.decode_array(custom["z"])).all()
+
+
+def test_encode_paths_fills_slug_and_colour():
+    runs = [{"name": "RMSprop", "points": spiral(11), "values": np.ones(11)},
+            {"name": "Mine", "slug": "mine", "points": spiral(11), "diverged_at": 3}]
+    a, b = animation.encode_paths(runs)
+    assert a["slug"] == "rmsprop" and a["color"] == palette.color_for("rmsprop")
+    assert b["diverged_at"] == 3 and b["note"] == "Mine diverged at step 3"
+
+
+def test_payload_for_ten_paths_of_1000_steps_is_small():
+    s = beale()
+    contour = background.figure_payload(background.contour_figure(s))
+    surf = background.figure_payload(background.surface3d_figure(s))
+    data = animation.race_data(contour, surf, ten_paths(1000), steps=1000)
+    size = len(json.dumps(data))
+    assert size < 1_500_000, size
+    assert data["steps"] == 1000 and len(data["paths"]) == 10
+    assert data["plotly_src"] == "./app/static/plotly.min.js"
+    # Same race, same id (a rerun keeps playing); another race, another id.
+    assert animation.race_data(contour, surf, ten_paths(1000), steps=1000)["id"] == data["id"]
+    assert animation.race_data(contour, surf, ten_paths(999), steps=999)["id"] != data["id"]
+
+
+def test_raw_arrays_are_encoded_too():
+    data = animation.race_data({"data": [], "layout": {}}, None,
+                               [{"name": "NAG", "x": [0.0, 1.0], "y": np.array([1.0, np.nan]), "z": None}],
+                               steps=1)
+    (p,) = data["paths"]
+    assert p["slug"] == "nag" and p["color"] == palette.color_for("nag") and p["diverged_at"] is None
+    assert animation.decode_array(p["x"]).tolist() == [0.0, 1.0]
+    assert np.isnan(animation.decode_array(p["y"])[1])
+
+
+# --- standalone HTML -----------------------------------------------------------------------------------
+def test_standalone_html_is_self_contained_and_escapes_visitor_text():
+    s = beale()
+    contour = background.figure_payload(background.contour_figure(s, resolution=40))
+    hostile = "</script><script>alert(1)</script>"
+    paths = [animation.path_payload(hostile, "x", None, spiral(21), np.ones(21), 4)]
+    page = animation.standalone_html(contour, None, paths, 20, f"Race <b>{hostile}</b>")
+    assert page.startswith("<!DOCTYPE html>")
+    skeleton = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"src=|href=|url\(", skeleton) and "<script src" not in page  # nothing fetched
+    assert "window.Plotly = Plotly" in page  # plotly.js inlined
+    assert animation.PLAYER_JS.split("\n", 3)[2] in page and "mountRace({data:" in page
+    assert page.count("</script>") == page.count("<script")  # no visitor text closes a script
+    assert "<title>Race &lt;b&gt;&lt;/script&gt;" in page
+    raw = re.search(r'<script id="race-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    data = json.loads(raw)
+    assert data["paths"][0]["name"] == hostile and data["steps"] == 20
+
+
+# --- static plotly.js ----------------------------------------------------------------------------------
+def test_ensure_plotly_js_copies_once(tmp_path):
+    target = assets.ensure_plotly_js(tmp_path / "static")
+    source = assets.plotly_js_source()
+    assert target == tmp_path / "static" / "plotly.min.js"
+    assert target.stat().st_size == source.stat().st_size
+    mtime = target.stat().st_mtime_ns
+    assert assets.ensure_plotly_js(tmp_path / "static") == target
+    assert target.stat().st_mtime_ns == mtime  # not copied again
+    target.write_text("stale")
+    assets.ensure_plotly_js(tmp_path / "static")
+    assert target.read_bytes() == source.read_bytes()
+    assert not list((tmp_path / "static").glob(".*tmp"))
+
+
+def test_ensure_plotly_js_tolerates_a_read_only_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "static"
+    folder.mkdir()
+    shutil.copyfile(assets.plotly_js_source(), folder / "plotly.min.js")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(assets.shutil, "copyfile", refuse)
+    assert assets.ensure_plotly_js(folder) == folder / "plotly.min.js"  # right size: nothing to do
+    (folder / "plotly.min.js").write_text("older build")
+    assert assets.ensure_plotly_js(folder) == folder / "plotly.min.js"  # cannot refresh: served as is
+    (folder / "plotly.min.js").unlink()
+    with pytest.raises(PermissionError):
+        assets.ensure_plotly_js(folder)
+
+
+# --- AppTest: the component in a script ---------------------------------------------------------------
+SCRIPT = """
+import numpy as np
+import streamlit as st
+from figures.background import contour_figure, figure_payload, surface3d_figure
+from surfaces.base import Surface, X, Y
+from ui.animation import path_payload, race_animation
+
+s = Surface(name="bowl", title="Bowl", expression=X**2 + 3 * Y**2, latex="", bounds=((-2, 2), (-2, 2)),
+            minima=[(0, 0)], starts=[(1.5, 1.5)])
+steps = int(st.query_params.get("steps", 1000))
+n = int(st.query_params.get("paths", 10))
+t = np.linspace(0, 1, steps + 1)[:, None]
+paths = []
+for i, slug in enumerate(["sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam", "adamax",
+                          "nadam", "amsgrad"][:n]):
+    pts = (1 - t) * np.array([1.5, 1.5 - 0.3 * i])
+    paths.append(path_payload(slug.upper(), slug, None, pts, s.value(pts), 3 if i == 1 else None))
+race_animation(figure_payload(contour_figure(s, 60)), figure_payload(surface3d_figure(s, 30)), paths,
+               steps=steps, key="race", speed=2.0)
+st.write("after the player")
+"""
+
+
+@pytest.mark.parametrize(("steps", "n"), [(1000, 10), (1, 1), (5000, 2)])
+def test_a_script_with_the_player_runs_under_apptest(tmp_path, steps, n):
+    script = tmp_path / "app.py"
+    script.write_text(SCRIPT)
+    at = AppTest.from_file(str(script), default_timeout=60)
+    at.query_params["steps"] = str(steps)
+    at.query_params["paths"] = str(n)
+    at.run()
+    assert not at.exception
+    assert at.markdown[0].value == "after the player"
+    (element,) = at.get("bidi_component")
+    assert element.proto.component_name == animation.COMPONENT_NAME
+    assert "export default mountRace;" in element.proto.js_content
+    data = json.loads(element.proto.json)
+    assert data["steps"] == steps and len(data["paths"]) == n and data["speed"] == 2.0
+    assert data["contour"]["layout"]["uirevision"]
+    assert data["surface3d"]["layout"]["meta"]["zmode"] == "linear"
+    assert len(animation.decode_array(data["paths"][0]["x"])) == steps + 1
+    if n > 1:
+        assert data["paths"][1]["note"] == "MOMENTUM diverged at step 3"
+    # The script's folder got its own static/plotly.min.js (static serving is the app's config).
+    assert (tmp_path / "static" / "plotly.min.js").is_file()
+    # A rerun sends the same race (same id): the browser keeps playing instead of starting over.
+    at.run()
+    assert json.loads(at.get("bidi_component")[0].proto.json)["id"] == data["id"]

@@ -1,0 +1,178 @@
+"""The race player in headless Chromium, on the scratch demo app (bench/bench_animation.py's DEMO_SCRIPT):
+it draws, Play moves the trails, the scrubber seeks, the 3-D camera survives playback, and a 10 x 1000
+step race costs well under 2 MB over the websocket.
+
+The demo app is written into a temporary folder with its own static/plotly.min.js (ui.assets) and a
+.streamlit/config.toml with static serving on, then started with ``streamlit run`` on a free port.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+BYTE_BUDGET = 2_000_000
+READY = ".dl-race[data-ready='true'] .dl-plot-2d.js-plotly-plot"
+APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# Warnings Chromium's software WebGL prints; they are not errors of the page.
+NOISE = re.compile(r"GL Driver Message|GPU stall|willReadFrequently|WebGL", re.I)
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_animation", REPO / "bench" / "bench_animation.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_animation", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing")
+    bench = _bench()
+    proc, url = bench.start_demo(tmp_path_factory.mktemp("animdemo"), timeout=60)
+    yield url
+    bench.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser(demo_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=_bench().CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and not NOISE.search(m.text)
+            and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def trail_lengths(page) -> list[int]:
+    return page.evaluate("""() => document.querySelector('.dl-plot-2d').data
+        .filter(t => t.type === 'scatter' && t.mode === 'lines' && t.legendgroup).map(t => t.x.length)""")
+
+
+def trail_paths(page) -> list[str]:
+    """The SVG path strings the trails are drawn with (what the visitor sees)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.dl-plot-2d .scatterlayer .trace'))
+        .filter(g => /tracedlt\\d/.test(g.getAttribute('class')))
+        .map(g => {
+          const p = g.querySelector('path.js-line, path.dl-line');
+          return p ? p.getAttribute('d') : '';
+        })""")
+
+
+def step_text(page) -> str:
+    return page.locator(".dl-race .dl-counter").inner_text()
+
+
+def test_ten_paths_of_1000_steps_play_seek_and_stay_small(page, demo_url):
+    received = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
+    page.goto(demo_url + "/?surface=beale&paths=10&steps=1000")
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=60_000)
+    # The chart: contour background, 10 trails, 10 heads, a legend.
+    assert page.evaluate("() => document.querySelector('.dl-plot-2d').data[0].type") == "contour"
+    assert len(trail_lengths(page)) == 10
+    assert page.locator(".dl-plot-2d .legend .traces").count() >= 10
+    assert step_text(page) == "step 0 / 1000"
+    before_paths = trail_paths(page)
+
+    play = page.get_by_role("button", name="Play", exact=True)
+    play.click()
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    pause.wait_for(timeout=5_000)
+    assert pause.inner_text() == "Pause"
+    page.wait_for_function("() => Number(document.querySelector('.dl-race').dataset.step) > 150",
+                           timeout=20_000)
+    assert trail_paths(page) != before_paths
+    assert min(trail_lengths(page)[1:]) > 100  # figure data follows the clock (SGD diverged at step 4)
+    assert "SGD diverged at step 4" in page.locator(".dl-race .dl-notes").inner_text()
+    pause.click()
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=5_000)
+    paused_at = int(page.locator(".dl-race").get_attribute("data-step"))
+    page.wait_for_timeout(500)
+    assert int(page.locator(".dl-race").get_attribute("data-step")) == paused_at  # pausing keeps the frame
+    # Python hears the step on pause (one rerun), not on every frame.
+    page.get_by_text(f"Python knows the race is at step {paused_at}.").wait_for(timeout=20_000)
+    # Once paused, the legend names the divergence too.
+    page.wait_for_function("() => document.querySelector('.dl-plot-2d .legend').textContent"
+                           ".includes('SGD ✕ step 4')", timeout=10_000)
+
+    scrub = page.get_by_role("slider", name="Step")
+    scrub.focus()
+    scrub.press("End")
+    assert step_text(page) == "step 1000 / 1000"
+    page.wait_for_function("() => document.querySelector('.dl-plot-2d').data.filter(t => t.mode === 'lines'"
+                           " && t.legendgroup).every(t => t.x.length === 1001 || t.x.length === 4)")
+    scrub.press("Home")
+    assert step_text(page) == "step 0 / 1000"
+    assert set(trail_lengths(page)) == {1}
+
+    assert sum(received) < BYTE_BUDGET, f"{sum(received):,} bytes over the websocket"
+    assert not page.errors, page.errors
+
+
+def test_the_3d_camera_survives_playback(page, demo_url):
+    page.goto(demo_url + "/?surface=rosenbrock&paths=3&steps=300")
+    page.wait_for_selector(".dl-race .dl-plot-3d.js-plotly-plot", timeout=60_000)
+    page.wait_for_function("() => window.__descentLabPlayers.at(-1).stats.commits >= 1", timeout=30_000)
+    eye = """() => { const e = document.querySelector('.dl-plot-3d')._fullLayout.scene.camera.eye;
+                     return [e.x, e.y, e.z]; }"""
+    start = page.evaluate(eye)
+    box = page.locator(".dl-plot-3d").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 120, cy + 40, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    turned = page.evaluate(eye)
+    assert max(abs(a - b) for a, b in zip(turned, start, strict=True)) > 0.1
+    page.get_by_role("combobox", name="Speed").select_option("4")
+    page.get_by_role("button", name="Play", exact=True).click()
+    # 300 steps end by themselves, and the button reads "Play" again.
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=30_000)
+    page.wait_for_function("() => !window.__descentLabPlayers.at(-1).committing", timeout=30_000)
+    assert step_text(page) == "step 300 / 300"
+    after = page.evaluate(eye)
+    assert max(abs(a - b) for a, b in zip(after, turned, strict=True)) < 1e-6, (turned, after)
+    lengths = page.evaluate("""() => { const gd = document.querySelector('.dl-plot-3d');
+        return gd.data.filter(t => t.type === 'scatter3d' && t.mode === 'lines').map(t => t.x.length); }""")
+    assert lengths == trail_lengths(page) and lengths[1:] == [301, 301]  # SGD diverges early here
+    assert not page.errors, page.errors
+
+
+def test_a_one_step_race_with_one_path(page, demo_url):
+    page.goto(demo_url + "/?surface=logbowl&paths=1&steps=1&3d=0")
+    page.wait_for_selector(READY, timeout=60_000)
+    assert page.locator(".dl-race .dl-plot-3d").count() == 0
+    assert step_text(page) == "step 0 / 1"
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function("() => document.querySelector('.dl-race .dl-counter').textContent"
+                           " === 'step 1 / 1'")
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=5_000)  # the end stops the clock
+    assert trail_lengths(page) == [2]
+    assert not page.errors, page.errors
