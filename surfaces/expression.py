@@ -1,0 +1,843 @@
+"""Visitor formulas f(x, y): a whitelisted parser, and the Surface built from it in a sandbox.
+
+The app is public, so the text a visitor types is treated as hostile:
+
+* it never reaches ``eval``, ``exec``, ``compile``, ``sympify``/``parse_expr`` or a ``Symbol`` name. It is
+  read by ``ast.parse(text, mode="eval")`` (a parser, nothing runs) and the tree is walked against a
+  whitelist: numbers, ``x``, ``y``, ``pi``, ``e``, unary ``+``/``-``, binary ``+ - * / **`` and calls of
+  the functions in ``FUNCTIONS`` with positional arguments. Anything else is refused by name
+  ("Unsupported: attribute access"). The SymPy expression is built from SymPy objects by this module;
+  ``^`` means power (it has no other meaning here, so it is replaced by ``**`` before parsing);
+* the input is bounded before SymPy sees it (``MAX_LENGTH`` characters of printable ASCII, ``MAX_NODES``
+  tree nodes, ``MAX_DEPTH`` levels of nesting) and so are the numbers SymPy evaluates eagerly: literals
+  (``MAX_LITERAL``), constant exponents (``MAX_EXPONENT``), every constant sub-expression (``MAX_CONSTANT``,
+  checked with ``math`` floats *before* SymPy computes the next step, so ``9**9**9**9`` stops at "Exponent
+  too large") and the exact fractions SymPy keeps (``MAX_FRACTION_BITS``). Non-ASCII text is refused up
+  front: Python folds look-alike letters (NFKC: ``ｘ`` is ``x``), which would make the check and the
+  display disagree;
+* parsing, differentiating, compiling and the search for minima run in a worker process
+  (``surfaces.sandbox``) with a wall-clock timeout, a CPU limit and an address-space limit, because
+  SymPy's cost is hard to bound tightly. The worker answers with the validated SymPy expression (and the
+  minima); the parent checks the tree again (``check_tree``) and builds the ``Surface``.
+
+Public API: ``from_expression(text, bounds=None)``, ``parse(text)`` (the pure parser, in-process, for
+tests), ``FUNCTIONS`` / ``ALLOWED_FUNCTIONS`` / ``CONSTANTS``, the limits below, ``warm_up()``.
+Every refusal is a ``ValueError`` with a message for students.
+
+Derivatives: ``abs``, ``min`` and ``max`` become ``Piecewise`` expressions, because SymPy differentiates
+``Abs`` into ``sign`` and then ``DiracDelta``, which neither NumPy nor ``math`` can evaluate (the Hessian).
+Values undefined on part of the box (``log(x)`` for x < 0) are NaN in NumPy and raise ValueError in the
+``math`` functions; non-integer powers of negative numbers give NaN in NumPy and a Python complex in
+``math`` (the optimizer engine treats both as divergence).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+import threading
+import time
+from collections import OrderedDict
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Callable, NamedTuple
+
+import numpy as np
+import sympy as sp
+from sympy.core.relational import Relational
+from sympy.functions.elementary.piecewise import ExprCondPair
+from sympy.logic.boolalg import And, BooleanFalse, BooleanTrue, Not, Or
+
+from surfaces import sandbox
+from surfaces.base import Bounds, Surface, X, Y
+
+# -- Limits ---------------------------------------------------------------------------------------------
+MAX_LENGTH = 200  # characters
+MAX_NODES = 100  # numbers, names, operators and calls in the parsed tree
+MAX_DEPTH = 20  # nesting levels (a chain a + b - c or a * b / c counts once)
+MAX_LITERAL = 1e6  # |number| as typed
+MAX_EXPONENT = 20  # |p| of a constant exponent
+MAX_CONSTANT = 1e12  # |value| of any constant sub-expression
+MAX_FRACTION_BITS = 256  # numerator and denominator of the exact fractions SymPy keeps
+TIME_LIMIT = 5.0  # seconds for a whole from_expression call
+PARENT_RESERVE = 1.0  # of which this much is kept for building the Surface in this process
+BUILD_BUDGET = 0.8  # CPU seconds: the worker refuses a formula whose Surface takes longer to compile
+SURVEY_BUDGET = 1.0  # CPU seconds for the search of minima (it stops early and keeps what it has)
+GRID = 25  # the minima search starts from GRID x GRID points
+MAX_LISTED_MINIMA = 20
+DEFAULT_BOUNDS: Bounds = ((-3.0, 3.0), (-3.0, 3.0))
+MAX_SPAN = 1e4
+MAX_BOUND = 1e6
+CACHE_SIZE = 256
+
+TOO_COMPLEX = "This formula is too complex to process — try a simpler one"
+
+
+class FunctionSpec(NamedTuple):
+    """An allowed function: its arity, the SymPy builder and the float version for constant arguments."""
+
+    arity: int
+    symbolic: Callable[..., sp.Expr]
+    numeric: Callable[..., float]
+
+
+# The allowed functions, in the order the error message lists them.
+FUNCTIONS = MappingProxyType(
+    {
+        "abs": FunctionSpec(1, sp.Abs, abs),
+        "sqrt": FunctionSpec(1, sp.sqrt, math.sqrt),
+        "exp": FunctionSpec(1, sp.exp, math.exp),
+        "log": FunctionSpec(1, sp.log, math.log),  # natural logarithm
+        "ln": FunctionSpec(1, sp.log, math.log),
+        "sin": FunctionSpec(1, sp.sin, math.sin),
+        "cos": FunctionSpec(1, sp.cos, math.cos),
+        "tan": FunctionSpec(1, sp.tan, math.tan),
+        "asin": FunctionSpec(1, sp.asin, math.asin),
+        "acos": FunctionSpec(1, sp.acos, math.acos),
+        "atan": FunctionSpec(1, sp.atan, math.atan),
+        "atan2": FunctionSpec(2, sp.atan2, math.atan2),
+        "sinh": FunctionSpec(1, sp.sinh, math.sinh),
+        "cosh": FunctionSpec(1, sp.cosh, math.cosh),
+        "tanh": FunctionSpec(1, sp.tanh, math.tanh),
+        "min": FunctionSpec(2, sp.Min, min),
+        "max": FunctionSpec(2, sp.Max, max),
+    }
+)
+ALLOWED_FUNCTIONS: tuple[str, ...] = tuple(FUNCTIONS)
+CONSTANTS = MappingProxyType({"pi": (sp.pi, math.pi), "e": (sp.E, math.e)})
+VARIABLES = MappingProxyType({"x": X, "y": Y})
+
+# Classes a finished expression (and its derivatives) may contain; anything else is refused.
+_ALLOWED_TYPES = (
+    sp.Symbol, sp.Rational, sp.Float, type(sp.pi), type(sp.E),
+    sp.Abs, sp.Max, sp.Min,  # only inside Piecewise conditions (see _differentiable)
+    sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log,
+    sp.sin, sp.cos, sp.tan, sp.asin, sp.acos, sp.atan, sp.atan2, sp.sinh, sp.cosh, sp.tanh,
+    sp.Piecewise, ExprCondPair, Relational, BooleanTrue, BooleanFalse, And, Or, Not,
+)  # fmt: skip
+
+_UNSUPPORTED = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscript",
+    ast.Slice: "subscript",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "comprehension",
+    ast.JoinedStr: "string",
+    ast.FormattedValue: "string",
+    ast.IfExp: "conditional expression",
+    ast.Compare: "comparison",
+    ast.BoolOp: "and/or",
+    ast.NamedExpr: "assignment",
+    ast.Starred: "starred argument",
+    ast.Tuple: "tuple (a comma outside a function call)",
+    ast.List: "list",
+    ast.Set: "set",
+    ast.Dict: "dictionary",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
+_OPERATOR_SYMBOLS = {
+    ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Not: "not", ast.Invert: "~",
+}  # fmt: skip
+_ARITHMETIC = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_CHAINS = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
+
+
+# -- The parser -----------------------------------------------------------------------------------------
+class _Term(NamedTuple):
+    expr: sp.Expr
+    value: float | None  # the float value when the sub-expression is constant, else None
+
+
+def _precheck(text) -> str:
+    """Type, length and characters; returns the text without surrounding spaces."""
+    if not isinstance(text, str):
+        raise ValueError("The formula must be text")
+    if len(text) > MAX_LENGTH:
+        raise ValueError(f"Formula too long (at most {MAX_LENGTH} characters)")
+    for column, ch in enumerate(text, start=1):
+        if ch in "'\"":
+            raise ValueError("Unsupported: string")
+        if ord(ch) > 126:
+            raise ValueError(
+                f"Unsupported character {ch!r} at column {column} — "
+                "type plain ASCII: x, y, digits, + - * / ^ ( )"
+            )
+        if ord(ch) < 32:
+            raise ValueError(
+                f"Unsupported character {ch!r} at column {column} — the formula is one line of text"
+            )
+        if ch in "\\#$?`!":
+            raise ValueError(f"Unsupported character {ch!r} at column {column}")
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("Empty formula")
+    return stripped
+
+
+def _snippet(node: ast.AST) -> str:
+    return ast.unparse(node).replace("**", "^")
+
+
+_TOKEN = re.compile(r"(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_]\w*)|(?P<sym>\S)")
+
+
+def _juxtaposed(text: str) -> list[tuple[int, str, str]]:
+    """(end column, a, b) for each 'a b' with a missing '*': 2x, x y, 2 3, )(, )x, x(."""
+    tokens = list(_TOKEN.finditer(text))
+    pairs = []
+    for left, right in zip(tokens, tokens[1:], strict=False):
+        a, b = left.group(), right.group()
+        left_ok = left.lastgroup == "num" or a == ")" or (left.lastgroup == "name" and a not in FUNCTIONS)
+        right_ok = right.lastgroup in ("num", "name") or b == "("
+        if left_ok and right_ok and not (left.lastgroup == "name" and b == "(" and a not in VARIABLES):
+            if right.lastgroup == "name" and b not in FUNCTIONS and b not in VARIABLES and b not in CONSTANTS:
+                b = b[0]  # 3xy -> 3*x
+            pairs.append((right.start() + 1, "(...)" if a == ")" else a, b))
+    return pairs
+
+
+def _syntax_message(text: str, exc: SyntaxError, lead: int) -> str:
+    """'Syntax error at column N' (a column of the typed text), with a hint for a missing '*'."""
+    offset = exc.offset or 1  # 1-based, in the parsed source where each ^ became **
+    column, position = 1, 1
+    for ch in text:
+        width = 2 if ch == "^" else 1
+        if position + width > offset:
+            break
+        position += width
+        column += 1
+    message = f"Syntax error at column {column + lead}"
+    detail = str(exc.msg or "")
+    if "never closed" in detail:
+        message += ": a '(' is never closed"
+    elif "unmatched" in detail:
+        message += ": unmatched ')'"
+    hints = _juxtaposed(text)
+    if hints:
+        _, a, b = min(hints, key=lambda hint: abs(hint[0] - column))
+        message += f" — to multiply, write {a}*{b}"
+    return message
+
+
+def _count_and_depth(tree: ast.Expression) -> None:
+    nodes = 0
+    stack = [(tree.body, 1, None)]
+    while stack:
+        node, depth, parent_chain = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise ValueError(f"Formula too complex (at most {MAX_NODES} numbers, names and operations)")
+        chain = _CHAINS.get(type(node.op)) if isinstance(node, ast.BinOp) else None
+        if chain is not None and chain == parent_chain:
+            depth -= 1  # a + b - c is one level, not two
+        if depth > MAX_DEPTH:
+            raise ValueError(f"Formula nested too deeply (at most {MAX_DEPTH} levels)")
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                stack.append((child, depth + 1, chain))
+            elif isinstance(child, ast.keyword):
+                raise ValueError("Unsupported: keyword argument")
+
+
+def _numeric(node: ast.AST, compute: Callable[[], float]) -> float:
+    """A constant's float value, or a student's message saying why it has none."""
+    try:
+        value = float(compute())
+    except ZeroDivisionError:
+        raise ValueError(f"Division by zero in '{_snippet(node)}'") from None
+    except OverflowError:
+        raise ValueError(f"Number too large in '{_snippet(node)}'") from None
+    except (ValueError, TypeError):
+        raise ValueError(f"'{_snippet(node)}' is undefined (not a real number)") from None
+    if not math.isfinite(value) or abs(value) > MAX_CONSTANT:
+        raise ValueError(f"Number too large in '{_snippet(node)}' (at most {MAX_CONSTANT:g})")
+    return value
+
+
+def _check_fractions(expr: sp.Expr, node: ast.AST) -> sp.Expr:
+    for number in expr.atoms(sp.Rational):
+        if max(abs(number.p).bit_length(), number.q.bit_length()) > MAX_FRACTION_BITS:
+            raise ValueError(f"Numbers too large or too precise in '{_snippet(node)}'")
+    return expr
+
+
+class _Builder:
+    """Walks a parsed tree against the whitelist and builds the SymPy expression bottom-up.
+
+    With ``symbolic=False`` it only checks: the same whitelist and the same float values of constant
+    sub-expressions, but no SymPy object is made (``_Term.expr`` is None). That pass is cheap and bounded
+    by the input size, so the parent process runs it before asking a worker.
+    """
+
+    def __init__(self, symbolic: bool = True) -> None:
+        self.symbolic = symbolic
+
+    def _make(self, node: ast.AST, build: Callable[[], sp.Expr]) -> sp.Expr | None:
+        return _check_fractions(build(), node) if self.symbolic else None
+
+    def build(self, node: ast.AST) -> _Term:
+        handler = {
+            ast.Constant: self._Constant, ast.Name: self._Name, ast.UnaryOp: self._UnaryOp,
+            ast.BinOp: self._BinOp, ast.Call: self._Call,
+        }.get(type(node))  # fmt: skip
+        if handler is None:
+            raise ValueError(f"Unsupported: {_UNSUPPORTED.get(type(node), type(node).__name__)}")
+        return handler(node)
+
+    def _Constant(self, node: ast.Constant) -> _Term:
+        v = node.value
+        if type(v) not in (int, float):
+            kind = {
+                str: "string", bytes: "string", bool: "True/False", complex: "complex number",
+                type(None): "None", type(...): "...",
+            }.get(type(v), type(v).__name__)  # fmt: skip
+            raise ValueError(f"Unsupported: {kind}")
+        if not math.isfinite(v) or abs(v) > MAX_LITERAL:
+            raise ValueError(f"Number too large (at most {MAX_LITERAL:g})")
+        if type(v) is int:
+            return _Term(self._make(node, lambda: sp.Integer(v)), float(v))
+        exact = Fraction(repr(v))  # the decimal the student typed: 0.1 -> 1/10
+        if exact.denominator <= 10**6:
+            return _Term(self._make(node, lambda: sp.Rational(exact.numerator, exact.denominator)), v)
+        return _Term(self._make(node, lambda: sp.Float(v)), v)
+
+    def _Name(self, node: ast.Name) -> _Term:
+        name = node.id
+        if name in VARIABLES:
+            return _Term(VARIABLES[name], None)
+        if name in CONSTANTS:
+            symbolic, numeric = CONSTANTS[name]
+            return _Term(symbolic, numeric)
+        if name in FUNCTIONS:
+            raise ValueError(f"'{name}' is a function — write {name}(...)")
+        if re.fullmatch(r"[xy]{2,3}", name):
+            raise ValueError(f"Unknown name '{name}' — to multiply, write {'*'.join(name)}")
+        if name.lower() in VARIABLES or name.lower() in CONSTANTS:
+            raise ValueError(f"Unknown name '{name}' — use x and y (lowercase), pi and e")
+        raise ValueError(f"Unknown name '{name}' — use x and y")
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> _Term:
+        if isinstance(node.op, ast.UAdd):
+            return self.build(node.operand)
+        if not isinstance(node.op, ast.USub):
+            raise ValueError(f"Unsupported: operator {_OPERATOR_SYMBOLS.get(type(node.op), '?')}")
+        term = self.build(node.operand)
+        value = None if term.value is None else -term.value
+        return _Term(self._make(node, lambda: -term.expr), value)
+
+    def _BinOp(self, node: ast.BinOp) -> _Term:
+        op = type(node.op)
+        if op is not ast.Pow and op not in _ARITHMETIC:
+            symbol = _OPERATOR_SYMBOLS.get(op, "?")
+            hint = " (use / to divide)" if op is ast.FloorDiv else ""
+            raise ValueError(f"Unsupported: operator {symbol}{hint}")
+        left, right = self.build(node.left), self.build(node.right)
+        if op is ast.Pow:
+            return self._power(node, left, right)
+        apply = _ARITHMETIC[op]
+        value = None
+        if left.value is not None and right.value is not None:
+            value = _numeric(node, lambda: apply(left.value, right.value))
+        elif op is ast.Div and right.value == 0.0:
+            raise ValueError(f"Division by zero in '{_snippet(node)}'")
+        return _Term(self._make(node, lambda: apply(left.expr, right.expr)), value)
+
+    def _power(self, node: ast.BinOp, base: _Term, exponent: _Term) -> _Term:
+        value = None
+        if exponent.value is not None:
+            if abs(exponent.value) > MAX_EXPONENT:
+                raise ValueError(f"Exponent too large in '{_snippet(node)}' (at most {MAX_EXPONENT})")
+            if base.value is not None:
+                if base.value == 0.0 and exponent.value < 0:
+                    raise ValueError(f"Division by zero in '{_snippet(node)}'")
+                value = _numeric(node, lambda: math.pow(base.value, exponent.value))
+        elif base.value is not None and base.value <= 0:
+            raise ValueError(f"'{_snippet(node)}': a variable power needs a positive base, e.g. 2^x or e^x")
+        return _Term(self._make(node, lambda: sp.Pow(base.expr, exponent.expr)), value)
+
+    def _Call(self, node: ast.Call) -> _Term:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            if isinstance(func, (ast.Constant, ast.Call, ast.BinOp, ast.UnaryOp)):
+                left = _snippet(func) if isinstance(func, (ast.Constant, ast.Call)) else f"({_snippet(func)})"
+                raise ValueError(f"Missing * — to multiply, write {left}*(...)")
+            self.build(func)  # raises "Unsupported: ..." for lambdas, attributes, subscripts
+            raise ValueError("Unsupported: call")
+        name = func.id
+        if name not in FUNCTIONS:
+            if name in VARIABLES or name in CONSTANTS:
+                raise ValueError(f"'{name}' is not a function — write {name}*(...) to multiply")
+            raise ValueError(f"Function '{name}' is not allowed; allowed: {', '.join(ALLOWED_FUNCTIONS)}")
+        if node.keywords:
+            raise ValueError("Unsupported: keyword argument")
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise ValueError("Unsupported: starred argument")
+        spec = FUNCTIONS[name]
+        if len(node.args) != spec.arity:
+            plural = "" if spec.arity == 1 else "s"
+            raise ValueError(f"{name} takes {spec.arity} argument{plural}")
+        args = [self.build(arg) for arg in node.args]
+        value = None
+        if all(a.value is not None for a in args):
+            value = _numeric(node, lambda: spec.numeric(*(a.value for a in args)))
+        return _Term(self._make(node, lambda: spec.symbolic(*(a.expr for a in args))), value)
+
+
+def _differentiable(expr: sp.Expr) -> sp.Expr:
+    """Rewrite Abs, Max and Min (second derivatives: DiracDelta) as Piecewise expressions.
+
+    Conditions are written with the original sub-expressions (``Abs(x) >= Abs(y)``): they are never
+    differentiated, and a Piecewise inside a condition would become an ``ITE``, which NumPy's lambdify
+    prints wrongly.
+    """
+    if not expr.args:
+        return expr
+    args = [_differentiable(a) for a in expr.args]
+    if isinstance(expr, sp.Abs):
+        (u,) = expr.args
+        return sp.Piecewise((args[0], u >= 0), (-args[0], True))
+    if isinstance(expr, (sp.Max, sp.Min)):
+        ge = operator.ge if isinstance(expr, sp.Max) else operator.le
+        raw = expr.args
+        pairs = [(args[i], And(*(ge(raw[i], b) for b in raw[i + 1 :]))) for i in range(len(raw) - 1)]
+        return sp.Piecewise(*pairs, (args[-1], True))
+    return expr.func(*args)
+
+
+def check_tree(expr) -> sp.Expr:
+    """Refuse anything but a finite, real SymPy expression in x and y made of whitelisted parts."""
+    if not isinstance(expr, sp.Expr):
+        raise ValueError("Not a formula")
+    if expr.has(sp.I):
+        raise ValueError("This formula takes complex (non-real) values")
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ValueError("This formula is undefined (it divides by zero or similar)")
+    if not expr.free_symbols <= {X, Y}:
+        raise ValueError("Unknown name — use x and y")
+    for sub in sp.preorder_traversal(expr):
+        if not isinstance(sub, _ALLOWED_TYPES):
+            raise ValueError("This formula could not be processed — try writing it differently")
+        if isinstance(sub, sp.Symbol) and sub not in (X, Y):
+            raise ValueError("Unknown name — use x and y")
+    return expr
+
+
+def _syntax_tree(text) -> ast.Expression:
+    """Characters, syntax and size checks; the parsed tree (with ** for ^)."""
+    stripped = _precheck(text)
+    lead = len(text) - len(text.lstrip())
+    # A number glued to a name (2x, 1e5y, 3if) is a missing '*' here; refusing it before ast.parse also
+    # avoids the tokenizer's warnings about such literals (warnings.catch_warnings is not thread-safe).
+    tokens = list(_TOKEN.finditer(stripped))
+    for left, right in zip(tokens, tokens[1:], strict=False):
+        if left.lastgroup == "num" and right.lastgroup == "name" and left.end() == right.start():
+            name = right.group()
+            b = name if name in FUNCTIONS or name in VARIABLES or name in CONSTANTS else name[0]
+            raise ValueError(
+                f"Syntax error at column {right.start() + 1 + lead} — to multiply, write {left.group()}*{b}"
+            )
+    try:
+        tree = ast.parse(stripped.replace("^", "**"), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(_syntax_message(stripped, exc, lead)) from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ValueError(TOO_COMPLEX) from None
+    _count_and_depth(tree)
+    return tree
+
+
+def check_syntax(text) -> None:
+    """Every check that needs no SymPy (whitelist, sizes, constant values); ValueError if refused.
+
+    Cheap and bounded by ``MAX_LENGTH``: ``from_expression`` runs it in-process before using a worker.
+    """
+    _Builder(symbolic=False).build(_syntax_tree(text).body)
+
+
+def _parse(text) -> tuple[sp.Expr, sp.Expr]:
+    """(display expression, computational expression) for the formula ``text``; ValueError if refused."""
+    tree = _syntax_tree(text)
+    try:
+        display = _Builder().build(tree.body).expr
+        computational = _differentiable(display)
+    except (RecursionError, MemoryError):
+        raise ValueError(TOO_COMPLEX) from None
+    except (TypeError, AttributeError, ArithmeticError):  # a SymPy corner case: refuse, never crash
+        raise ValueError("This formula could not be processed — try writing it differently") from None
+    check_tree(computational)
+    return display, computational
+
+
+def parse(text: str) -> sp.Expr:
+    """The SymPy expression in ``surfaces.base.X`` and ``Y`` for ``text`` (in-process, no sandbox)."""
+    return _parse(text)[1]
+
+
+# -- Numerical facts about the surface: minima, a start, the colour scale -----------------------------
+def _descend(surface: Surface, points: np.ndarray, lo, span, deadline: float, iterations: int = 40):
+    """Damped Newton (exact Hessian) where it is positive definite, gradient steps elsewhere; vectorized.
+
+    Works in box coordinates u = (p - lo) / span; every step is backtracked (Armijo) on f. Points that
+    leave the box by more than 10 % or cannot decrease f any more stop moving.
+    """
+    u = (points - lo) / span
+    f = surface.value(lo + u * span)
+    active = np.isfinite(f)
+    ladder = 0.5 ** np.arange(14)
+    for _ in range(iterations):
+        idx = np.flatnonzero(active)
+        if idx.size == 0 or time.process_time() > deadline:
+            break
+        p = lo + u[idx] * span
+        with np.errstate(all="ignore"):
+            g = surface.gradient(p) * span  # gradient in u
+            h = surface.hessian(p) * np.outer(span, span)
+            a, b, c = h[:, 0, 0], h[:, 0, 1], h[:, 1, 1]
+            det = a * c - b * b
+            newton = -np.stack([c * g[:, 0] - b * g[:, 1], a * g[:, 1] - b * g[:, 0]], axis=-1) / det[:, None]
+            gnorm = np.linalg.norm(g, axis=-1)
+            steepest = -0.1 * g / gnorm[:, None]
+            pd = (a > 0) & (det > 1e-12 * (a + c) ** 2) & np.isfinite(newton).all(axis=-1)
+            step = np.where(pd[:, None], newton, steepest)
+            length = np.linalg.norm(step, axis=-1)
+            step *= np.minimum(1.0, 0.25 / np.where(length > 0, length, 1.0))[:, None]
+            slope = (g * step).sum(axis=-1)
+            trial = u[idx][None] + ladder[:, None, None] * step[None]
+            ft = surface.value(lo + trial * span)
+            ok = (
+                np.isfinite(ft)
+                & (ft <= f[idx][None] + 1e-4 * ladder[:, None] * slope[None])
+                & (ft < f[idx][None])
+            )
+        moved = ok.any(axis=0) & np.isfinite(slope) & (slope < 0)
+        first = ok.argmax(axis=0)
+        cols = np.flatnonzero(moved)
+        u[idx[cols]] = trial[first[cols], cols]
+        f[idx[cols]] = ft[first[cols], cols]
+        inside = np.all((u[idx] > -0.1) & (u[idx] < 1.1), axis=-1)
+        active[idx] = moved & inside
+    return u, f
+
+
+def _compass(surface: Surface, u, f, lo, span, deadline: float, iterations: int = 40):
+    """Pattern search for kinks (abs, max): move to the best of 8 neighbours, else halve the step."""
+    dirs = np.array([(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)], dtype=float)
+    h = np.full(len(u), 1e-3)
+    for _ in range(iterations):
+        if len(u) == 0 or time.process_time() > deadline:
+            break
+        trial = u[None] + dirs[:, None, :] * h[None, :, None]
+        ft = surface.value(lo + trial * span)
+        ft = np.where(np.isfinite(ft), ft, np.inf)
+        best = ft.argmin(axis=0)
+        fbest = ft[best, np.arange(len(u))]
+        better = fbest < f
+        u = np.where(better[:, None], trial[best, np.arange(len(u))], u)
+        f = np.where(better, fbest, f)
+        h = np.where(better, h, h / 2)
+    return u, f
+
+
+def _is_strict_local_min(surface: Surface, u, f, lo, span, radius: float = 1e-8) -> np.ndarray:
+    dirs = np.array([(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)], dtype=float)
+    ft = surface.value(lo + (u[None] + radius * dirs[:, None, :]) * span)
+    return np.isfinite(f) & np.all(np.isfinite(ft) & (ft > f[None]), axis=0)
+
+
+def survey(surface: Surface, bounds: Bounds, budget: float = SURVEY_BUDGET):
+    """(minima, local_minima, starts, log_scale) of ``surface`` inside ``bounds``, found numerically.
+
+    * minima: multi-start from a GRID x GRID grid, refined by ``_descend``; a point counts when it lies in
+      the box with a tiny gradient and a positive-definite Hessian, or (kinks such as abs) when a compass
+      search ends at a point strictly below its 8 neighbours. Points closer than 0.1 % of the box are one.
+      The lowest (within 1e-8 of the value range) are the global minima, provided no sampled point of the
+      box (41 x 41, edges included) is lower; otherwise all of them are listed as local minima.
+    * starts: the points 70 % of the way from the centre to each corner, highest value first (a long
+      race), skipping undefined ones; else the highest defined grid point below the 90th percentile.
+    * log_scale: the sampled values are non-negative and, above their minimum, the 95th percentile is at
+      least 100 times the 5th (plus 1e-3 of the range): they span orders of magnitude. This agrees with
+      the hand-set flags of the catalogue except Himmelblau (a ratio of 32).
+    Raises ValueError when f is undefined at every sampled point.
+    """
+    with np.errstate(all="ignore"):
+        return _survey(surface, bounds, time.process_time() + budget)
+
+
+def _survey(surface: Surface, bounds: Bounds, deadline: float):
+    (x0, x1), (y0, y1) = bounds
+    lo = np.array([x0, y0], dtype=float)
+    span = np.array([x1 - x0, y1 - y0], dtype=float)
+    t = (np.arange(GRID) + 0.5) / GRID
+    grid_u = np.stack(np.meshgrid(t, t), axis=-1).reshape(-1, 2)
+    s = np.linspace(0.0, 1.0, 41)
+    sample_u = np.stack(np.meshgrid(s, s), axis=-1).reshape(-1, 2)
+    sample = surface.value(lo + sample_u * span)
+    finite = sample[np.isfinite(sample)]
+    if finite.size == 0:
+        raise ValueError(
+            "This formula is undefined everywhere in the window (a square root or log of negatives?)"
+        )
+    frange = float(finite.max() - finite.min()) if finite.size else 0.0
+
+    u, f = _descend(surface, lo + grid_u * span, lo, span, deadline)
+    p = lo + u * span
+    with np.errstate(all="ignore"):
+        g = surface.gradient(p) * span
+        h = surface.hessian(p) * np.outer(span, span)
+    a, b, c = h[:, 0, 0], h[:, 0, 1], h[:, 1, 1]
+    det = a * c - b * b
+    inside = np.all((u >= 0) & (u <= 1), axis=-1)
+    gtol = 1e-6 * max(frange, 1e-300)
+    smooth = (
+        np.isfinite(f) & np.isfinite(g).all(axis=-1) & (np.abs(g).max(axis=-1) <= gtol)
+        & (a > 0) & (det > 1e-12 * (a + c) ** 2)
+    )  # fmt: skip
+    rest = np.flatnonzero(np.isfinite(f) & ~smooth & inside)
+    ku, kf = _compass(surface, u[rest], f[rest], lo, span, deadline)
+    kink = _is_strict_local_min(surface, ku, kf, lo, span)
+    cand_u = np.concatenate([u[smooth], ku[kink]])
+    cand_f = np.concatenate([f[smooth], kf[kink]])
+    keep = np.all((cand_u >= 0) & (cand_u <= 1), axis=-1) & np.isfinite(cand_f)
+    cand_u, cand_f = cand_u[keep], cand_f[keep]
+    order = np.argsort(cand_f, kind="stable")
+    kept_u: list[np.ndarray] = []
+    kept_f: list[float] = []
+    for i in order:
+        if all(np.abs(cand_u[i] - k).max() > 1e-3 for k in kept_u):
+            kept_u.append(cand_u[i])
+            kept_f.append(float(cand_f[i]))
+    points = [lo + k * span for k in kept_u]
+    minima: list[np.ndarray] = []
+    local: list[np.ndarray] = []
+    if points:
+        tol = 1e-8 * max(frange, abs(kept_f[0]), 1e-300)
+        lower_elsewhere = finite.size and float(finite.min()) < kept_f[0] - max(tol, 1e-9 * frange)
+        for point, value in zip(points, kept_f, strict=True):
+            (minima if value <= kept_f[0] + tol and not lower_elsewhere else local).append(point)
+    minima, local = minima[:MAX_LISTED_MINIMA], local[:MAX_LISTED_MINIMA]
+
+    starts = _starts(surface, lo, span, grid_u)
+    q05, q95 = np.quantile(finite - finite.min(), [0.05, 0.95])
+    log_scale = bool(finite.min() >= 0 and q95 > 0 and q95 >= 100 * (q05 + 1e-3 * frange))
+    as_list = lambda pts: [[float(v) for v in q] for q in pts]  # noqa: E731
+    return as_list(minima), as_list(local), starts, log_scale
+
+
+def _starts(surface: Surface, lo, span, grid_u) -> list[tuple[float, float]]:
+    corners_u = np.array([(0.15, 0.15), (0.85, 0.15), (0.15, 0.85), (0.85, 0.85)])
+    pts = lo + corners_u * span
+    f = surface.value(pts)
+    g = surface.gradient(pts)
+    ok = np.isfinite(f) & np.isfinite(g).all(axis=-1)
+    if ok.any():
+        order = [i for i in np.argsort(-np.where(ok, f, -np.inf), kind="stable") if ok[i]]
+        return [_round_point(pts[i]) for i in order]
+    pts = lo + grid_u * span
+    f = surface.value(pts)
+    g = surface.gradient(pts)
+    ok = np.isfinite(f) & np.isfinite(g).all(axis=-1)
+    if ok.any():
+        cap = np.quantile(f[ok], 0.9)
+        choice = np.flatnonzero(ok & (f <= cap))
+        best = choice[np.argmax(f[choice])]
+        return [_round_point(pts[best])]
+    return [_round_point(lo + span / 2)]
+
+
+def _round_point(point) -> tuple[float, float]:
+    return (float(f"{point[0]:.10g}"), float(f"{point[1]:.10g}"))
+
+
+def _title(text: str) -> str:
+    return f"Custom: f(x, y) = {text.strip()}"
+
+
+DESCRIPTION = "Your own formula; minima were found numerically inside the window."
+
+
+def _smoke_test(surface: Surface, bounds: Bounds) -> None:
+    """Run every compiled function once, so a missing printer fails here, not in a race.
+
+    The NumPy functions must not raise (undefined values are NaN); the ``math`` ones may raise the errors
+    the optimizer engine handles (ValueError, ArithmeticError, TypeError for complex results).
+    """
+    (x0, x1), (y0, y1) = bounds
+    pts = np.array([[x0 + 0.3 * (x1 - x0), y0 + 0.6 * (y1 - y0)], [x0, y1], [0.0, 0.0]])
+    try:
+        surface.value(pts)
+        surface.gradient(pts)
+        surface.hessian(pts)
+    except Exception:
+        raise ValueError(
+            "This formula cannot be evaluated numerically — try writing it differently"
+        ) from None
+    for x, y in pts.tolist():
+        for compiled in (surface.scalar_gradient, surface.scalar_value):
+            try:
+                compiled(x, y)
+            except (ArithmeticError, ValueError, TypeError):
+                pass
+            except Exception:
+                raise ValueError(
+                    "This formula cannot be evaluated numerically — try writing it differently"
+                ) from None
+
+
+def prepare() -> None:
+    """Pay SymPy's and lambdify's first-use costs (~0.5 s) once, e.g. in a worker before its first request."""
+    surface = Surface(
+        name="warm", title="warm", expression=_parse("x^2 + y^2")[1], latex="", bounds=DEFAULT_BOUNDS,
+        minima=np.zeros((0, 2)), starts=((0.0, 0.0),),
+    )  # fmt: skip
+    sp.latex(surface.expression)
+    survey(surface, DEFAULT_BOUNDS)
+
+
+def analyze(text: str, bounds: Bounds) -> dict:
+    """Everything the parent needs to build the Surface; runs in the sandbox worker.
+
+    Raises ValueError with a student's message when the formula is refused.
+    """
+    display, expr = _parse(text)
+    latex = "f(x, y) = " + sp.latex(display)
+    started = time.process_time()  # CPU time: the verdict should not depend on the machine's load
+    surface = Surface(
+        name="custom", title=_title(text), expression=expr, latex=latex, bounds=bounds,
+        minima=np.zeros((0, 2)), starts=((0.0, 0.0),), description=DESCRIPTION,
+    )  # fmt: skip
+    build = time.process_time() - started
+    if build > BUILD_BUDGET:
+        raise ValueError(TOO_COMPLEX)
+    for derivative in surface.gradient_expressions:
+        check_tree(derivative)
+    _smoke_test(surface, bounds)
+    minima, local, starts, log_scale = survey(surface, bounds)
+    return {
+        "expression": expr,
+        "latex": latex,
+        "minima": minima,
+        "local_minima": local,
+        "starts": starts,
+        "log_scale": log_scale,
+        "build_seconds": build,
+    }
+
+
+# -- The public entry point -----------------------------------------------------------------------------
+def _validate_bounds(bounds) -> Bounds:
+    if bounds is None:
+        return DEFAULT_BOUNDS
+    shape = "Bounds must be ((xmin, xmax), (ymin, ymax))"
+    try:
+        (a, b), (c, d) = bounds
+    except (TypeError, ValueError):
+        raise ValueError(shape) from None
+    values = (a, b, c, d)
+    if not all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(shape)
+    a, b, c, d = (float(v) for v in values)
+    if not all(math.isfinite(v) for v in (a, b, c, d)):
+        raise ValueError("Bounds must be finite numbers")
+    if not (a < b and c < d):
+        raise ValueError("Each bound needs min < max")
+    if max(abs(a), abs(b), abs(c), abs(d)) > MAX_BOUND:
+        raise ValueError(f"Bounds must lie within ±{MAX_BOUND:g}")
+    if b - a > MAX_SPAN or d - c > MAX_SPAN:
+        raise ValueError(f"Bounds may span at most {MAX_SPAN:g}")
+    return ((a, b), (c, d))
+
+
+_cache: OrderedDict[tuple, Surface | str] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(key):
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+        return hit
+
+
+def _remember(key, outcome) -> None:
+    with _cache_lock:
+        _cache[key] = outcome
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def _points(rows, name: str) -> np.ndarray:
+    arr = np.asarray(rows, dtype=float).reshape(-1, 2)
+    if not np.isfinite(arr).all() or len(arr) > MAX_LISTED_MINIMA * 2:
+        raise ValueError(f"bad {name}")
+    return arr
+
+
+def _surface_from(result: dict, text: str, bounds: Bounds) -> Surface:
+    """Build the Surface from a worker's answer, re-checking it (the worker is ours, but cheap to verify)."""
+    try:
+        expr = check_tree(result["expression"])
+        latex = result["latex"]
+        if not isinstance(latex, str):
+            raise ValueError("bad latex")
+        return Surface(
+            name="custom",
+            title=_title(text),
+            expression=expr,
+            latex=latex,
+            bounds=bounds,
+            minima=_points(result["minima"], "minima"),
+            starts=tuple(map(tuple, _points(result["starts"], "starts"))),
+            log_scale=bool(result["log_scale"]),
+            description=DESCRIPTION,
+            local_minima=_points(result["local_minima"], "local minima"),
+        )
+    except Exception:  # never anything but ValueError for a visitor's formula
+        raise ValueError("This formula could not be processed — try writing it differently") from None
+
+
+def from_expression(text: str, bounds: Bounds | None = None) -> Surface:
+    """A Surface for the visitor's formula ``text`` over ``bounds`` (default ((-3, 3), (-3, 3))).
+
+    Raises ValueError with a message for students when the formula or the bounds are refused, or when
+    processing takes too long. Answers within ``TIME_LIMIT`` seconds; results and refusals are cached.
+    """
+    started = time.monotonic()
+    box = _validate_bounds(bounds)
+    check_syntax(text)
+    key = (text, box)
+    hit = _cached(key)
+    if isinstance(hit, str):
+        raise ValueError(hit)
+    if hit is not None:
+        return hit
+    try:
+        result = sandbox.run((text, box), deadline=started + TIME_LIMIT - PARENT_RESERVE)
+    except sandbox.Rejected as exc:
+        _remember(key, str(exc))
+        raise ValueError(str(exc)) from None
+    surface = _surface_from(result, text, box)
+    _remember(key, surface)
+    return surface
+
+
+def warm_up(wait: float = 0.0) -> bool:
+    """Start the sandbox workers now (call it when the app starts: each takes a second or two to import
+    SymPy and NumPy). With ``wait`` > 0, waits up to that long until they are ready; True when they are."""
+    return sandbox.warm_up(wait)

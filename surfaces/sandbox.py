@@ -1,0 +1,428 @@
+"""A small pool of killable worker processes for untrusted formulas (see ``surfaces.expression``).
+
+Why processes: Streamlit runs scripts outside the main thread, so ``signal.alarm`` cannot interrupt SymPy,
+and a thread cannot be killed. A worker can: each request gets a wall-clock timeout after which the
+worker is killed (SIGKILL) and replaced.
+
+Why ``subprocess`` and not ``multiprocessing``: ``fork`` is unsafe in a threaded server, and the
+``spawn``/``forkserver`` start methods re-import the parent's ``__main__`` in every child (under
+Streamlit that is the Streamlit CLI; in a script without a main guard it recurses). A worker here is a
+fresh ``python -c`` (fork+exec done by ``_posixsubprocess``, safe with threads) that imports
+``surfaces.expression`` and then serves requests over its stdin/stdout pipes: 4-byte length + pickle.
+
+Limits in the worker (``_worker_main``): address space ``MEMORY_LIMIT`` (or 256 MiB above what the imports
+mapped, if more), CPU ``CPU_SECONDS`` per request (``RLIMIT_CPU``, raised before each request), its own
+session (no terminal signals), one thread for BLAS. The parent trusts its own child, but still unpickles
+its answers with ``_SympyUnpickler``, which only resolves SymPy classes; ``surfaces.expression`` then
+re-checks the expression tree.
+
+Concurrency: at most ``POOL_SIZE`` requests run at once; others wait for a free worker until their
+deadline and then get "busy". Workers are started lazily (``warm_up()`` starts them early), reused, and
+replaced at once when killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+POOL_SIZE = 2
+WORKER_TIMEOUT = 3.0  # seconds one request may take in a worker
+MEMORY_LIMIT = 1 << 30  # bytes of address space
+CPU_SECONDS = 4  # CPU seconds per request (a backstop behind the wall-clock timeout)
+MAX_MESSAGE = 16 << 20  # bytes
+_HEADER = struct.Struct(">I")
+_ROOT = Path(__file__).resolve().parent.parent
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from surfaces.sandbox import _worker_main; _worker_main()"
+)
+
+TOO_LONG = "This formula takes too long to process — try a simpler one"
+BUSY = "The formula checker is busy — please try again in a moment"
+CRASHED = "This formula is too complex to process — try a simpler one"
+FAILED = "This formula could not be processed — try writing it differently"
+
+
+class Rejected(ValueError):
+    """The worker refused the request (a deterministic answer: safe to cache)."""
+
+
+class Unavailable(ValueError):
+    """No answer: timeout, busy or a crashed worker (not cached; a later try may succeed)."""
+
+
+class _Dead(Exception):
+    """The worker's pipe closed."""
+
+
+class _Timeout(Exception):
+    pass
+
+
+# -- Framing ------------------------------------------------------------------------------------------
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except (BrokenPipeError, OSError) as exc:
+            raise _Dead() from exc
+        view = view[n:]
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks, remaining = [], n
+    poller = select.poll() if deadline is not None else None
+    if poller is not None:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    while remaining:
+        if poller is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not poller.poll(wait * 1000):
+                raise _Timeout()
+        try:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+        except OSError as exc:
+            raise _Dead() from exc
+        if not chunk:
+            raise _Dead()
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_message(fd: int, deadline: float | None) -> bytes:
+    (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
+    if size > MAX_MESSAGE:
+        raise _Dead()
+    return _read_exact(fd, size, deadline)
+
+
+class _SympyUnpickler(pickle.Unpickler):
+    """Resolves only SymPy expression classes (numbers, symbols, operations, functions, Piecewise)."""
+
+    def find_class(self, module: str, name: str):
+        if module.split(".")[0] == "sympy" and "__" not in name:
+            obj = super().find_class(module, name)
+            import sympy
+
+            if isinstance(obj, type) and issubclass(obj, sympy.Basic):
+                return obj
+        raise pickle.UnpicklingError(f"refused {module}.{name}")
+
+
+def _loads(data: bytes):
+    return _SympyUnpickler(io.BytesIO(data)).load()
+
+
+# -- Parent side ----------------------------------------------------------------------------------------
+class _Worker:
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONINSPECT", "PYTHONSTARTUP")}
+        env.update(
+            OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _BOOT, str(_ROOT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            close_fds=True,
+            start_new_session=True,
+            env=env,
+            cwd=str(_ROOT),
+        )
+        self.ready = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_ready(self, deadline: float) -> None:
+        if not self.ready:
+            reply = _loads(_read_message(self.proc.stdout.fileno(), deadline))
+            if not (isinstance(reply, tuple) and reply and reply[0] == "ready"):
+                raise _Dead()
+            self.ready = True
+
+    def poll_ready(self) -> bool:
+        """Read the 'ready' message if it has arrived (without waiting for it)."""
+        if not self.ready:
+            poller = select.poll()
+            poller.register(self.proc.stdout.fileno(), select.POLLIN)
+            if poller.poll(0):
+                try:
+                    self.wait_ready(time.monotonic() + 0.5)
+                except (_Dead, _Timeout, pickle.UnpicklingError, EOFError):
+                    pass  # a dead worker is dropped by the pool's liveness check
+        return self.ready
+
+    def ask(self, request, deadline: float):
+        _write_all(self.proc.stdin.fileno(), _frame(request))
+        return _loads(_read_message(self.proc.stdout.fileno(), deadline))
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _frame(obj) -> bytes:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
+class _Pool:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
+        self._cond = threading.Condition()
+
+    def _start_locked(self) -> _Worker:
+        worker = _Worker()
+        self._all.add(worker)
+        return worker
+
+    def warm_up(self, wait: float) -> bool:
+        """Start missing workers; wait up to ``wait`` seconds until the idle ones are ready."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._cond:
+                while len(self._all) < self.size:
+                    self._idle.append(self._start_locked())
+                if all(w.poll_ready() for w in self._idle):
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def acquire(self, deadline: float) -> _Worker | None:
+        dead: list[_Worker] = []
+        try:
+            with self._cond:
+                while True:
+                    for worker in [w for w in self._idle if not w.alive()]:
+                        self._idle.remove(worker)
+                        self._all.discard(worker)
+                        dead.append(worker)
+                    if self._idle:
+                        ready = [w for w in self._idle if w.poll_ready()]
+                        worker = ready[-1] if ready else self._idle[-1]
+                        self._idle.remove(worker)
+                        return worker
+                    if len(self._all) < self.size:
+                        return self._start_locked()
+                    wait = deadline - time.monotonic()
+                    if wait <= 0:
+                        return None
+                    self._cond.wait(wait)
+        finally:
+            for worker in dead:
+                worker.kill()
+
+    def release(self, worker: _Worker, healthy: bool) -> None:
+        if not healthy:
+            worker.kill()
+        with self._cond:
+            if healthy:
+                self._idle.append(worker)
+            else:
+                self._all.discard(worker)
+                if len(self._all) < self.size:  # replace it now: the next visitor finds it imported
+                    try:
+                        self._idle.append(self._start_locked())
+                    except OSError:
+                        pass
+            self._cond.notify()
+
+    def pids(self) -> list[int]:
+        with self._cond:
+            return [w.pid for w in self._all]
+
+    def shutdown(self) -> None:
+        with self._cond:
+            workers = list(self._all)
+            self._all.clear()
+            self._idle.clear()
+        for worker in workers:
+            worker.kill()
+
+
+_pool: _Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def _get_pool() -> _Pool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = _Pool(POOL_SIZE)
+            atexit.register(_pool.shutdown)
+        return _pool
+
+
+def warm_up(wait: float = 0.0) -> bool:
+    """Start all workers now (each takes a second or two to import NumPy and SymPy).
+
+    With ``wait`` > 0, also waits up to that many seconds until they are ready; True when they are.
+    """
+    try:
+        return _get_pool().warm_up(wait)
+    except OSError:
+        return False
+
+
+def worker_pids() -> list[int]:
+    """Process ids of the live workers (for tests and monitoring)."""
+    return _pool.pids() if _pool is not None else []
+
+
+def run(request, deadline: float, timeout: float = WORKER_TIMEOUT):
+    """The worker's answer to ``request`` (text, bounds): its payload, or Rejected / Unavailable.
+
+    Waits for a free worker until ``deadline`` (time.monotonic()), then gives the worker at most
+    ``timeout`` seconds (and never past ``deadline``); on timeout the worker is killed and replaced.
+    """
+    pool = _get_pool()
+    for _attempt in range(2):  # a second try only when an idle worker had died before the request
+        try:
+            worker = pool.acquire(deadline)
+        except OSError:
+            raise Unavailable(BUSY) from None
+        if worker is None:
+            raise Unavailable(BUSY)
+        healthy = False
+        try:
+            try:
+                worker.wait_ready(deadline)
+            except _Timeout:
+                healthy = True  # still importing: keep it for the next request
+                raise Unavailable(BUSY) from None
+            except (_Dead, pickle.UnpicklingError, EOFError):
+                continue
+            sent = time.monotonic()
+            end = min(sent + timeout, deadline)
+            try:
+                reply = worker.ask(request, end)
+            except _Timeout:
+                raise Unavailable(TOO_LONG if end - sent >= timeout * 0.9 else BUSY) from None
+            except _Dead:
+                raise Unavailable(CRASHED) from None
+            except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError):
+                raise Unavailable(FAILED) from None
+            healthy = True
+        finally:
+            pool.release(worker, healthy)
+        if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok":
+            return reply[1]
+        if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "error" and isinstance(reply[1], str):
+            raise Rejected(reply[1])
+        raise Unavailable(FAILED)
+    raise Unavailable(BUSY)
+
+
+# -- Worker side ----------------------------------------------------------------------------------------
+def _vm_bytes() -> int:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        limit = max(MEMORY_LIMIT, _vm_bytes() + (256 << 20))
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+def _limit_cpu() -> None:
+    """Allow CPU_SECONDS more than used so far; beyond that the kernel kills the worker (SIGXCPU)."""
+    try:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        soft = int(usage.ru_utime + usage.ru_stime) + 1 + CPU_SECONDS
+        _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+def _worker_main() -> None:
+    """Serve requests from the parent until its pipe closes. Never prints to the protocol's stdout."""
+    import traceback
+    import warnings
+
+    warnings.simplefilter("ignore")
+    inp = sys.stdin.fileno()
+    out = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to stderr, not into the protocol
+    sys.stdout = sys.stderr
+
+    from surfaces import expression
+
+    try:
+        expression.prepare()  # first-use costs of SymPy and lambdify, before the first visitor's formula
+    except Exception:
+        traceback.print_exc()
+    _limit_memory()
+    _write_all(out, _frame(("ready", os.getpid())))
+    while True:
+        try:
+            text, bounds = pickle.loads(_read_message(inp, None))
+        except _Dead:
+            return
+        _limit_cpu()
+        try:
+            reply = ("ok", expression.analyze(text, bounds))
+        except ValueError as exc:
+            reply = ("error", str(exc))
+        except (MemoryError, RecursionError):
+            reply = ("error", expression.TOO_COMPLEX)
+        except Exception:  # a bug or a SymPy corner case: log it, answer, keep serving
+            traceback.print_exc()
+            reply = ("error", FAILED)
+        try:
+            data = _frame(reply)
+        except Exception:
+            data = _frame(("error", FAILED))
+        try:
+            _write_all(out, data)
+        except _Dead:
+            return

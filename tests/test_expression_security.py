@@ -1,0 +1,363 @@
+"""Hostile formulas: every one is refused with a ValueError (or accepted when harmless) within 5 s, nothing
+runs, and no stray process is left behind. The app is public: these are the inputs it must survive.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from surfaces import expression, sandbox
+from surfaces.base import Surface
+from surfaces.expression import from_expression
+
+LIMIT = 5.0  # seconds for any answer
+CANARY = "{canary}"  # replaced by a path in the test's tmp_path
+
+HOSTILE = [
+    # code execution and introspection
+    "__import__('os').system('touch {canary}')",
+    '__import__("os").system("touch {canary}")',
+    "().__class__.__bases__[0].__subclasses__()",
+    "x.__class__.__new__.__globals__",
+    "x.__class__",
+    "sin.__globals__",
+    "__builtins__",
+    "__import__",
+    "(lambda: 1)()",
+    "(lambda: __import__('os').system('touch {canary}'))()",
+    "[c for c in ()]",
+    "{c: c for c in ()}",
+    "(c for c in ())",
+    "x if y else 1",
+    "'abc'",
+    "b'x'",
+    "f'{x}'",
+    'f\'{__import__("os").system("touch {canary}")}\'',
+    "sin(x, key=1)",
+    "Symbol('os.system(1)')",
+    "Symbol(x)",
+    "sympify('x')",
+    "exec('1')",
+    "eval('1')",
+    "eval(x)",
+    "open('/etc/passwd')",
+    "open('{canary}', 'w')",
+    "compile",
+    "getattr(x,'y')",
+    "globals()",
+    "vars()",
+    "breakpoint()",
+    "x.y",
+    "x[0]",
+    "x[::-1]",
+    "x;y",
+    "x; __import__('os').system('touch {canary}')",
+    "import os",
+    "x := 1",
+    "(x := 1)",
+    "*x",
+    "sin(*x)",
+    "sin(**x)",
+    "{x}",
+    "{1:2}",
+    "[x]",
+    "(x, y)",
+    "x, y",
+    "x == y",
+    "x < y < 1",
+    "x and y",
+    "x or y",
+    "not x",
+    "x @ y",
+    "x // y",
+    "x % y",
+    "x << 2",
+    "x >> 2",
+    "x | y",
+    "x & y",
+    "~x",
+    "x = 1",
+    "x += 1",
+    "await x",
+    "yield x",
+    "...",
+    "None",
+    "True + x",
+    "1j * x",
+    "x # comment",
+    "x \\\n + y",
+    # look-alike letters and other non-ASCII text (NFKC would fold some of them into x, e, pi)
+    "ｘ",
+    "ｘ + y",
+    "х",
+    "х + y",
+    "ℯ",
+    "ℯ^x",
+    "𝑥 + y",
+    "π*x",
+    "x²",
+    "x\u200b+y",
+    "x\u202e+y",
+    # size and nesting
+    "x" * 10_000,
+    "x+" * 5_000 + "x",
+    "(" * 500 + "x" + ")" * 500,
+    "(" * 99 + "x" + ")" * 99,
+    "sin(" * 30 + "x" + ")" * 30,
+    "sin(" * 40 + "x" + ")" * 40,
+    "-" * 199 + "x",
+    "x" + "+x" * 99,
+    "9" * 500,
+    "9" * 199,
+    # numbers and powers
+    "9**9**9**9",
+    "9^9^9^9",
+    "10**10**10",
+    "2**2**2**2**2**2",
+    "x**(10**100)",
+    "x^(2^100)",
+    "1e308*1e308",
+    "1e999",
+    "x*1e-999",
+    "(1/999999)^20 * x",
+    "(1/999)^19 * (1/997)^19 * x",
+    "factorial(1000)",
+    "gamma(1000)",
+    "exp(exp(exp(exp(exp(x)))))",
+    "exp(exp(exp(exp(exp(1)))))",
+    "(x+y)**1000",
+    "(x+y)^20 * (x-y)^20 * (x*y+1)^20",
+    "cos(pi/257) * x",
+    "sqrt(999999 * 999999) * x",
+    "tan(pi/2) * x",
+    "atan2(0, 0) + x",
+    "log(0*x)",
+    "x/(x-x)",
+    "0^x",
+    "(-1)^x",
+    "(-1)^0.5",
+    # derivatives that grow large: bounded by the node cap here, by the compile budget and the timeout in
+    # test_compile_budget and test_slow_formula_is_killed_and_the_pool_recovers (kills cost a restart)
+    "*".join(f"sin(x+{k}*y)" for k in range(1, 21)),
+    "*".join(f"exp(x*y+{k})" for k in range(1, 11)),
+    "x^y^x^y^x^y^x",
+    "sin(x*y+1)^sin(x*y+2)^sin(x*y+3)",
+    # control characters, blanks and odd types
+    "x\x00",
+    "\x00",
+    "x\n+1",
+    "x\r\n",
+    "\t x",
+    "x\x1b[31m",
+    "",
+    "   ",
+    "\n",
+]
+
+
+def _children(pid: int) -> set[int]:
+    """Live or zombie child processes of ``pid`` (Linux /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.add(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module", autouse=True)
+def workers():
+    assert expression.warm_up(wait=60.0), "sandbox workers did not start"
+    before = _children(os.getpid()) if os.path.isdir("/proc") else set()
+    yield before
+
+
+def _answer(text, bounds=None):
+    """(Surface or ValueError, seconds): anything else raised fails the test."""
+    started = time.monotonic()
+    try:
+        outcome = from_expression(text, bounds)
+    except ValueError as exc:
+        outcome = exc
+    return outcome, time.monotonic() - started
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_input_is_answered_quickly_and_runs_nothing(payload, tmp_path):
+    canary = tmp_path / "CANARY"
+    text = payload.replace(CANARY, str(canary))
+    outcome, seconds = _answer(text)
+    assert seconds < LIMIT, f"{seconds:.2f} s"
+    assert isinstance(outcome, (ValueError, Surface))
+    if isinstance(outcome, ValueError):
+        message = str(outcome)
+        assert message and "Traceback" not in message and len(message) < 300
+    assert not canary.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("__import__('os').system('ls')", "Unsupported: string"),
+        ("().__class__.__bases__[0].__subclasses__()", "Unsupported"),
+        ("x.__class__.__new__.__globals__", "Unsupported: attribute access"),
+        ("(lambda: 1)()", "Unsupported: lambda"),
+        ("[c for c in ()]", "Unsupported: comprehension"),
+        ("x if y else 1", "Unsupported: conditional expression"),
+        ("sin(x, key=1)", "Unsupported: keyword argument"),
+        ("exec(x)", "Function 'exec' is not allowed"),
+        ("__import__(x)", "Function '__import__' is not allowed"),
+        ("__builtins__", "Unknown name '__builtins__'"),
+        ("x[0]", "Unsupported: subscript"),
+        ("ｘ", "Unsupported character 'ｘ' at column 1"),
+        ("х + y", "Unsupported character"),
+        ("x" * 10_000, "Formula too long (at most 200 characters)"),
+        ("(" * 500 + "x" + ")" * 500, "Formula too long"),
+        ("sin(" * 30 + "x" + ")" * 30, "nested too deeply"),
+        ("x" + "+x" * 99, "Formula too complex"),
+        ("9**9**9**9", "Exponent too large"),
+        ("x**(10**100)", "Exponent too large"),
+        ("(x+y)**1000", "Exponent too large"),
+        ("1e308*1e308", "Number too large"),
+        ("9" * 150, "Number too large"),
+        ("x\x00", "Unsupported character"),
+        ("", "Empty formula"),
+    ],
+)
+def test_hostile_messages(text, fragment):
+    with pytest.raises(ValueError) as info:
+        expression.parse(text)
+    assert fragment in str(info.value)
+
+
+def test_non_text_is_refused():
+    for value in (None, 42, b"x", ["x"], {"x": 1}):
+        with pytest.raises(ValueError, match="must be text"):
+            from_expression(value)
+
+
+def test_slow_formula_is_killed_and_the_pool_recovers():
+    text = "*".join(f"sin(x+{k}*y)" for k in range(1, 13))  # ~10 s of SymPy printing if allowed to run
+    outcome, seconds = _answer(text)
+    assert isinstance(outcome, ValueError) and seconds < LIMIT
+    assert "too" in str(outcome)
+    assert expression.warm_up(wait=60.0)
+    outcome, seconds = _answer("x^2 + y^2 + 0.25*x*y")
+    assert isinstance(outcome, Surface), outcome
+    assert seconds < LIMIT
+
+
+def test_compile_budget(monkeypatch):
+    """A formula whose Surface compiles too slowly in the worker is refused before the parent compiles it."""
+    monkeypatch.setattr(expression, "BUILD_BUDGET", 0.0)
+    with pytest.raises(ValueError, match="too complex"):
+        expression.analyze("x^2 + y^2", ((-1.0, 1.0), (-1.0, 1.0)))
+
+
+def test_five_visitors_at_once_all_get_an_answer_in_time():
+    texts = [
+        "x^2 + y^2 + 0.5",
+        "sin(x)*cos(y) + 0.1",
+        "(1 - x)^2 + 5*(y - x^2)^2",
+        "abs(x) + y^2 + 1",
+        "x^4 - x^2 + y^2",
+    ]
+    results: dict[int, tuple] = {}
+
+    def visit(i: int) -> None:
+        results[i] = _answer(texts[i])
+
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=2 * LIMIT)
+    assert sorted(results) == list(range(len(texts)))
+    for outcome, seconds in results.values():
+        assert seconds < LIMIT
+        assert isinstance(outcome, Surface), outcome
+
+
+def test_five_hostile_visitors_at_once_all_get_an_answer_in_time():
+    texts = [
+        "*".join(f"sin({k}*x+y)" for k in range(1, 13)),  # holds one worker until it is killed
+        "x^2 + y^2 - x",
+        "9**9**9**9",
+        "(x+y)^20 * (x-y)^20",
+        "sin(x) + y^2",
+    ]
+    results: dict[int, tuple] = {}
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, _answer(texts[i]))) for i in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=2 * LIMIT)
+    assert sorted(results) == list(range(5))
+    for outcome, seconds in results.values():
+        assert seconds < LIMIT + 0.5  # the parent's own Surface build comes on top of the worker's answer
+        assert isinstance(outcome, (ValueError, Surface))
+    assert expression.warm_up(wait=60.0)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+def test_no_stray_processes(workers):
+    expression.warm_up(wait=60.0)
+    stray = _children(os.getpid()) - workers - set(sandbox.worker_pids())
+    assert not stray, f"processes left behind: {stray}"
+    assert len(sandbox.worker_pids()) <= sandbox.POOL_SIZE
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+def test_workers_run_with_limits():
+    expression.warm_up(wait=60.0)
+    for pid in sandbox.worker_pids():
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        address = next(line for line in limits.splitlines() if line.startswith("Max address space"))
+        assert "unlimited" not in address.split()[3]
+        assert os.getsid(pid) == pid  # its own session: no terminal signals
+
+
+def test_worker_answers_are_unpickled_with_sympy_classes_only():
+    import sympy as sp
+
+    from surfaces.base import X
+
+    assert sandbox._loads(pickle.dumps(("ok", {"expression": sp.sin(X) + 1, "minima": [[0.0, 1.0]]}))) == (
+        "ok",
+        {"expression": sp.sin(X) + 1, "minima": [[0.0, 1.0]]},
+    )
+    for hostile in (os.system, eval, Path("/"), sp.lambdify):
+        with pytest.raises(pickle.UnpicklingError):
+            sandbox._loads(pickle.dumps(hostile))
+
+
+def test_check_tree_refuses_foreign_objects():
+    import sympy as sp
+
+    from surfaces.base import X
+
+    for bad in (
+        sp.Symbol("os.system('x')"),
+        sp.Symbol("z") + X,
+        sp.Function("f")(X),
+        sp.I * X,
+        sp.zoo,
+        sp.gamma(X),
+        "x",
+    ):
+        with pytest.raises(ValueError):
+            expression.check_tree(bad)
