@@ -619,7 +619,9 @@ def _survey(surface: Surface, bounds: Bounds, deadline: float):
         if all(np.abs(cand_u[i] - k).max() > 1e-3 for k in kept_u):
             kept_u.append(cand_u[i])
             kept_f.append(float(cand_f[i]))
+    # coordinates within 1e-9 of the window's size from zero are zero (a minimum at -1.9e-13 reads badly)
     points = [lo + k * span for k in kept_u]
+    points = [np.where(np.abs(q) < 1e-9 * span.max(), 0.0, q) for q in points]
     minima: list[np.ndarray] = []
     local: list[np.ndarray] = []
     if points:

@@ -48,6 +48,7 @@ _BOOT = (
 
 TOO_LONG = "This formula takes too long to process — try a simpler one"
 BUSY = "The formula checker is busy — please try again in a moment"
+UNAVAILABLE = "The formula checker is not available right now — please try again later"
 CRASHED = "This formula is too complex to process — try a simpler one"
 FAILED = "This formula could not be processed — try writing it differently"
 
@@ -254,7 +255,7 @@ class _Pool:
                 if len(self._all) < self.size:  # replace it now: the next visitor finds it imported
                     try:
                         self._idle.append(self._start_locked())
-                    except OSError:
+                    except Exception:  # started again by the next acquire()
                         pass
             self._cond.notify()
 
@@ -291,7 +292,7 @@ def warm_up(wait: float = 0.0) -> bool:
     """
     try:
         return _get_pool().warm_up(wait)
-    except OSError:
+    except Exception:
         return False
 
 
@@ -310,8 +311,8 @@ def run(request, deadline: float, timeout: float = WORKER_TIMEOUT):
     for _attempt in range(2):  # a second try only when an idle worker had died before the request
         try:
             worker = pool.acquire(deadline)
-        except OSError:
-            raise Unavailable(BUSY) from None
+        except Exception:  # no interpreter to start (OSError), an embedded Python without sys.executable, ...
+            raise Unavailable(UNAVAILABLE) from None
         if worker is None:
             raise Unavailable(BUSY)
         healthy = False
