@@ -295,6 +295,8 @@ def surface3d_figure(surface: Surface, resolution: int = 80, clip_quantile: floa
     if mapping.log:
         vals, text = log_ticks(mapping)
         keep = [(v, s) for v, s in zip(vals, text, strict=True) if zfloor <= v <= zclip]
+        if len(keep) > 6:  # every other decade: the 3-D axis is short
+            keep = keep[len(keep) % 2 :: 2]
         zaxis.update(tickvals=[v for v, _ in keep], ticktext=[s for _, s in keep], title="f (log scale)")
     fig.update_layout(
         _base_layout(

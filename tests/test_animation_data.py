@@ -193,6 +193,8 @@ def test_payload_for_ten_paths_of_1000_steps_is_small():
     # Same race, same id (a rerun keeps playing); another race, another id.
     assert animation.race_data(contour, surf, ten_paths(1000), steps=1000)["id"] == data["id"]
     assert animation.race_data(contour, surf, ten_paths(999), steps=999)["id"] != data["id"]
+    # A new speed alone is applied to the running player, not a reason to start over.
+    assert animation.race_data(contour, surf, ten_paths(1000), steps=1000, speed=4)["id"] == data["id"]
 
 
 def test_raw_arrays_are_encoded_too():

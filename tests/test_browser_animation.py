@@ -56,16 +56,23 @@ def browser(demo_url):
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for the module: plotly.js is fetched once and then comes from its cache."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
     page = context.new_page()
     page.errors = []
     page.on("console", lambda m: m.type == "error" and not NOISE.search(m.text)
             and page.errors.append(m.text))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     yield page
-    context.close()
+    page.close()
 
 
 def trail_lengths(page) -> list[int]:
@@ -138,7 +145,7 @@ def test_ten_paths_of_1000_steps_play_seek_and_stay_small(page, demo_url):
 def test_the_3d_camera_survives_playback(page, demo_url):
     page.goto(demo_url + "/?surface=rosenbrock&paths=3&steps=300")
     page.wait_for_selector(".dl-race .dl-plot-3d.js-plotly-plot", timeout=60_000)
-    page.wait_for_function("() => window.__descentLabPlayers.at(-1).stats.commits >= 1", timeout=30_000)
+    page.wait_for_function("() => window.__descentLabPlayers.at(-1).stats.settled", timeout=30_000)
     eye = """() => { const e = document.querySelector('.dl-plot-3d')._fullLayout.scene.camera.eye;
                      return [e.x, e.y, e.z]; }"""
     start = page.evaluate(eye)

@@ -112,13 +112,17 @@ function dlClampPx(v) {
   return v > DL_PIXEL_LIMIT ? DL_PIXEL_LIMIT : v < -DL_PIXEL_LIMIT ? -DL_PIXEL_LIMIT : v;
 }
 
-// The plotting window from the contour layout's fixed axis ranges: [x0, x1, y0, y1], or null.
+// The plotting window from the contour layout's fixed axis ranges, [x0, x1, y0, y1] (slightly inset), or null.
 function dlBox(layout) {
   const xr = layout && layout.xaxis && layout.xaxis.range;
   const yr = layout && layout.yaxis && layout.yaxis.range;
   if (!xr || !yr || xr.length !== 2 || yr.length !== 2) return null;
   const b = [Math.min(xr[0], xr[1]), Math.max(xr[0], xr[1]), Math.min(yr[0], yr[1]), Math.max(yr[0], yr[1])];
-  return b.every(Number.isFinite) ? b : null;
+  if (!b.every(Number.isFinite)) return null;
+  // 1.5% inside the frame, so an ✕ at the exit point is drawn whole rather than cut by the axes.
+  const dx = 0.015 * (b[1] - b[0]);
+  const dy = 0.015 * (b[3] - b[2]);
+  return [b[0] + dx, b[1] - dx, b[2] + dy, b[3] - dy];
 }
 
 function dlInside(x, y, b) {
@@ -183,7 +187,7 @@ class DlRacePlayer {
     this.alive = true;
     this.steps = Math.max(1, Math.floor(Number(data.steps) || 1));
     this.rate = Math.max(this.steps / DL_RACE_SECONDS, DL_MIN_STEPS_PER_SECOND);
-    this.speed = DL_SPEEDS.reduce((a, b) => (Math.abs(b - data.speed) < Math.abs(a - data.speed) ? b : a), 1);
+    this.setSpeed(data.speed);
     this.pos = 0;
     this.shown = -1;
     this.committed = -1;
@@ -249,9 +253,9 @@ class DlRacePlayer {
     for (const s of DL_SPEEDS) {
       const opt = dlEl("option", null, `${s}×`);
       opt.value = String(s);
-      opt.selected = s === this.speed;
       this.select.appendChild(opt);
     }
+    this.select.value = String(this.speed);
     speedLabel.appendChild(this.select);
     bar.append(this.button, this.scrub, this.counter, speedLabel);
     this.notes = dlEl("ul", "dl-notes");
@@ -280,6 +284,13 @@ class DlRacePlayer {
     this.select.addEventListener("change", () => {
       this.speed = Number(this.select.value) || 1;
     });
+  }
+
+  // The nearest offered speed to `speed`, shown in the selector.
+  setSpeed(speed) {
+    const wanted = Number(speed) || 1;
+    this.speed = DL_SPEEDS.reduce((a, b) => (Math.abs(b - wanted) < Math.abs(a - wanted) ? b : a), 1);
+    if (this.select) this.select.value = String(this.speed);
   }
 
   async start() {
@@ -317,7 +328,13 @@ class DlRacePlayer {
       if (!this.alive) return;
       this.stats.drawn3d = performance.now();
     }
-    this.commit();
+    // newPlot drew step 0. Only a visitor who already moved the clock, or a run that diverged at step 0,
+    // needs the figures brought up to date.
+    if (!this.playing) {
+      if (this.shown > 0 || this.diverged.some(Boolean)) this.commit();
+      else this.committed = 0;
+    }
+    this.stats.settled = performance.now();
     this.watchSize();
   }
 
@@ -786,7 +803,10 @@ function mountRace(component) {
   const host = parentElement;
   const previous = DL_INSTANCES.get(host);
   // A rerun that hands over the same race keeps playing where it is (and keeps the 3-D camera).
-  if (previous && previous.alive && data && previous.id === data.id) return () => previous.destroy();
+  if (previous && previous.alive && data && previous.id === data.id) {
+    previous.setSpeed(data.speed);
+    return () => previous.destroy();
+  }
   if (previous) previous.destroy();
   if (!data) return undefined;
   const player = new DlRacePlayer(host, data, {

@@ -169,8 +169,10 @@ def race_data(
         "speed": float(speed),
         "plotly_src": PLOTLY_SRC,
     }
-    # Lets the browser tell "same race again" (a rerun: keep playing) from "new race" (rebuild).
-    data["id"] = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
+    # Lets the browser tell "same race again" (a rerun: keep playing, at most with a new speed) from "new
+    # race" (rebuild).
+    identity = {k: v for k, v in data.items() if k != "speed"}
+    data["id"] = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=12).hexdigest()
     return data
 
 
