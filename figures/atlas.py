@@ -1,0 +1,372 @@
+"""Pictures of the landscape atlas (plotly only): basin maps, sensitivity maps, learning-rate comparison.
+
+Clicks. Plotly heatmaps report no clicks to Streamlit (streamlit/streamlit#8760), so every clickable
+map carries an invisible ``scattergl`` layer of cell centres on top of its heatmap: hovering shows the
+cell's numbers, clicking selects it (``st.plotly_chart(on_select="rerun")``), and each point's
+``customdata`` says which cell it is. Basin maps of more than ``CLICK_SAMPLES``² cells carry every
+k-th cell (k = ⌈G / CLICK_SAMPLES⌉), so the browser receives a few thousand points per panel rather than
+65,536; each of them is an exact start of the grid. The layer's trace ``meta`` names the optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+import optimizers
+from figures.palette import color_for
+from lab.atlas import DIVERGED, FLAT, NOT_YET, TOLERANCE, BasinMap, SensitivityMap, quantity
+
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=15, color="#1f2328")
+CLICK_SAMPLES = 64  # clickable points per axis and panel, at most
+
+# Paul Tol's "light" scheme (colour-blind safe, light enough for black stars on top): one per minimum.
+MINIMUM_COLORS = ("#77AADD", "#EE8866", "#44BB99", "#EEDD88", "#FFAABB", "#99DDFF", "#BBCC33", "#AAAA00")
+FLAT_COLOR = "#B9A3DB"  # lavender: a flat point that is not a listed minimum
+NOT_YET_COLOR = "#CFCFCF"  # grey
+DIVERGED_COLOR = "#222222"  # near black
+SELECTED_COLOR = "#ffffff"
+
+
+def _point(p) -> str:
+    return f"({p[0]:.3g}, {p[1]:.3g})"
+
+
+def class_styles(surface) -> dict[int, tuple[str, str]]:
+    """{class code: (label, colour)} for a surface: its minima, then the three other outcomes."""
+    styles = {}
+    n_global = len(surface.minima)
+    for k, p in enumerate(surface.all_minima):
+        kind = "global min" if k < n_global else "local min"
+        styles[k] = (f"{kind} {_point(p)}", MINIMUM_COLORS[k % len(MINIMUM_COLORS)])
+    styles[FLAT] = ("flat point, not a listed minimum", FLAT_COLOR)
+    styles[NOT_YET] = ("not there yet", NOT_YET_COLOR)
+    styles[DIVERGED] = ("diverged", DIVERGED_COLOR)
+    return styles
+
+
+def class_order(surface) -> list[int]:
+    """Class codes in colour-scale order: the minima, then FLAT, NOT_YET, DIVERGED."""
+    return [*range(len(surface.all_minima)), FLAT, NOT_YET, DIVERGED]
+
+
+def class_index(surface, codes: np.ndarray) -> np.ndarray:
+    """The heatmap's z: each class code's position in ``class_order`` (int8, same shape)."""
+    lookup = np.zeros(256, dtype=np.int8)  # int8 code, read as uint8 → position
+    for k, c in enumerate(class_order(surface)):
+        lookup[c & 0xFF] = k
+    return lookup[np.asarray(codes, dtype=np.int8).view(np.uint8)]
+
+
+def _discrete_scale(colors: list[str]) -> list:
+    n = len(colors)
+    scale = []
+    for k, c in enumerate(colors):
+        scale += [[k / n, c], [(k + 1) / n, c]]
+    return scale
+
+
+def _layout(**extra) -> dict:
+    return dict(template="plotly_white", font=FONT, hoverlabel=dict(font=dict(size=14)),
+                margin=dict(l=60, r=20, t=70, b=50), **extra)
+
+
+def _columns(n: int) -> int:
+    return {1: 1, 2: 2, 3: 3, 4: 4, 5: 3, 6: 3, 7: 4, 8: 4}.get(n, 5)
+
+
+def _hover(code: int, label: str, title: str, steps: int, surface) -> str:
+    head = f"<b>{title}</b><br>start (%{{x:.4g}}, %{{y:.4g}})<br>"
+    if code >= 0:
+        body = f"reaches the {label}<br>within {TOLERANCE:g} at step %{{customdata[1]}}"
+    elif code == DIVERGED:
+        body = "diverges at step %{customdata[1]}"
+    elif code == FLAT:
+        body = ("stops where the gradient vanishes" + (" (step %{customdata[1]})" if not
+                len(surface.all_minima) else ",<br>not at a listed minimum"))
+    else:
+        body = f"not within {TOLERANCE:g} of a minimum<br>after {steps} steps"
+    return head + body + "<br><i>click: open this run on the Race page</i><extra></extra>"
+
+
+def basin_figure(surface, maps: dict[str, BasinMap], highlight: tuple[str, float, float] | None = None,
+                 click_samples: int = CLICK_SAMPLES) -> go.Figure:
+    """One basin map per optimizer, side by side, sharing zoom; minima as stars, suggested starts as rings.
+
+    ``highlight`` = (optimizer, x, y) rings one start (the clicked one).
+    """
+    names = list(maps)
+    cols = _columns(len(names))
+    rows = math.ceil(len(names) / cols)
+    titles = [optimizers.get(n).title for n in names]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.03,
+                        vertical_spacing=0.08 if rows > 1 else 0.0, shared_xaxes="all", shared_yaxes="all")
+    styles = class_styles(surface)
+    codes_order = class_order(surface)
+    colors = [styles[c][1] for c in codes_order]
+    present: set[int] = set()
+    for k, name in enumerate(names):
+        m = maps[name]
+        r, c = divmod(k, cols)
+        r, c = r + 1, c + 1
+        present.update(np.unique(m.codes).tolist())
+        z = class_index(surface, m.codes)
+        fig.add_trace(go.Heatmap(x=m.xs, y=m.ys, z=z, zmin=-0.5, zmax=len(colors) - 0.5, showscale=False,
+                                 colorscale=_discrete_scale(colors), hoverinfo="skip", name=titles[k]),
+                      row=r, col=c)
+        _add_click_layer(fig, surface, m, titles[k], styles, click_samples, r, c)
+        _add_markers(fig, surface, r, c, highlight[1:] if highlight and highlight[0] == name else None)
+    for code in codes_order:  # legend: only the outcomes that occur
+        if code in present:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=styles[code][0],
+                                     marker=dict(symbol="square", size=16, color=styles[code][1],
+                                                 line=dict(color="#555", width=1)),
+                                     hoverinfo="skip", showlegend=True))
+    (x0, x1), (y0, y1) = surface.bounds
+    fig.update_xaxes(range=[x0, x1], constrain="domain", showgrid=False, zeroline=False,
+                     tickfont=dict(size=12))
+    fig.update_yaxes(range=[y0, y1], constrain="domain", constraintoward="top", showgrid=False,
+                     zeroline=False, tickfont=dict(size=12), scaleanchor="x", scaleratio=1)
+    # Rows about as tall as a panel is wide in a ~1000 px main column (the aspect is fixed to 1:1).
+    aspect = (y1 - y0) / (x1 - x0)
+    panel = int(min(max(1000 / cols, 180) * aspect, 520) + 60)
+    fig.update_layout(**_layout(height=rows * panel + 120, showlegend=True, clickmode="event+select",
+                                dragmode="zoom", hovermode="closest",
+                                legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel),
+                                            x=0, itemclick=False, itemdoubleclick=False,
+                                            font=dict(size=14))))
+    fig.update_annotations(font=dict(size=17))
+    return fig
+
+
+def _add_click_layer(fig, surface, m: BasinMap, title: str, styles, samples: int, r: int, c: int) -> None:
+    """Invisible, hoverable, clickable cell centres (every k-th cell), one trace per outcome."""
+    g = m.size
+    stride = max(1, math.ceil(g / samples))
+    idx = np.arange(stride // 2, g, stride)
+    ii, jj = np.meshgrid(idx, idx, indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    codes = m.codes[ii, jj]
+    for code in np.unique(codes).tolist():
+        sel = codes == code
+        i, j = ii[sel], jj[sel]
+        step = np.where(code == DIVERGED, m.diverged_at[i, j], m.converged_at[i, j])
+        custom = np.column_stack([i * g + j, step]).astype(np.int32)
+        label = styles[code][0]
+        fig.add_trace(go.Scattergl(
+            x=m.xs[j].astype(np.float32), y=m.ys[i].astype(np.float32), mode="markers", customdata=custom,
+            showlegend=False, name=title,
+            meta={"optimizer": m.optimizer, "grid": g},
+            marker=dict(size=max(4, 256 // max(len(idx), 1)), color="rgba(0,0,0,0)"),
+            selected=dict(marker=dict(color=SELECTED_COLOR, size=12, opacity=1)),
+            unselected=dict(marker=dict(opacity=0)),
+            hovertemplate=_hover(code, label, title, m.steps, surface)), row=r, col=c)
+
+
+def _add_markers(fig, surface, r: int, c: int, highlight) -> None:
+    n_global = len(surface.minima)
+    groups = [(surface.all_minima[:n_global], "global minimum", "#000000"),
+              (surface.all_minima[n_global:], "local minimum", "#ffffff")]
+    for pts, label, color in groups:
+        if len(pts):
+            fig.add_trace(go.Scatter(
+                x=pts[:, 0], y=pts[:, 1], mode="markers", showlegend=False, name=label,
+                marker=dict(symbol="star", size=15, color=color, line=dict(color="#000000", width=1.2)),
+                hovertemplate=f"{label} (%{{x:.4g}}, %{{y:.4g}})<extra></extra>"), row=r, col=c)
+    if surface.starts:
+        s = np.asarray(surface.starts)
+        fig.add_trace(go.Scatter(
+            x=s[:, 0], y=s[:, 1], mode="markers", showlegend=False, name="suggested start",
+            marker=dict(symbol="circle-open", size=11, color="#000000", line=dict(width=2)),
+            hovertemplate="suggested start (%{x:.4g}, %{y:.4g})<extra></extra>"), row=r, col=c)
+    if highlight is not None:
+        fig.add_trace(go.Scatter(
+            x=[highlight[0]], y=[highlight[1]], mode="markers", showlegend=False, name="chosen start",
+            marker=dict(symbol="circle-open", size=18, color="#d62728", line=dict(width=3)),
+            hovertemplate="chosen start (%{x:.4g}, %{y:.4g})<extra></extra>"), row=r, col=c)
+
+
+# --- sensitivity map -------------------------------------------------------------------------------------
+GOOD_TO_BAD = [[0.0, "#FDE725"], [0.35, "#5EC962"], [0.7, "#21918C"], [1.0, "#3B528B"]]  # viridis, no black
+
+
+def _edges_log(values: np.ndarray) -> np.ndarray:
+    lv = np.log10(values)
+    if len(lv) == 1:
+        return 10.0 ** np.array([lv[0] - 0.5, lv[0] + 0.5])
+    mid = (lv[:-1] + lv[1:]) / 2
+    return 10.0 ** np.concatenate([[lv[0] - (mid[0] - lv[0])], mid, [lv[-1] + (lv[-1] - mid[-1])]])
+
+
+def value_label(parameter: str | None, value: float) -> str:
+    if parameter is None:
+        return "—"
+    return f"{value:.4g}" if parameter != "eps" else f"{value:.0e}"
+
+
+def sensitivity_figure(smap: SensitivityMap, metric: str, fmin: float | None) -> go.Figure:
+    """Learning rate (log x) × second hyperparameter (rows), coloured by final loss or steps to arrive.
+
+    Diverged cells are near black; with ``metric="steps"``, cells that never arrive are grey. ``fmin``
+    is the surface's minimum value (the loss is shown as log₁₀(f − f*) when every value allows it).
+    """
+    title = optimizers.get(smap.optimizer).title
+    diverged = smap.diverged_at >= 0
+    if metric == "steps":
+        z = smap.converged_at.astype(float)
+        z[(smap.converged_at < 0) | diverged] = np.nan
+        bar = "steps to arrive"
+    else:
+        offset = fmin if fmin is not None else 0.0
+        gap = smap.final_values - offset
+        finite = gap[~diverged & np.isfinite(gap)]
+        if fmin is not None and (finite > -1e-12).all():
+            z = np.log10(np.maximum(gap, 1e-16))
+            bar = "log₁₀(f − f*)"
+        else:
+            z = smap.final_values.copy()
+            bar = "final loss"
+        z[diverged] = np.nan
+    ylabels = [value_label(smap.parameter, v) for v in smap.values]
+    xedges = _edges_log(smap.lrs)
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(x=xedges, y=ylabels, z=z, colorscale=GOOD_TO_BAD, hoverinfo="skip",
+                             colorbar=dict(title=dict(text=bar, side="right"), thickness=18)))
+    layers = [(diverged, DIVERGED_COLOR, "diverged")]
+    if metric == "steps":
+        layers.append(((smap.converged_at < 0) & ~diverged, NOT_YET_COLOR, "never within tolerance"))
+    for mask, color, label in layers:
+        if mask.any():
+            fig.add_trace(go.Heatmap(x=xedges, y=ylabels, z=np.where(mask, 1.0, np.nan), showscale=False,
+                                     colorscale=[[0, color], [1, color]], hoverinfo="skip", name=label))
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, showlegend=True,
+                                     marker=dict(symbol="square", size=16, color=color)))
+    rr, cc = np.meshgrid(np.arange(len(smap.values)), np.arange(len(smap.lrs)), indexing="ij")
+    rr, cc = rr.ravel(), cc.ravel()
+    texts = []
+    param = smap.parameter or ""
+    for r, c in zip(rr.tolist(), cc.tolist(), strict=True):
+        line = f"<b>{title}</b><br>η = {smap.lrs[c]:.3g}"
+        if smap.parameter:
+            line += f", {param} = {value_label(param, smap.values[r])}"
+        if smap.diverged_at[r, c] >= 0:
+            line += f"<br>diverges at step {smap.diverged_at[r, c]}"
+        else:
+            line += f"<br>final loss {smap.final_values[r, c]:.6g}"
+            arrive = smap.converged_at[r, c]
+            line += f"<br>arrives at step {arrive}" if arrive >= 0 else "<br>never within tolerance"
+        texts.append(line + "<br><i>click: replay on the Race page</i>")
+    fig.add_trace(go.Scatter(
+        x=smap.lrs[cc], y=[ylabels[r] for r in rr], mode="markers", customdata=np.column_stack([rr, cc]),
+        hovertext=texts, hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
+        meta={"optimizer": smap.optimizer}, name=title,
+        marker=dict(size=14, symbol="square", color="rgba(0,0,0,0)"),
+        selected=dict(marker=dict(color=SELECTED_COLOR, opacity=1, size=12)),
+        unselected=dict(marker=dict(opacity=0))))
+    fig.update_xaxes(type="log", title="learning rate η", exponentformat="power", showgrid=False)
+    fig.update_yaxes(title=param or "(no second hyperparameter)", type="category", showgrid=False)
+    start = f"({smap.start[0]:.4g}, {smap.start[1]:.4g})"
+    fig.update_layout(**_layout(
+        title=dict(text=f"{title} from {start}, {smap.steps} steps", x=0.01, font=dict(size=18)),
+        height=max(320, 26 * len(smap.values) + 200), clickmode="event+select", hovermode="closest",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0.5, font=dict(size=14),
+                    itemclick=False, itemdoubleclick=False)))
+    return fig
+
+
+# --- learning-rate comparison ------------------------------------------------------------------------------
+QUANTITY_LABELS = {"x": "x", "y": "y", "loss": "loss f(x, y)"}
+
+
+def lr_comparison_figure(surface, runs: dict[float, dict[str, optimizers.Path]], which: str) -> go.Figure:
+    """Small multiples, one per learning rate: the chosen quantity against the iteration per optimizer."""
+    lrs = list(runs)
+    fig = make_subplots(rows=1, cols=len(lrs), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[f"η = {lr:g}" for lr in lrs])
+    for k, lr in enumerate(lrs):
+        for name, path in runs[lr].items():
+            ys = quantity(surface, path, which)
+            end = len(ys) if path.diverged_at is None else max(path.diverged_at, 1)
+            title = optimizers.get(name).title
+            fig.add_trace(go.Scatter(
+                x=np.arange(end), y=ys[:end], mode="lines", name=title, legendgroup=name,
+                showlegend=k == 0, line=dict(color=color_for(name), width=2.5),
+                hovertemplate=f"{title}<br>step %{{x}}: %{{y:.5g}}<extra></extra>"), row=1, col=k + 1)
+            if path.diverged_at is not None:
+                fig.add_trace(go.Scatter(
+                    x=[end - 1], y=[ys[end - 1]], mode="markers", legendgroup=name, showlegend=False,
+                    marker=dict(symbol="x", size=12, color=color_for(name)),
+                    hovertemplate=f"{title} diverged at step {path.diverged_at}<extra></extra>"),
+                    row=1, col=k + 1)
+        fig.update_xaxes(title_text="iteration", row=1, col=k + 1)
+    fig.update_yaxes(title_text=QUANTITY_LABELS[which], row=1, col=1)
+    fig.update_layout(**_layout(height=460, hovermode="closest",
+                                legend=dict(orientation="h", yanchor="top", y=-0.18, x=0,
+                                            font=dict(size=14))))
+    fig.update_annotations(font=dict(size=17))
+    return fig
+
+
+# --- clicks and their words --------------------------------------------------------------------------------
+def _trace_point(fig: go.Figure, point: dict):
+    """(trace, point index) of a selection point from ``st.plotly_chart(..., on_select=...)``, or None."""
+    try:
+        curve = int(point.get("curve_number", point.get("curveNumber")))
+        index = int(point.get("point_index", point.get("point_number", point.get("pointIndex"))))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if not 0 <= curve < len(fig.data):
+        return None
+    trace = fig.data[curve]
+    custom = trace.customdata
+    if not isinstance(trace.meta, dict) or custom is None or not 0 <= index < len(custom):
+        return None
+    return trace, index
+
+
+def clicked_cell(fig: go.Figure, point: dict) -> tuple[str, int] | None:
+    """(optimizer, flat start index i·G + j) of a clicked basin-map cell, or None for other points."""
+    found = _trace_point(fig, point)
+    if found is None:
+        return None
+    trace, index = found
+    return trace.meta["optimizer"], int(trace.customdata[index][0])
+
+
+def clicked_sensitivity_cell(fig: go.Figure, point: dict) -> tuple[int, int] | None:
+    """(row, column) of a clicked sensitivity-map cell, or None."""
+    found = _trace_point(fig, point)
+    if found is None:
+        return None
+    trace, index = found
+    row, col = trace.customdata[index]
+    return int(row), int(col)
+
+
+def outcome_text(surface, m: BasinMap, i: int, j: int) -> str:
+    """What happens from cell (i, j), in words (for the line under a clicked map)."""
+    code = int(m.codes[i, j])
+    if code >= 0:
+        label = class_styles(surface)[code][0]
+        return f"reaches the {label} (within {TOLERANCE:g} at step {int(m.converged_at[i, j])})."
+    if code == DIVERGED:
+        return f"diverges at step {int(m.diverged_at[i, j])}."
+    if code == FLAT:
+        return "stops where the gradient vanishes, not at a listed minimum."
+    return f"is not within {TOLERANCE:g} of a minimum after {m.steps} steps."
+
+
+def sensitivity_text(smap: SensitivityMap, row: int, col: int) -> str:
+    title = optimizers.get(smap.optimizer).title
+    text = f"**{title}** with η = {smap.lrs[col]:.4g}"
+    if smap.parameter:
+        text += f", {smap.parameter} = {value_label(smap.parameter, smap.values[row])}"
+    if smap.diverged_at[row, col] >= 0:
+        return text + f": diverges at step {int(smap.diverged_at[row, col])}."
+    text += f": final loss {smap.final_values[row, col]:.6g}"
+    arrive = int(smap.converged_at[row, col])
+    return text + (f", within {TOLERANCE:g} of a minimum at step {arrive}." if arrive >= 0 else
+                   f", never within {TOLERANCE:g} of a minimum.")

@@ -1,0 +1,576 @@
+"""Atlas: from which starts does each optimizer reach which minimum, and for which settings does it work?
+
+Three views in lazy tabs (only the open one computes): basin maps (a G × G grid of starts per optimizer),
+a sensitivity map (learning rate × a second hyperparameter for one start) and the learning-rate
+comparison of the advanced-gradient-descent notes. Clicking a cell offers its run on the Race page.
+
+State lives under ``keep.atlas.*`` and mirrors into the URL after every run (formats as on the Race page:
+``surface``, ``optimizers``, ``steps``, ``start``, ``lr_<optimizer>``, ``<param>_<optimizer>``; plus
+``grid``, ``view``, ``sens``, ``param``, ``metric``, ``lrs``, ``quantity``, and ``expr`` for a custom
+formula). A URL is read when it differs from the one this session last wrote; each bad parameter gives
+one warning and the default is kept. Heavy work runs in ``lab.jobs``' worker processes with a progress
+bar; results are cached per optimizer and settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+import optimizers
+import surfaces
+from figures import atlas as atlas_figures
+from lab import atlas, jobs, presets, urlstate
+from ui.surfaces import catalogue_surface, surface_header
+
+PAGE = "atlas"
+DEFAULT_SURFACE = "himmelblau"
+DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+DEFAULT_GRID = 128
+DEFAULT_STEPS = 500
+VIEWS = {"basins": "Basin maps", "sensitivity": "Sensitivity", "rates": "Learning rates"}
+METRICS = {"loss": "final loss", "steps": "steps to arrive"}
+QUANTITIES = {"x": "x", "y": "y", "loss": "loss"}
+SENS_LRS = 32  # learning rates per sensitivity map (columns)
+SENS_VALUES = 16  # values of the second hyperparameter (rows)
+BUSY = "The server is busy — try again in a moment"
+
+
+def key(*parts: str) -> str:
+    return ".".join(("keep", PAGE, *parts))
+
+
+def get(*parts: str, default=None):
+    return st.session_state.get(key(*parts), default)
+
+
+def put(value, *parts: str) -> None:
+    st.session_state[key(*parts)] = value
+
+
+def init(value, *parts: str) -> None:
+    if key(*parts) not in st.session_state:
+        put(value, *parts)
+
+
+# --- URL ------------------------------------------------------------------------------------------------
+def parse_grid(text: str) -> int:
+    value = urlstate.parse_int(text, min(atlas.GRID_SIZES), max(atlas.GRID_SIZES))
+    if value not in atlas.GRID_SIZES:
+        raise ValueError(f"{value} is not one of {', '.join(map(str, atlas.GRID_SIZES))}")
+    return value
+
+
+def parse_lrs(text: str) -> tuple[float, float, float]:
+    parts = [p for p in text.split(",") if p.strip()]
+    if len(parts) != 3:
+        raise ValueError(f"'{text}' is not three comma-separated learning rates")
+    values = tuple(urlstate.parse_float(p, 1e-6, 10.0) for p in parts)
+    if any(v <= 0 for v in values):
+        raise ValueError("learning rates must be positive")
+    return values
+
+
+def parse_sens(text: str) -> str:
+    return urlstate.parse_choice(text, optimizers.available())
+
+
+def parse_param(text: str) -> str:
+    return urlstate.parse_choice(text, atlas.SECOND_AXES)
+
+
+def parsers() -> dict:
+    table = {
+        "surface": lambda t: urlstate.parse_choice(t, surfaces.available()),
+        "expr": lambda t: t.strip() or _raise("empty formula"),
+        "optimizers": urlstate.parse_optimizers,
+        "grid": parse_grid,
+        "steps": lambda t: urlstate.parse_int(t, 1, atlas.MAX_STEPS),
+        "start": urlstate.parse_point,
+        "view": lambda t: urlstate.parse_choice(t, VIEWS),
+        "sens": parse_sens,
+        "param": parse_param,
+        "metric": lambda t: urlstate.parse_choice(t, METRICS),
+        "lrs": parse_lrs,
+        "quantity": lambda t: urlstate.parse_choice(t, QUANTITIES),
+    }
+    for opt in optimizers.available():
+        for p in optimizers.get(opt).hyperparameters:
+            table[urlstate.hyperparameter_key(opt, p.name)] = (
+                lambda t, o=opt, n=p.name: urlstate.parse_hyperparameter(o, n, t))
+    return table
+
+
+def _raise(message: str):
+    raise ValueError(message)
+
+
+def read_url() -> None:
+    """Parse a URL this session did not write itself; keep valid values and one warning per problem."""
+    query = st.query_params.to_dict()
+    if query == get("url", "written"):
+        return
+    table = parsers()
+    values, warnings = {}, []
+    for name, text in query.items():
+        if name not in table:
+            warnings.append(f"Unknown URL parameter `{name}` was ignored.")
+            continue
+        try:
+            values[name] = table[name](text)
+        except ValueError as exc:
+            warnings.append(f"URL parameter `{name}`: {exc}. Using the default instead.")
+    put(values, "url", "values")
+    put(warnings, "url", "warnings")
+    put(query, "url", "written")
+    put(True, "url", "pending")
+
+
+def url_value(name: str, default=None):
+    if not get("url", "pending"):
+        return default
+    return get("url", "values", default={}).get(name, default)
+
+
+def write_url(params: dict[str, str]) -> None:
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    put(st.query_params.to_dict(), "url", "written")
+    put(False, "url", "pending")
+
+
+# --- surfaces -------------------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, ttl=3600, show_spinner=False)
+def custom_surface(text: str):
+    return surfaces.from_expression(text)
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def tuned_presets(spec: tuple) -> dict:
+    if spec[0] == "catalogue":
+        return presets.surface_presets(spec[1])
+    return presets.presets_for(atlas.surface_from_spec(spec))
+
+
+def choose_surface(warnings: list[str]):
+    """(surface, spec) from the URL's ``expr`` or the catalogue selectbox."""
+    if url_value("surface") is not None:
+        put(url_value("surface"), "surface")
+        put(None, "expr")
+    if url_value("expr") is not None:
+        put(url_value("expr"), "expr")
+    init(DEFAULT_SURFACE, "surface")
+    text = get("expr")
+    if text:
+        try:
+            surface = custom_surface(text)
+            st.sidebar.caption(f"Custom formula from the URL: `{text}`")
+            if st.sidebar.button("Back to the catalogue", key=key("btn_catalogue")):
+                put(None, "expr")
+                st.rerun()
+            return surface, atlas.custom_spec(text, surface.bounds)
+        except Exception as exc:  # noqa: BLE001 - any refusal of a visitor's formula becomes a warning
+            warnings.append(f"URL parameter `expr`: the formula was not accepted ({exc}). "
+                            "Showing a catalogue surface instead.")
+            put(None, "expr")
+    st.sidebar.selectbox("Surface", surfaces.available(), key=key("surface"), persist_state="session",
+                         format_func=lambda n: catalogue_surface(n).title)
+    name = get("surface")
+    return catalogue_surface(name), atlas.catalogue_spec(name)
+
+
+# --- controls -------------------------------------------------------------------------------------------
+def apply_presets(surface, spec: tuple, tuned: dict) -> None:
+    """A new surface: presets and start, then whatever the URL says; or only the URL's new values."""
+    values = get("url", "values", default={}) if get("url", "pending") else {}
+    if get("surface_applied") != spec:
+        start = values.get("start", surface.start)
+        put(float(start[0]), "start", "x")
+        put(float(start[1]), "start", "y")
+        for name, hyper in tuned.items():
+            for p, value in hyper.items():
+                put(values.get(urlstate.hyperparameter_key(name, p), value), "hp", name, p)
+        put(spec, "surface_applied")
+        put(tuned, "presets")
+        return
+    if "start" in values:
+        put(values["start"][0], "start", "x")
+        put(values["start"][1], "start", "y")
+    for name in optimizers.available():
+        for p in optimizers.get(name).hyperparameters:
+            k = urlstate.hyperparameter_key(name, p.name)
+            if k in values:
+                put(values[k], "hp", name, p.name)
+
+
+def _set_optimizers(names) -> None:
+    put(list(names), "optimizers")
+
+
+def _reset_hyperparameters() -> None:
+    for name, hyper in (get("presets") or {}).items():
+        for p, value in hyper.items():
+            put(value, "hp", name, p)
+
+
+def sidebar_controls(surface) -> dict:
+    for name, default in (("optimizers", list(DEFAULT_OPTIMIZERS)), ("grid", DEFAULT_GRID),
+                          ("steps", DEFAULT_STEPS)):
+        if url_value(name) is not None:
+            put(list(url_value(name)) if name == "optimizers" else url_value(name), name)
+        init(default, name)
+    side = st.sidebar
+    all_names = optimizers.available()
+    side.multiselect("Optimizers", all_names, key=key("optimizers"), persist_state="session",
+                     format_func=lambda n: optimizers.get(n).title)
+    c1, c2 = side.columns(2)
+    c1.button("All ten", on_click=_set_optimizers, args=(all_names,), key=key("btn_all"), width="stretch")
+    c2.button("Four classics", on_click=_set_optimizers, args=(DEFAULT_OPTIMIZERS,), key=key("btn_four"),
+              width="stretch", help="SGD, Momentum, RMSprop and Adam")
+    side.select_slider("Grid of starts (G × G)", atlas.GRID_SIZES, key=key("grid"), persist_state="session",
+                       format_func=lambda g: f"{g} × {g}",
+                       help="Basin maps run every start of a G × G grid over the picture.")
+    side.slider("Steps", 1, atlas.MAX_STEPS, key=key("steps"), persist_state="session")
+    side.markdown("**Start** (sensitivity and learning-rate views)")
+    sx, sy = side.columns(2)
+    (x0, x1), (y0, y1) = surface.bounds
+    span = max(x1 - x0, y1 - y0)
+    sx.number_input("x", key=key("start", "x"), step=span / 100, format="%.4g", min_value=-1e6,
+                    max_value=1e6, persist_state="session")
+    sy.number_input("y", key=key("start", "y"), step=span / 100, format="%.4g", min_value=-1e6,
+                    max_value=1e6, persist_state="session")
+    names = [n for n in get("optimizers") if n in all_names]
+    return {"names": names, "grid": int(get("grid")), "steps": int(get("steps")),
+            "start": (float(get("start", "x")), float(get("start", "y")))}
+
+
+def hyperparameter_inputs(names: list[str]) -> dict[str, dict[str, float]]:
+    chosen = {}
+    with st.expander("Hyperparameters (per-surface presets)", expanded=False):
+        st.caption("Learning rates start from a preset tuned for this surface, the rest from the papers; "
+                   "the maps use exactly these values.")
+        st.button("Reset to this surface's presets", on_click=_reset_hyperparameters, key=key("btn_reset"))
+        for name in optimizers.available():
+            opt = optimizers.get(name)
+            shown = name in names
+            cols = st.columns([1.1] + [1] * len(opt.hyperparameters)) if shown else None
+            if shown:
+                cols[0].markdown(f"**{opt.title}**")
+            values = {}
+            for k, p in enumerate(opt.hyperparameters):
+                init(p.default, "hp", name, p.name)
+                if shown:
+                    cols[k + 1].number_input(
+                        f"{p.name} ({opt.title})", min_value=float(p.ui_min), max_value=float(p.ui_max),
+                        step=float(p.ui_min) if p.log else (0.01 if p.name != "beta2" else 0.001),
+                        format="%.6g", key=key("hp", name, p.name), help=p.help, persist_state="session")
+                value = float(get("hp", name, p.name))
+                values[p.name] = value if p.is_valid(value) else p.default
+            chosen[name] = values
+    return chosen
+
+
+# --- heavy work through the pool, cached ---------------------------------------------------------------
+class _NotComputed(Exception):
+    """Raised by the cached readers on a miss: exceptions are not cached, results are."""
+
+
+_handoff: dict[tuple, object] = {}  # results on their way into the cache, keyed by (thread id, cache key)
+
+
+def _owner() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def _handoff_key(*cache_key) -> tuple:
+    return (threading.get_ident(), *cache_key)
+
+
+@st.cache_data(max_entries=40, ttl=3600, show_spinner=False)
+def cached_basin(spec: tuple, name: str, hyper: tuple, grid: int, steps: int) -> atlas.BasinMap:
+    result = _handoff.pop(_handoff_key(spec, name, hyper, grid, steps), None)
+    if result is None:
+        raise _NotComputed
+    return result
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def cached_sensitivity(spec: tuple, name: str, hyper: tuple, parameter, steps: int,
+                       start: tuple) -> atlas.SensitivityMap:
+    result = _handoff.pop(_handoff_key(spec, name, hyper, parameter, steps, start), None)
+    if result is None:
+        raise _NotComputed
+    return result
+
+
+def _progress_callback(bar, label: str):
+    def update(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{label}: {done} of {total} pieces")
+    return update
+
+
+def basin_maps(surface, spec: tuple, names: list[str], hyper: dict, grid: int, steps: int):
+    """{name: BasinMap}, from the cache where possible; the rest in one job with a progress bar."""
+    maps, missing = {}, []
+    for name in names:
+        try:
+            maps[name] = cached_basin(spec, name, atlas.hyper_items(hyper[name]), grid, steps)
+        except _NotComputed:
+            missing.append(name)
+    if missing:
+        bar = st.progress(0.0, text="Computing basin maps…")
+        tasks = atlas.basin_tasks(spec, missing, hyper, grid, steps)
+        label = f"Running {grid}×{grid} starts × {steps} steps for {len(missing)} optimizer(s)"
+        pieces = jobs.run_tasks(_owner(), tasks, on_progress=_progress_callback(bar, label))
+        bar.empty()
+        fresh = atlas.assemble_basins(surface, missing, hyper, grid, steps, pieces)
+        for name, m in fresh.items():
+            items = atlas.hyper_items(hyper[name])
+            _handoff[_handoff_key(spec, name, items, grid, steps)] = m
+            maps[name] = cached_basin(spec, name, items, grid, steps)
+    return {name: maps[name] for name in names}
+
+
+def sensitivity_map(spec: tuple, name: str, hyper: dict, parameter, steps: int, start: tuple):
+    items = atlas.hyper_items({k: v for k, v in hyper.items() if k not in ("lr", parameter)})
+    ck = (spec, name, items, parameter, steps, start)
+    try:
+        return cached_sensitivity(*ck)
+    except _NotComputed:
+        pass
+    lrs = atlas.lr_values(*atlas.lr_range(name), SENS_LRS)
+    values = atlas.second_values(parameter, SENS_VALUES)
+    bar = st.progress(0.0, text="Computing the sensitivity map…")
+    tasks = atlas.sensitivity_tasks(spec, name, dict(items), parameter, lrs, values, start, steps)
+    pieces = jobs.run_tasks(_owner(), tasks, on_progress=_progress_callback(
+        bar, f"{len(lrs) * len(values)} runs of {steps} steps"))
+    bar.empty()
+    _handoff[_handoff_key(*ck)] = atlas.assemble_sensitivity(name, dict(items), parameter, lrs, values, start,
+                                                             steps, pieces)
+    return cached_sensitivity(*ck)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def cached_lr_comparison(spec: tuple, names: tuple, lrs: tuple, start: tuple, steps: int, hyper: tuple):
+    surface = atlas.surface_from_spec(spec)
+    return atlas.lr_comparison(surface, names, lrs, start, steps, {n: dict(h) for n, h in hyper})
+
+
+@st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
+def cached_basin_figure(spec: tuple, keys: tuple, _surface, _maps):
+    """The figure is cached as an object (building 100 traces costs about a second)."""
+    return atlas_figures.basin_figure(_surface, _maps)
+
+
+# --- views -------------------------------------------------------------------------------------------------
+def run_heavy(fn, *args):
+    """Run a pool-backed computation; Busy and failures become messages, never tracebacks."""
+    try:
+        return fn(*args)
+    except jobs.Busy:
+        st.warning(BUSY)
+        st.button("Try again", key=key("btn_retry"))
+    except jobs.JobFailed as exc:
+        st.error(f"The computation failed ({exc.__cause__!r}). Try fewer steps or another setting.")
+    return None
+
+
+def race_link(surface, spec: tuple, name: str, start, steps: int, hyper: dict, label: str) -> None:
+    if spec[0] != "catalogue":
+        st.caption("The Race page runs catalogue surfaces only; open this run from the custom-surface page.")
+        return
+    query = atlas.race_query(spec[1], name, start, min(steps, 5000), hyper)
+    st.page_link("pages/race.py", label=label, icon="🏁", query_params=query)
+    st.caption(f"Link: `{atlas.race_url(query)}`")
+
+
+def selected_point(event) -> dict | None:
+    try:
+        points = event.selection["points"]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return points[0] if points else None
+
+
+def basins_view(surface, spec: tuple, settings: dict, hyper: dict) -> None:
+    names, grid, steps = settings["names"], settings["grid"], settings["steps"]
+    st.caption(f"Every start of a {grid} × {grid} grid runs {steps} steps. Colour: the minimum where the "
+               f"run ends (within {atlas.TOLERANCE:g}); grey: not there yet; black: diverged. ★ minima, "
+               "○ suggested starts. Hover for the steps to arrive; click a cell to open its run on the Race "
+               "page.")
+    if not names:
+        st.info("Choose at least one optimizer in the sidebar.")
+        return
+    maps = run_heavy(basin_maps, surface, spec, names, hyper, grid, steps)
+    if maps is None:
+        return
+    keys = tuple((n, atlas.hyper_items(hyper[n])) for n in names) + ((grid, steps),)
+    fig = cached_basin_figure(spec, keys, surface, maps)
+    digest = hashlib.sha1(repr((spec, keys)).encode()).hexdigest()[:12]
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=key("basin_chart", digest),
+                            config={"displaylogo": False})
+    point = selected_point(event)
+    cell = atlas_figures.clicked_cell(fig, point) if point else None
+    if cell is not None:
+        name, index = cell
+        m = maps.get(name)
+        if m is not None and index < m.size * m.size:
+            i, j = divmod(index, m.size)
+            start = m.start(i, j)
+            st.markdown(f"**{optimizers.get(name).title}** from ({start[0]:.4g}, {start[1]:.4g}): "
+                        + atlas_figures.outcome_text(surface, m, i, j))
+            race_link(surface, spec, name, start, steps, hyper[name], "Open this run on the Race page")
+    rows = []
+    styles = atlas_figures.class_styles(surface)
+    for name, m in maps.items():
+        shares = m.shares()
+        row = {"Optimizer": optimizers.get(name).title}
+        for code, (label, _) in styles.items():
+            if any(mm.shares().get(code) for mm in maps.values()):
+                row[label] = f"{shares.get(code, 0.0):.1%}"
+        rows.append(row)
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def sensitivity_view(surface, spec: tuple, settings: dict, hyper: dict) -> None:
+    names = settings["names"] or list(DEFAULT_OPTIMIZERS)
+    default = url_value("sens") or ("nag" if "nag" in names else ("momentum" if "momentum" in names
+                                                                    else names[0]))
+    if url_value("sens") is not None:
+        put(url_value("sens"), "sens")
+    init(default, "sens")
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox("Optimizer", optimizers.available(), key=key("sens"), persist_state="session",
+                 format_func=lambda n: optimizers.get(n).title)
+    name = get("sens")
+    axes = atlas.second_axes(name)
+    wanted = url_value("param")
+    if wanted is not None:
+        put(wanted, "param")
+    if get("param") not in axes:
+        if wanted is not None and wanted not in axes:
+            st.warning(f"URL parameter `param`: {optimizers.get(name).title} has no {wanted}. "
+                       "Using the default instead.")
+        put(axes[0] if axes else None, "param")
+    if axes:
+        c2.selectbox("Second hyperparameter", axes, key=key("param"))
+    else:
+        c2.caption(f"{optimizers.get(name).title} has only a learning rate: one row.")
+    if url_value("metric") is not None:
+        put(url_value("metric"), "metric")
+    init("loss", "metric")
+    c3.radio("Colour", list(METRICS), key=key("metric"), format_func=METRICS.get, horizontal=True,
+             persist_state="session")
+    parameter = get("param") if axes else None
+    start, steps = settings["start"], settings["steps"]
+    smap = run_heavy(sensitivity_map, spec, name, hyper[name], parameter, steps, start)
+    if smap is None:
+        return
+    fmin = float(surface.minimum_values.min()) if len(surface.minima) else None
+    fig = atlas_figures.sensitivity_figure(smap, get("metric"), fmin)
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=key("sens_chart"),
+                            config={"displaylogo": False})
+    point = selected_point(event)
+    cell = atlas_figures.clicked_sensitivity_cell(fig, point) if point else None
+    if cell is not None and cell[0] < len(smap.values) and cell[1] < len(smap.lrs):
+        run_hyper = {**hyper[name], **smap.cell_hyperparameters(*cell)}
+        st.markdown(atlas_figures.sensitivity_text(smap, *cell))
+        race_link(surface, spec, name, start, steps, run_hyper, "Replay this run on the Race page")
+    st.caption(f"{len(smap.lrs)} learning rates × {len(smap.values)} values, each one run from "
+               f"({start[0]:.4g}, {start[1]:.4g}); the other hyperparameters as set above. Black: diverged.")
+    return None
+
+
+def rates_view(surface, spec: tuple, settings: dict, hyper: dict) -> dict:
+    names = settings["names"] or list(DEFAULT_OPTIMIZERS)
+    if url_value("lrs") is not None:
+        put(", ".join(urlstate.format_number(v) for v in url_value("lrs")), "lrs")
+    init(", ".join(urlstate.format_number(v) for v in atlas.REFERENCE_LEARNING_RATES), "lrs")
+    if url_value("quantity") is not None:
+        put(url_value("quantity"), "quantity")
+    init("x", "quantity")
+    c1, c2 = st.columns([2, 1])
+    c1.text_input("Three learning rates", key=key("lrs"), persist_state="session",
+                  help="Comma-separated, e.g. 0.001, 0.01, 0.1 (the reference's comparison).")
+    c2.radio("Plot", list(QUANTITIES), key=key("quantity"), horizontal=True, persist_state="session",
+             format_func=lambda q: {"x": "x", "y": "y", "loss": "loss"}[q])
+    try:
+        lrs = parse_lrs(get("lrs"))
+    except ValueError as exc:
+        st.warning(f"Learning rates: {exc}. Using {', '.join(map(str, atlas.REFERENCE_LEARNING_RATES))}.")
+        lrs = atlas.REFERENCE_LEARNING_RATES
+    start, steps = settings["start"], settings["steps"]
+    items = tuple((n, atlas.hyper_items(hyper[n])) for n in names)
+    runs = cached_lr_comparison(spec, tuple(names), tuple(lrs), start, steps, items)
+    st.plotly_chart(atlas_figures.lr_comparison_figure(surface, runs, get("quantity")),
+                    key=key("rates_chart"), config={"displaylogo": False})
+    st.caption(f"Each panel: every optimizer from ({start[0]:.4g}, {start[1]:.4g}) with that global learning "
+               "rate, the other hyperparameters as set above. Adadelta's rule has no learning rate, so it "
+               "keeps its own setting in every panel (as in the reference). ✕ marks a divergence.")
+    return {"lrs": lrs}
+
+
+# --- the page -------------------------------------------------------------------------------------------
+read_url()
+warnings = list(get("url", "warnings", default=[])) if get("url", "pending") else []
+surface, spec = choose_surface(warnings)
+tuned = tuned_presets(spec)
+apply_presets(surface, spec, tuned)
+settings = sidebar_controls(surface)
+
+st.title(f"Landscape atlas of {surface.title}")
+surface_header(surface)
+for message in warnings:
+    st.warning(message)
+hyper = hyperparameter_inputs(settings["names"])
+
+if url_value("view") is not None:
+    put(VIEWS[url_value("view")], "view")
+init(VIEWS["basins"], "view")
+tabs = st.tabs(list(VIEWS.values()), key=key("view"), on_change="rerun")
+view = next((v for v, label in VIEWS.items() if label == get("view")), "basins")
+extra: dict = {}
+with tabs[0]:
+    if tabs[0].open is not False:
+        basins_view(surface, spec, settings, hyper)
+with tabs[1]:
+    if tabs[1].open:
+        sensitivity_view(surface, spec, settings, hyper)
+with tabs[2]:
+    if tabs[2].open:
+        extra = rates_view(surface, spec, settings, hyper) or {}
+
+# Mirror the state into the URL.
+params: dict[str, str] = {}
+if spec[0] == "catalogue":
+    params["surface"] = spec[1]
+else:
+    params["expr"] = spec[1]
+if settings["names"]:
+    params["optimizers"] = urlstate.format_optimizers(settings["names"])
+params["grid"] = str(settings["grid"])
+params["steps"] = str(settings["steps"])
+params["start"] = urlstate.format_point(settings["start"])
+if view != "basins":
+    params["view"] = view
+shown = list(settings["names"])
+if view == "sensitivity" and get("sens") not in shown:
+    shown.append(get("sens"))
+for name in shown:
+    for p, value in hyper[name].items():
+        if p == "lr" or value != optimizers.defaults(name)[p]:
+            params[urlstate.hyperparameter_key(name, p)] = urlstate.format_number(value)
+if view == "sensitivity":
+    params["sens"] = get("sens")
+    if get("param"):
+        params["param"] = get("param")
+    params["metric"] = get("metric")
+if view == "rates":
+    chosen_lrs = extra.get("lrs", atlas.REFERENCE_LEARNING_RATES)
+    params["lrs"] = ",".join(urlstate.format_number(v) for v in chosen_lrs)
+    params["quantity"] = get("quantity")
+write_url(params)

@@ -1,0 +1,433 @@
+"""The landscape atlas: grid and classification against the core, the process pool's rules, the pictures,
+links to the Race page, and the Atlas page through AppTest (bad URLs warn, plotted data equal the core)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import optimizers
+import surfaces
+from figures import atlas as atlas_figures
+from lab import atlas, jobs, urlstate
+from lab.presets import surface_presets
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+HIMMELBLAU = atlas.catalogue_spec("himmelblau")
+
+
+# --- grid ---------------------------------------------------------------------------------------------------
+def test_grid_cells_tile_the_bounds_row_major():
+    bounds = ((-5.0, 5.0), (-2.0, 6.0))
+    xs, ys = atlas.grid_axes(bounds, 4)
+    np.testing.assert_allclose(xs, [-3.75, -1.25, 1.25, 3.75])
+    np.testing.assert_allclose(ys, [-1.0, 1.0, 3.0, 5.0])
+    starts = atlas.grid_starts(bounds, 4)
+    assert starts.shape == (16, 2)
+    assert tuple(starts[1 * 4 + 2]) == (xs[2], ys[1])  # row i = y index, column j = x index
+    np.testing.assert_array_equal(atlas.grid_starts(bounds, 4, (1, 3)), starts[4:12])
+
+
+@pytest.mark.parametrize("size", [2, 32, 100, 256])
+def test_row_blocks_cover_every_row_once_in_at_least_two_pieces(size):
+    blocks = atlas.row_blocks(size)
+    assert len(blocks) >= 2
+    assert blocks[0][0] == 0 and blocks[-1][1] == size
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+    assert all((r1 - r0) * size <= max(atlas.PIECE_STARTS, size) for r0, r1 in blocks)
+
+
+@pytest.mark.parametrize("size", [0, 1, 257, 3.5, True])
+def test_bad_grid_sizes_are_refused(size):
+    with pytest.raises(ValueError, match="grid size"):
+        atlas.grid_axes(((0, 1), (0, 1)), size)
+
+
+def test_surface_specs():
+    assert atlas.surface_from_spec(HIMMELBLAU) is surfaces.get("himmelblau")
+    for bad in [("catalogue",), ("nope", "x"), "himmelblau", ("catalogue", "nope")]:
+        with pytest.raises(ValueError):
+            atlas.surface_from_spec(bad)
+
+
+# --- classification against hand-made cases and the core ----------------------------------------------------
+def test_classify_hand_made_cases():
+    himmelblau = surfaces.get("himmelblau")
+    minima = himmelblau.all_minima
+    starts = np.array([minima[2], minima[0] + [5e-4, 0.0], [0.0, 0.0], [1e5, 1e5]])
+    sw = optimizers.sweep("sgd", himmelblau, starts, 1, lr=1e-9)
+    codes = atlas.classify(himmelblau, sw)
+    # At a minimum: that minimum's index, arrived at step 0. A start 5e-4 away is within tolerance too.
+    assert codes[0] == 2 and codes[1] == 0 and sw.converged_at[0] == 0 and sw.converged_at[1] == 0
+    assert codes[2] == atlas.NOT_YET  # one tiny step from the origin gets nowhere
+    assert codes[3] == atlas.DIVERGED and sw.diverged_at[3] == 0  # |f| > 1e6 at the start
+
+
+def test_classify_flat_point_that_is_no_listed_minimum():
+    # Himmelblau's local maximum near (-0.270845, -0.923039): the gradient vanishes, no minimum is there.
+    himmelblau = surfaces.get("himmelblau")
+    top = np.array([-0.270845, -0.923039])
+    assert np.hypot(*himmelblau.gradient(top)) < 1e-3
+    sw = optimizers.sweep("sgd", himmelblau, [top], 3, lr=1e-6)
+    assert atlas.classify(himmelblau, sw)[0] == atlas.FLAT
+
+
+def test_basin_map_equals_the_core_sweep():
+    himmelblau = surfaces.get("himmelblau")
+    presets = surface_presets("himmelblau")
+    maps = atlas.basin_maps_local(HIMMELBLAU, ["adam", "nag"], presets, 32, 150)
+    starts = atlas.grid_starts(himmelblau.bounds, 32)
+    for name, m in maps.items():
+        sw = optimizers.sweep(name, himmelblau, starts, 150, **presets[name])
+        np.testing.assert_array_equal(m.codes.ravel(), atlas.classify(himmelblau, sw))
+        np.testing.assert_array_equal(m.converged_at.ravel(), sw.converged_at)
+        np.testing.assert_array_equal(m.diverged_at.ravel(), sw.diverged_at)
+        assert m.hyperparameters == {**optimizers.defaults(name), **presets[name]}
+        assert math.isclose(sum(m.shares().values()), 1.0)
+
+
+@pytest.mark.parametrize("name", optimizers.available())
+def test_basin_cells_match_single_runs(name):
+    """A cell's class is where ``optimizers.run`` from that start ends (sweep equals run)."""
+    himmelblau = surfaces.get("himmelblau")
+    hyper = surface_presets("himmelblau")[name]
+    m = atlas.basin_maps_local(HIMMELBLAU, [name], {name: hyper}, 16, 120)[name]
+    for i, j in [(0, 0), (3, 11), (8, 8), (15, 2)]:
+        path = optimizers.run(name, himmelblau, m.start(i, j), 120, **hyper)
+        final = path.points[-1]
+        d = np.hypot(*(himmelblau.all_minima - final).T)
+        if path.diverged_at is not None:
+            assert m.codes[i, j] == atlas.DIVERGED and m.diverged_at[i, j] == path.diverged_at
+        elif d.min() <= atlas.TOLERANCE:
+            assert m.codes[i, j] == int(np.argmin(d))
+        else:
+            assert m.codes[i, j] in (atlas.NOT_YET, atlas.FLAT)
+        assert m.converged_at[i, j] == atlas.arrival_step(himmelblau, path.points)
+
+
+def test_divergence_shows_in_the_map():
+    maps = atlas.basin_maps_local(atlas.catalogue_spec("rosenbrock"), ["sgd"], {"sgd": {"lr": 0.5}}, 8, 50)
+    assert (maps["sgd"].codes == atlas.DIVERGED).all()
+    assert (maps["sgd"].diverged_at > 0).all()
+
+
+def test_surface_without_minima_marks_flat_points():
+    saddle = surfaces.get("saddle")
+    # SGD with lr 0.5 on x² − y² sends x to 0 in one step; starts with y = 0 stay at the saddle point.
+    m = atlas.basin_maps_local(atlas.catalogue_spec("saddle"), ["sgd"], {"sgd": {"lr": 0.5}}, 3, 5)["sgd"]
+    assert m.ys[1] == 0.0
+    assert (m.codes[1] == atlas.FLAT).all()
+    assert (m.codes[[0, 2]] != atlas.FLAT).all()
+    assert len(saddle.all_minima) == 0
+
+
+# --- sensitivity --------------------------------------------------------------------------------------------
+def test_sensitivity_cells_equal_the_core_sweep():
+    himmelblau = surfaces.get("himmelblau")
+    lrs = atlas.lr_values(1e-4, 0.1, 5)
+    values = atlas.second_values("momentum", 3)
+    start = (-0.3, -0.9)
+    smap = atlas.sensitivity_local(HIMMELBLAU, "nag", {"momentum": 0.9}, "momentum", lrs, values, start, 200)
+    assert smap.final_values.shape == (3, 5)
+    for r, c in [(0, 0), (1, 3), (2, 4)]:
+        hyper = smap.cell_hyperparameters(r, c)
+        sw = optimizers.sweep("nag", himmelblau, [start], 200, **hyper)
+        assert smap.final_values[r, c] == sw.final_values[0]
+        assert smap.converged_at[r, c] == sw.converged_at[0]
+        assert smap.diverged_at[r, c] == sw.diverged_at[0]
+
+
+def test_sensitivity_axes_and_values():
+    assert atlas.second_axes("sgd") == []
+    assert atlas.second_axes("nag") == ["momentum"]
+    assert atlas.second_axes("adam") == ["beta1", "beta2", "eps"]
+    assert atlas.second_axes("adadelta") == ["rho", "eps"]
+    assert atlas.second_values("beta2", 4)[0] == pytest.approx(0.9)
+    assert atlas.second_values("beta2", 4)[-1] == pytest.approx(0.9999)
+    assert atlas.second_values("momentum", 3).tolist() == [0.0, 0.495, 0.99]
+    with pytest.raises(ValueError, match="no hyperparameter"):
+        atlas.sensitivity_tasks(HIMMELBLAU, "sgd", {}, "momentum", [0.1], [0.5], (0, 0), 10)
+    smap = atlas.sensitivity_local(HIMMELBLAU, "sgd", {}, None, [1e-3, 1e-2], atlas.second_values(None, 5),
+                                   (0.0, 0.0), 20)
+    assert smap.final_values.shape == (1, 2)
+
+
+# --- learning-rate comparison -------------------------------------------------------------------------------
+def test_lr_comparison_uses_each_rate_but_adadelta_keeps_its_own():
+    saddle = surfaces.get("saddle")
+    runs = atlas.lr_comparison(saddle, ["sgd", "adadelta"], (0.001, 0.1), saddle.start, 50,
+                               {"adadelta": {"lr": 2.0}})
+    assert list(runs) == [0.001, 0.1]
+    assert runs[0.1]["sgd"].hyperparameters["lr"] == 0.1
+    assert runs[0.001]["adadelta"].hyperparameters["lr"] == 2.0 == runs[0.1]["adadelta"].hyperparameters["lr"]
+    expected = optimizers.run("sgd", saddle, saddle.start, 50, lr=0.001)
+    np.testing.assert_array_equal(atlas.quantity(saddle, runs[0.001]["sgd"], "x"), expected.points[:, 0])
+    with pytest.raises(ValueError):
+        atlas.quantity(saddle, expected, "z")
+
+
+# --- links to the Race page ---------------------------------------------------------------------------------
+def test_race_query_round_trips_through_the_race_url_parsers():
+    hyper = {"lr": 0.0123456789, "momentum": 0.5}
+    query = atlas.race_query("himmelblau", "nag", (1.0 / 3.0, -2.5), 500, hyper)
+    assert query == {"surface": "himmelblau", "optimizers": "nag", "steps": "500",
+                     "start": urlstate.format_point((1.0 / 3.0, -2.5)), "lr_nag": "0.0123456789",
+                     "momentum_nag": "0.5"}
+    assert urlstate.parse_point(query["start"]) == (1.0 / 3.0, -2.5)
+    assert urlstate.parse_hyperparameter("nag", "lr", query["lr_nag"]) == hyper["lr"]
+    # Defaults other than the learning rate are left out.
+    assert "beta2_adam" not in atlas.race_query("beale", "adam", (0, 0), 10, {"lr": 0.01, "beta2": 0.999})
+    url = atlas.race_url(query)
+    assert url.startswith("/?surface=himmelblau&optimizers=nag&steps=500&start=")
+
+
+def test_race_page_replays_the_linked_run():
+    query = atlas.race_query("himmelblau", "adam", (-2.109375, 1.015625), 300, {"lr": 0.01, "beta1": 0.8})
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.session_state["keep.race.optimizers"] == ["adam"]
+    assert at.session_state["keep.race.hp.adam.beta1"] == 0.8
+    start = (at.session_state["keep.race.start.x"], at.session_state["keep.race.start.y"])
+    assert start == (-2.109375, 1.015625)
+
+
+# --- pictures -----------------------------------------------------------------------------------------------
+def test_basin_figure_carries_the_classes_and_clickable_starts():
+    himmelblau = surfaces.get("himmelblau")
+    presets = surface_presets("himmelblau")
+    maps = atlas.basin_maps_local(HIMMELBLAU, ["sgd", "adam"], presets, 128, 60)
+    fig = atlas_figures.basin_figure(himmelblau, maps)
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == 2
+    for trace, m in zip(heatmaps, maps.values(), strict=True):
+        np.testing.assert_array_equal(np.asarray(trace.z), atlas_figures.class_index(himmelblau, m.codes))
+    clickable = [t for t in fig.data if t.type == "scattergl"]
+    assert sum(len(t.x) for t in clickable) == 2 * 64 * 64  # every second cell of 128
+    # A click on any clickable point names its optimizer and its exact start.
+    curve = next(k for k, t in enumerate(fig.data) if t.type == "scattergl" and t.meta["optimizer"] == "adam")
+    optimizer, index = atlas_figures.clicked_cell(fig, {"curve_number": curve, "point_index": 5})
+    assert optimizer == "adam"
+    i, j = divmod(index, 128)
+    assert (fig.data[curve].x[5], fig.data[curve].y[5]) == (np.float32(maps["adam"].xs[j]),
+                                                            np.float32(maps["adam"].ys[i]))
+    assert atlas_figures.clicked_cell(fig, {"curve_number": 0, "point_index": 0}) is None  # the heatmap
+    assert atlas_figures.clicked_cell(fig, {"curve_number": 999, "point_index": 0}) is None
+    assert atlas_figures.clicked_cell(fig, {}) is None
+    text = atlas_figures.outcome_text(himmelblau, maps["adam"], i, j)
+    assert text.endswith(".")
+
+
+def test_sensitivity_and_comparison_figures():
+    himmelblau = surfaces.get("himmelblau")
+    smap = atlas.sensitivity_local(HIMMELBLAU, "adam", {}, "beta1", atlas.lr_values(1e-4, 10.0, 6),
+                                   atlas.second_values("beta1", 3), (-0.3, -0.9), 100)
+    for metric in ("loss", "steps"):
+        fig = atlas_figures.sensitivity_figure(smap, metric, 0.0)
+        assert fig.layout.xaxis.type == "log"
+        assert len(fig.data[0].x) == 7  # cell edges
+        click = next(k for k, t in enumerate(fig.data) if t.meta)
+        point = {"curve_number": click, "point_index": 8}
+        assert atlas_figures.clicked_sensitivity_cell(fig, point) == (1, 2)
+    assert "η =" in atlas_figures.sensitivity_text(smap, 1, 2)
+    runs = atlas.lr_comparison(himmelblau, ["sgd", "adam"], (0.001, 0.01, 0.1), (-0.3, -0.9), 50, {})
+    fig = atlas_figures.lr_comparison_figure(himmelblau, runs, "loss")
+    assert [a.text for a in fig.layout.annotations] == ["η = 0.001", "η = 0.01", "η = 0.1"]
+    assert len([t for t in fig.data if t.mode == "lines"]) == 6
+
+
+# --- the process pool ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pool():
+    p = jobs.Pool(workers=2, max_jobs=2)
+    yield p
+    p.shutdown()
+
+
+def test_pool_results_equal_local_and_progress_is_reported(pool):
+    presets = surface_presets("himmelblau")
+    tasks = atlas.basin_tasks(HIMMELBLAU, ["sgd", "adam"], presets, 64, 100)
+    seen = []
+    pieces = jobs.run_tasks("visitor", tasks, on_progress=lambda d, t: seen.append((d, t)), pool=pool,
+                            poll=0.01)
+    assert seen[-1] == (len(tasks), len(tasks))
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    remote = atlas.assemble_basins(surfaces.get("himmelblau"), ["sgd", "adam"], presets, 64, 100, pieces)
+    local = atlas.basin_maps_local(HIMMELBLAU, ["sgd", "adam"], presets, 64, 100)
+    for name in ("sgd", "adam"):
+        np.testing.assert_array_equal(remote[name].codes, local[name].codes)
+        np.testing.assert_array_equal(remote[name].converged_at, local[name].converged_at)
+    assert pool.active_jobs == 0
+
+
+def test_pool_is_bounded_and_one_job_per_visitor(pool):
+    a = pool.submit("a", [(time.sleep, (0.4,))] * 4)
+    b = pool.submit("b", [(time.sleep, (0.4,))] * 4)
+    with pytest.raises(jobs.Busy, match="busy"):
+        pool.submit("c", [(time.sleep, (0.01,))])
+    a2 = pool.submit("a", [(time.sleep, (0.01,))])  # the visitor's new job replaces the old one
+    assert a.cancelled and a.finished and not a2.cancelled
+    with pytest.raises(RuntimeError, match="cancelled"):
+        a.results()
+    assert a2.wait(10) and a2.results() == [None]
+    b.cancel()
+    assert pool.active_jobs == 0
+
+
+def test_failed_task_raises_job_failed(pool):
+    with pytest.raises(jobs.JobFailed) as info:
+        jobs.run_tasks("visitor", [(math.sqrt, (4.0,)), (math.sqrt, (-1.0,))], pool=pool)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert pool.active_jobs == 0
+
+
+def test_interrupted_caller_cancels_its_job(pool):
+    def interrupt(done, total):
+        raise KeyboardInterrupt  # what a Streamlit rerun does inside st.progress
+
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run_tasks("visitor", [(time.sleep, (0.3,))] * 6, on_progress=interrupt, pool=pool, poll=0.01)
+    assert pool.active_jobs == 0
+
+
+def test_workers_never_run_the_main_script(tmp_path, monkeypatch):
+    """Under Streamlit, __main__ is the page script; a worker must not run it again."""
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    p = jobs.Pool(workers=1, max_jobs=1)
+    try:
+        assert jobs.run_tasks("x", [(math.sqrt, (9.0,))], pool=p) == [3.0]
+    finally:
+        p.shutdown()
+    assert not marker.exists()
+    assert sys.modules["__main__"] is fake
+
+
+# --- the page through AppTest -------------------------------------------------------------------------------
+def atlas_app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()  # the Race page first: switching pages needs a run
+    at.switch_page("pages/atlas.py")
+    at.query_params.clear()
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _decode(array) -> np.ndarray:
+    """A plotly array from the chart's JSON: a list, or base64 typed data ({'dtype', 'bdata', 'shape'})."""
+    if isinstance(array, dict):
+        out = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        if "shape" in array:
+            out = out.reshape([int(s) for s in str(array["shape"]).split(",")])
+        return out
+    return np.asarray(array)
+
+
+def _spec(at: AppTest, index: int = 0) -> dict:
+    charts = at.get("plotly_chart")
+    assert len(charts) > index
+    return json.loads(charts[index].proto.spec)
+
+
+def _flat(at: AppTest) -> dict:
+    pairs = ((k, at.query_params[k]) for k in at.query_params)
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in pairs}
+
+
+def test_basin_maps_on_the_page_equal_the_core():
+    at = atlas_app(surface="himmelblau", optimizers="sgd,adam", grid="32", steps="120", lr_adam="0.05")
+    assert not at.exception and not at.warning and not at.error
+    spec = _spec(at)
+    heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
+    assert len(heatmaps) == 2
+    himmelblau = surfaces.get("himmelblau")
+    starts = atlas.grid_starts(himmelblau.bounds, 32)
+    presets = surface_presets("himmelblau")
+    for trace, (name, hyper) in zip(heatmaps, [("sgd", presets["sgd"]), ("adam", {"lr": 0.05})], strict=True):
+        sw = optimizers.sweep(name, himmelblau, starts, 120, **hyper)
+        expected = atlas_figures.class_index(himmelblau, atlas.classify(himmelblau, sw).reshape(32, 32))
+        np.testing.assert_array_equal(_decode(trace["z"]).reshape(32, 32), expected)
+    url = _flat(at)
+    assert url["surface"] == "himmelblau" and url["grid"] == "32" and url["steps"] == "120"
+    assert url["optimizers"] == "sgd,adam" and float(url["lr_adam"]) == 0.05
+    assert "view" not in url  # the default view
+    assert at.dataframe  # the shares table
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("surface", "nope"), ("grid", "100"), ("grid", "abc"), ("steps", "0"), ("steps", "99999"),
+    ("optimizers", "sgd,lbfgs"), ("start", "1"), ("lr_adam", "-1"), ("momentum_nag", "1.5"), ("view", "vr"),
+    ("metric", "speed"), ("lrs", "0.1,0.2"), ("sens", "lbfgs"), ("param", "zeta"), ("quantity", "z"),
+    ("mystery", "1"), ("expr", "__import__('os')"),
+])
+def test_bad_query_parameter_warns_and_falls_back(key, value):
+    at = atlas_app(**{"grid": "32", "steps": "50", "optimizers": "sgd", key: value})
+    assert not at.exception
+    messages = [w.value for w in at.warning]
+    assert any(f"`{key}`" in m for m in messages), messages
+    assert at.session_state["keep.atlas.surface"] in surfaces.available()
+    assert at.session_state["keep.atlas.grid"] in atlas.GRID_SIZES
+
+
+def test_sensitivity_view_from_the_url():
+    at = atlas_app(surface="himmelblau", view="sensitivity", sens="nag", param="momentum", steps="60",
+                   metric="steps", optimizers="sgd")
+    assert not at.exception and not at.warning
+    spec = _spec(at)
+    assert spec["layout"]["xaxis"]["type"] == "log"
+    url = _flat(at)
+    assert url["view"] == "sensitivity" and url["sens"] == "nag" and url["param"] == "momentum"
+    assert url["metric"] == "steps" and "lr_nag" in url
+
+
+def test_learning_rate_view_from_the_url():
+    at = atlas_app(surface="saddle", view="rates", lrs="0.001,0.01,0.1", quantity="x", steps="80",
+                   optimizers="sgd,momentum,adadelta")
+    assert not at.exception and not at.warning
+    spec = _spec(at)
+    assert [a["text"] for a in spec["layout"]["annotations"]] == ["η = 0.001", "η = 0.01", "η = 0.1"]
+    lines = [t for t in spec["data"] if t.get("mode") == "lines"]
+    assert len(lines) == 9
+    saddle = surfaces.get("saddle")
+    expected = optimizers.run("momentum", saddle, saddle.start, 80, lr=0.01)
+    momentum_at_001 = [t for t in lines if t["name"] == "Momentum"][1]
+    np.testing.assert_array_equal(_decode(momentum_at_001["y"]), expected.points[:, 0])
+    assert _flat(at)["lrs"] == "0.001,0.01,0.1"
+
+
+def test_widget_changes_rewrite_the_url():
+    at = atlas_app(surface="himmelblau", optimizers="adam", grid="32", steps="50")
+    at.select_slider(key="keep.atlas.grid").set_value(64).run()
+    assert not at.exception
+    assert _flat(at)["grid"] == "64"
+    at.selectbox(key="keep.atlas.surface").set_value("rosenbrock").run()
+    assert not at.exception
+    url = _flat(at)
+    assert url["surface"] == "rosenbrock"
+    assert float(url["lr_adam"]) == surface_presets("rosenbrock")["adam"]["lr"]
+
+
+def test_busy_pool_is_a_warning_not_an_exception(monkeypatch):
+    def busy(*args, **kwargs):
+        raise jobs.Busy()
+
+    monkeypatch.setattr(jobs, "run_tasks", busy)
+    at = atlas_app(surface="booth", optimizers="sgd", grid="32", steps="33")
+    assert not at.exception
+    assert any("busy" in w.value for w in at.warning)
