@@ -1,0 +1,165 @@
+"""The classic figures as presets: each one a Race-page link that reproduces it exactly.
+
+Pure data (no streamlit): ``CLASSICS`` lists the figures in the order the page shows them. Each link
+names a surface, the optimizers, the number of steps, the start and the learning rates (plus any other
+hyperparameter that differs from the table's default), in the Race page's URL format
+(``lab.urlstate``): ``/?surface=beale&optimizers=sgd,momentum&steps=1000&start=1,1.5&lr_sgd=0.0003``.
+
+Sources: A. Radford's animations of SGD, Momentum, NAG, Adagrad, Adadelta and RMSprop on Beale's function
+and on a saddle point (2014, reproduced in Ruder's overview, arXiv:1609.04747, figure 4); the
+advanced-gradient-descent-with-animations reference (Momentum vs NAG with momentum 0.95 from the same
+start; a surface with a local and a global minimum; the same race at three learning rates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from lab import urlstate
+
+RACE_PAGE = "pages/race.py"
+ATLAS_PAGE = "pages/atlas.py"
+RADFORD_SIX = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop")
+REFERENCE_SEVEN = RADFORD_SIX + ("adam",)
+
+
+@dataclass(frozen=True)
+class RaceLink:
+    """One race on the Race page, as the URL that sets it up."""
+
+    label: str
+    surface: str
+    optimizers: tuple[str, ...]
+    steps: int
+    start: tuple[float, float]
+    # ((optimizer, ((parameter, value), ...)), ...): the values the URL sets
+    hyperparameters: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+
+    def hyperparameters_of(self, name: str) -> dict[str, float]:
+        return dict(dict(self.hyperparameters).get(name, ()))
+
+    def query(self) -> dict[str, str]:
+        """The query parameters, in the Race page's own format."""
+        params = {
+            "surface": self.surface,
+            "optimizers": urlstate.format_optimizers(list(self.optimizers)),
+            "steps": str(self.steps),
+            "start": urlstate.format_point(self.start),
+        }
+        for name in self.optimizers:
+            for key, value in self.hyperparameters_of(name).items():
+                params[urlstate.hyperparameter_key(name, key)] = urlstate.format_number(value)
+        return params
+
+    @property
+    def url(self) -> str:
+        """The relative URL (the Race page is the app's default page, at /)."""
+        return "/?" + urlencode(self.query(), safe=",")
+
+
+@dataclass(frozen=True)
+class Classic:
+    slug: str
+    title: str
+    watch: str  # what to watch for, one or two sentences
+    source: str
+    links: tuple[RaceLink, ...]
+    atlas_query: dict[str, str] | None = None  # a link to the Atlas page, when that page exists
+
+    @property
+    def atlas_url(self) -> str | None:
+        return None if self.atlas_query is None else "/atlas?" + urlencode(self.atlas_query, safe=",")
+
+
+def _rates(rates: dict[str, float], extra: dict[str, dict[str, float]] | None = None) -> tuple:
+    """Hyperparameters per optimizer: a learning rate each, plus ``extra`` ones ({"nag": {"momentum": …}})."""
+    extra = extra or {}
+    return tuple((name, tuple(sorted({"lr": lr, **extra.get(name, {})}.items())))
+                 for name, lr in rates.items())
+
+
+def _same_rate(names, lr: float) -> tuple:
+    # Adadelta has no learning rate in Zeiler's rule; its lr is a multiplier of the step and stays 1.
+    return _rates({n: (1.0 if n == "adadelta" else lr) for n in names})
+
+
+LEARNING_RATES = (0.001, 0.01, 0.1)
+LR_COMPARISON = tuple(
+    RaceLink(f"Learning rate {lr:g}", "two_minima", REFERENCE_SEVEN, 500, (1.9, 1.5),
+             _same_rate(REFERENCE_SEVEN, lr))
+    for lr in LEARNING_RATES
+)
+# The Atlas page's learning-rate view (pages/atlas.py: view=rates, lrs=…) of the same comparison.
+ATLAS_LR_QUERY = {
+    "surface": "two_minima",
+    "optimizers": ",".join(REFERENCE_SEVEN),
+    "steps": "500",
+    "start": urlstate.format_point((1.9, 1.5)),
+    "view": "rates",
+    "lrs": ",".join(urlstate.format_number(lr) for lr in LEARNING_RATES),
+}
+
+CLASSICS: tuple[Classic, ...] = (
+    Classic(
+        "radford-beale", "Radford's race on Beale's function",
+        "SGD, Momentum and NAG creep along the flat plateau while the adaptive methods (Adagrad, Adadelta, "
+        "RMSprop) turn into the curved valley towards (3, 0.5) much sooner; RMSprop arrives first.",
+        "A. Radford's animation, reproduced in Ruder (2016), figure 4a.",
+        (RaceLink("Open the race", "beale", RADFORD_SIX, 1000, (1.0, 1.5), _rates({
+            "sgd": 0.0003, "momentum": 0.0001, "nag": 0.0001, "adagrad": 0.1, "adadelta": 3.0,
+            "rmsprop": 0.01})),),
+    ),
+    Classic(
+        "radford-saddle", "Radford's race at a saddle point",
+        "All six start just off the ridge of f = x² − y², where the downhill slope along y is almost zero. "
+        "SGD slides into the saddle and lingers; Momentum and NAG need well over a hundred steps to "
+        "break away; the adaptive methods rescale the tiny y-gradient and escape within a few dozen.",
+        "A. Radford's animation, reproduced in Ruder (2016), figure 4b.",
+        (RaceLink("Open the race", "saddle", RADFORD_SIX, 400, (1.0, 0.001), _rates({
+            "sgd": 0.01, "momentum": 0.003, "nag": 0.003, "adagrad": 0.1, "adadelta": 1.0,
+            "rmsprop": 0.02})),),
+    ),
+    Classic(
+        "momentum-vs-nag", "Momentum vs NAG, momentum 0.95",
+        "Same start, same learning rate, same γ = 0.95. Momentum swings across the narrow ravine again and "
+        "again; NAG measures the slope where it is about to land, brakes earlier and settles at the "
+        "minimum in about half the steps, with a path about a third shorter.",
+        "Advanced gradient descent with animations (the Momentum vs NAG figure).",
+        (RaceLink("Open the race", "ravine", ("momentum", "nag"), 300, (-9.0, 2.0), _rates(
+            {"momentum": 0.01, "nag": 0.01}, {"momentum": {"momentum": 0.95}, "nag": {"momentum": 0.95}})),),
+    ),
+    Classic(
+        "two-minima", "A local and a global minimum",
+        "With one learning rate for all (0.01), every method from this start heads for the nearer, "
+        "shallower well on the right (Adagrad slowly), except Momentum and NAG: their velocity carries "
+        "them over the pass into the deeper well on the left. Momentum is no guarantee — it helps here "
+        "because the pass is low and the run-up long.",
+        "Advanced gradient descent with animations (the local and global minimum figure).",
+        (RaceLink("Open the race", "two_minima", REFERENCE_SEVEN, 500, (1.9, 1.5),
+                  _same_rate(REFERENCE_SEVEN, 0.01)),),
+    ),
+    Classic(
+        "learning-rates", "The same race at three learning rates",
+        "One race cannot run an optimizer at three learning rates: the Atlas page puts the three side by "
+        "side, and here are also three races on the two-minima surface, identical except for the learning "
+        "rate (Adadelta keeps its multiplier of 1: Zeiler's rule has no learning rate, so it descends the "
+        "same way in all three). Watch which methods change their minds about the well as η grows, and "
+        "which start to rattle.",
+        "Advanced gradient descent with animations (performance for different learning rates).",
+        LR_COMPARISON,
+        atlas_query=ATLAS_LR_QUERY,
+    ),
+)
+
+
+def classic(slug: str) -> Classic:
+    for c in CLASSICS:
+        if c.slug == slug:
+            return c
+    raise ValueError(f"Unknown classic {slug!r}; choose one of: {', '.join(c.slug for c in CLASSICS)}")
+
+
+def race_links() -> list[RaceLink]:
+    """Every Race-page link of every classic."""
+    return [link for c in CLASSICS for link in c.links]

@@ -1,0 +1,196 @@
+"""Optimizers explained: each update rule from the table, then one step of a real run with its numbers."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import optimizers
+import surfaces
+from figures import background
+from figures.palette import color_for
+from lab import explain, presets
+from ui.surfaces import catalogue_surface
+
+TRACE_STEPS = 300
+DEFAULT_SURFACE = "ravine"  # f = x²/20 + 5y²: gradients (x/10, 10y) that can be checked by hand
+DEFAULT_OPTIMIZER = "adam"
+K = "explain"  # session-state prefix
+
+
+def _key(*parts: str) -> str:
+    return ".".join((K, *parts))
+
+
+def _init(key: str, value) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _title(name: str) -> str:
+    return optimizers.get(name).title
+
+
+@st.cache_data(max_entries=len(surfaces.available()), show_spinner=False)
+def _contour(surface_name: str) -> go.Figure:
+    return background.contour_figure(catalogue_surface(surface_name))
+
+
+# --- the rule -------------------------------------------------------------------------------------------
+st.title("Optimizers explained")
+st.markdown("Each optimizer's update rule as Ruder's overview writes it, what it is for, and then one step "
+            "of a real run with every number filled in.")
+
+names = optimizers.available()
+_init(_key("optimizer"), DEFAULT_OPTIMIZER)
+if st.session_state[_key("optimizer")] not in names:
+    st.session_state[_key("optimizer")] = DEFAULT_OPTIMIZER
+name = st.segmented_control("Optimizer", names, format_func=_title, key=_key("optimizer"), required=True,
+                            persist_state="session") or DEFAULT_OPTIMIZER
+opt = optimizers.get(name)
+
+rule, facts = st.columns([1.15, 1], gap="large")
+with rule:
+    st.subheader(f"{opt.title}: the update rule")
+    st.latex(explain.rule_latex(opt.latex))
+    st.markdown(opt.summary)
+    st.caption(f"Notation: gₜ = ∇f(θₜ) is the gradient at step t. Paper: {opt.paper}")
+with facts:
+    st.subheader("Hyperparameters")
+    st.table([{"Name": p.name, "Default": f"{p.default:g}", "Valid range": p.valid_range,
+               "What it does": p.help} for p in opt.hyperparameters], hide_index=True)
+    st.markdown(f"**torch.optim:** {opt.torch_note}")
+
+# --- explain this step -------------------------------------------------------------------------------------
+st.divider()
+st.header(f"Explain this step: {opt.title}")
+
+all_surfaces = surfaces.available()
+_init(_key("surface"), DEFAULT_SURFACE)
+if st.session_state[_key("surface")] not in all_surfaces:
+    st.session_state[_key("surface")] = DEFAULT_SURFACE
+c_surface, c_x, c_y = st.columns([2, 1, 1])
+surface_name = c_surface.selectbox("Surface", all_surfaces, key=_key("surface"), persist_state="session",
+                                   format_func=lambda s: catalogue_surface(s).title)
+surface = catalogue_surface(surface_name)
+span = max(b[1] - b[0] for b in surface.bounds)
+start_keys = (_key("start", surface_name, "x"), _key("start", surface_name, "y"))
+for k, v in zip(start_keys, surface.start, strict=True):
+    _init(k, float(v))
+x0 = c_x.number_input("Start x", min_value=-1e6, max_value=1e6, step=span / 100, format="%.4g",
+                      key=start_keys[0], persist_state="session")
+y0 = c_y.number_input("Start y", min_value=-1e6, max_value=1e6, step=span / 100, format="%.4g",
+                      key=start_keys[1], persist_state="session")
+
+preset = presets.surface_presets(surface_name)[name]
+hp_cols = st.columns(max(len(opt.hyperparameters), 3))
+hyper: dict[str, float] = {}
+problems = []
+for col, p in zip(hp_cols, opt.hyperparameters, strict=False):
+    key = _key("hp", surface_name, name, p.name)
+    _init(key, float(preset[p.name]))
+    value = col.number_input(f"{p.name}, valid {p.valid_range}", min_value=float(p.ui_min),
+                             max_value=float(p.ui_max), step=float(p.ui_min) if p.log else 0.01,
+                             format="%.6g", key=key, help=p.help, persist_state="session")
+    if p.is_valid(value):
+        hyper[p.name] = float(value)
+    else:
+        problems.append(f"{p.name} = {value} is outside {p.valid_range}; using {preset[p.name]:g}.")
+        hyper[p.name] = float(preset[p.name])
+st.caption(f"Learning rates start from the preset tuned for {surface.title} (as on the Race page); the other "
+           "hyperparameters from the published defaults.")
+for message in problems:
+    st.warning(message)
+
+start = (float(x0), float(y0))
+try:
+    records = optimizers.trace(name, surface, start, TRACE_STEPS, **hyper)
+except ValueError as exc:  # the inputs are bounded, so this is a safety net, not a path
+    st.warning(f"Could not run {opt.title} with these settings: {exc}. Showing the defaults instead.")
+    start, hyper = surface.start, dict(preset)
+    records = optimizers.trace(name, surface, start, TRACE_STEPS, **hyper)
+# The run (and the Race page) stops at the first step whose |θ| or |f| exceeds the limit; explain no further.
+diverged_at = optimizers.run(name, surface, start, TRACE_STEPS, **hyper).diverged_at
+if diverged_at is not None:
+    records = records[:diverged_at - 1]
+
+if not records:
+    st.warning(f"{opt.title} leaves the picture on its very first step from this start (|θ| or |f| above "
+               "10⁶, or outside the formula's domain). Try a smaller learning rate or another start.")
+    st.stop()
+if len(records) < TRACE_STEPS:
+    st.info(f"{opt.title} leaves the picture at step {len(records) + 1}, so only the first {len(records)} "
+            "steps can be explained. A smaller learning rate keeps it on the map.")
+
+n = len(records)
+t_key = _key("t")
+_init(t_key, 1)
+st.session_state[t_key] = min(max(int(st.session_state[t_key]), 1), n)
+
+
+def _move(delta: int) -> None:
+    st.session_state[t_key] = min(max(int(st.session_state[t_key]) + delta, 1), n)
+
+
+c_prev, c_slider, c_next = st.columns([1.3, 7, 1.3], vertical_alignment="bottom")
+c_prev.button("◀ Back", on_click=_move, args=(-1,), key=_key("prev"), width="stretch", disabled=n == 1)
+if n > 1:
+    c_slider.slider("Step t", 1, n, key=t_key)
+c_next.button("Next ▶", on_click=_move, args=(1,), key=_key("next"), width="stretch", disabled=n == 1)
+t = int(st.session_state[t_key])
+record = records[t - 1]
+lines = explain.explain_step(name, record)
+
+# --- the picture and the numbers ---------------------------------------------------------------------------
+left, right = st.columns([1, 1], gap="large")
+with left:
+    _init(_key("zoom"), True)
+    zoom = st.toggle("Zoom in on this step", key=_key("zoom"), persist_state="session",
+                     help="Centre the map on θₜ and θₜ₊₁: steps are often too small to see on the "
+                          "whole map.")
+    fig = go.Figure(_contour(surface_name))
+    color = color_for(name)
+    path = [records[0].theta] + [r.theta_next for r in records[:t]]
+    fig.add_trace(go.Scatter(x=[p[0] for p in path], y=[p[1] for p in path], mode="lines+markers",
+                             name=f"{opt.title}, steps 0–{t}", line=dict(color=color, width=2.5),
+                             marker=dict(size=4, color=color),
+                             hovertemplate="(%{x:.4g}, %{y:.4g})<extra></extra>"))
+    marks = [(record.theta, "θₜ (start of step t)", "circle", "#ffffff")]
+    if record.lookahead != record.theta:
+        marks.append((record.lookahead, "look-ahead θₜ − γvₜ₋₁", "circle-open", color))
+    marks.append((record.theta_next, "θₜ₊₁ (end of step t)", "circle", color))
+    for point, label, symbol, fill in marks:
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=label,
+                                 marker=dict(size=12, symbol=symbol, color=fill,
+                                             line=dict(color="#1f2328", width=2)),
+                                 hovertemplate=f"{label}<br>(%{{x:.6g}}, %{{y:.6g}})<extra></extra>"))
+    fig.add_annotation(x=record.theta_next[0], y=record.theta_next[1], ax=record.theta[0], ay=record.theta[1],
+                       xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.4,
+                       arrowwidth=2.5, arrowcolor="#1f2328", text="")
+    if zoom:
+        pts = [record.theta, record.theta_next, record.lookahead]
+        cx = sum(p[0] for p in pts) / 3
+        cy = sum(p[1] for p in pts) / 3
+        reach = max(max(abs(p[0] - cx), abs(p[1] - cy)) for p in pts)
+        half = max(3.0 * reach, 1e-3 * span, 1e-12)
+        fig.update_xaxes(range=[cx - half, cx + half])
+        fig.update_yaxes(range=[cy - half, cy + half])
+    fig.update_traces(showscale=False, selector=dict(type="contour"))
+    fig.update_layout(height=540, uirevision=f"explain-{surface_name}-{zoom}-{t if zoom else ''}",
+                      legend=dict(x=0.0, y=-0.1, xanchor="left", yanchor="top", orientation="h"),
+                      margin=dict(l=50, r=10, t=36, b=90))
+    st.plotly_chart(fig, key=_key("figure"), config={"displaylogo": False})
+with right:
+    st.markdown(f"**Step {t} of {opt.title} on {surface.title}**, with "
+                + ", ".join(f"${symbol} = {explain.number(value)}$"
+                            for symbol, value in explain.step_hyperparameters(name, record)))
+    st.table([{"Quantity": line.label, "x": explain.plain(line.values[0]), "y": explain.plain(line.values[1])}
+              for line in lines], hide_index=True)
+    st.caption("The state starts at zero; the move and the new point are the run's own numbers, so θₜ₊₁ "
+               "here is exactly the point the Race page draws for this step. η_eff = −Δθ/g is the learning "
+               "rate plain SGD would have needed to make the same move (— where g = 0).")
+
+st.subheader("The rule, filled in")
+for line in lines:
+    st.markdown(f"**{line.label}**")
+    st.latex(explain.aligned_latex(line))
