@@ -8,6 +8,9 @@ PAGES = [
     st.Page("pages/race.py", title="Race", icon="🏁", default=True),
     st.Page("pages/custom.py", title="Custom surface", icon="✏️"),
     st.Page("pages/atlas.py", title="Atlas", icon="🗺️"),
+    st.Page("pages/explain.py", title="Optimizers explained", icon="📖"),
+    st.Page("pages/moving_averages.py", title="Moving averages", icon="📈"),
+    st.Page("pages/classics.py", title="Classic figures", icon="🎞️"),
 ]
 
 st.navigation(PAGES).run()
