@@ -8,9 +8,9 @@ The demo app is written into a temporary folder with its own static/plotly.min.j
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,26 +26,19 @@ APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 NOISE = re.compile(r"GL Driver Message|GPU stall|willReadFrequently|WebGL", re.I)
 
 
+@functools.cache
 def _bench():
+    """bench/bench_animation.py (not a package): the demo app and how to start it live there."""
     spec = importlib.util.spec_from_file_location("bench_animation", REPO / "bench" / "bench_animation.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_animation", module)
     spec.loader.exec_module(module)
     return module
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
+def browser():
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is missing")
-    bench = _bench()
-    proc, url = bench.start_demo(tmp_path_factory.mktemp("animdemo"), timeout=60)
-    yield url
-    bench.stop(proc)
-
-
-@pytest.fixture(scope="module")
-def browser(demo_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -54,6 +47,14 @@ def browser(demo_url):
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def demo_url(browser, tmp_path_factory):
+    bench = _bench()
+    proc, url = bench.start_demo(tmp_path_factory.mktemp("animdemo"), timeout=60)
+    yield url
+    bench.stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +154,7 @@ def test_the_3d_camera_survives_playback(page, demo_url):
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx, cy)
     page.mouse.down()
-    page.mouse.move(cx + 120, cy + 40, steps=8)
+    page.mouse.move(cx + 120, cy + 40, steps=3)
     page.mouse.up()
     page.wait_for_timeout(500)
     turned = page.evaluate(eye)
@@ -183,3 +184,37 @@ def test_a_one_step_race_with_one_path(page, demo_url):
     page.get_by_role("button", name="Play", exact=True).wait_for(timeout=5_000)  # the end stops the clock
     assert trail_lengths(page) == [2]
     assert not page.errors, page.errors
+
+
+def test_the_standalone_download_plays_offline(browser, tmp_path):
+    import numpy as np
+    import sympy as sp
+
+    from figures.background import contour_figure, figure_payload, surface3d_figure
+    from surfaces.base import Surface, X, Y
+    from ui.animation import path_payload, standalone_html
+
+    s = Surface(name="bowl", title="Bowl", expression=X**2 + 3 * Y**2 + sp.Rational(1, 10), latex="",
+                bounds=((-2, 2), (-2, 2)), minima=[(0, 0)], starts=[(1.5, 1.5)])
+    t = np.linspace(0, 1, 61)[:, None]
+    paths = [path_payload(name, name.lower(), None, (1 - t) * [1.5, 1.5 - i], None, None)
+             for i, name in enumerate(["Adam", "NAG"])]
+    html_file = tmp_path / "race.html"
+    html_file.write_text(standalone_html(figure_payload(contour_figure(s, 40)),
+                                         figure_payload(surface3d_figure(s, 20)), paths, 60, "Bowl <race>"))
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    fetched = []
+    context.route("**/*", lambda route: (fetched.append(route.request.url), route.abort())
+                  if not route.request.url.startswith("file:") else route.continue_())
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(html_file.as_uri())
+    page.wait_for_selector(".dl-race[data-ready='true'] .dl-plot-2d.js-plotly-plot", timeout=30_000)
+    assert page.title() == "Bowl <race>"
+    page.get_by_role("combobox", name="Speed").select_option("4")
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function("() => document.querySelector('.dl-race .dl-counter').textContent"
+                           " === 'step 60 / 60'", timeout=20_000)
+    assert not fetched and not errors, (fetched, errors)
+    context.close()
