@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import optimizers
 from optimizers.rules import ScalarOps as xp
@@ -216,9 +216,12 @@ def _adadelta(name: str, record) -> list[Line]:
               lambda ep, d: rf"{number(rho)} \cdot {ep} + {number(1.0 - rho)} \cdot {d}^2", Edx2,
               (Edx2_prev, raw), _pair(lambda ep, d: rho * ep + (1.0 - rho) * (d * d), Edx2_prev, raw)),
     ]
-    return lines + _tail(record, rf"{s['lr']}\, \Delta\theta^{{\text{{Zeiler}}}}_t \quad (\text{{{s['lr']} "
-                         r"is an optional multiplier, 1 in Zeiler's rule}})",
-                         lambda d: rf"{number(lr)} \cdot {d}", (raw,), _pair(lambda d: lr * d, raw))
+    tail = _tail(record, rf"{s['lr']}\, \Delta\theta^{{\text{{Zeiler}}}}_t",
+                 lambda d: rf"{number(lr)} \cdot {d}", (raw,), _pair(lambda d: lr * d, raw))
+    # The label says what the multiplier is (torch.optim.Adadelta's lr; 1 in Zeiler's rule).
+    tail[0] = replace(tail[0], label="The move: Zeiler's move times the optional multiplier η "
+                                     "(1 in Zeiler's rule)")
+    return lines + tail
 
 
 def _rmsprop(name: str, record) -> list[Line]:

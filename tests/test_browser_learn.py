@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+import optimizers
 from tests.browser_helpers import EXCEPTION, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -45,9 +46,20 @@ def test_learning_pages_open_and_work_without_errors(page, app_server, console_e
     wait_for_app(page)
     page.get_by_text("Step 2 of", exact=False).first.wait_for()
     assert_clean(page, console_errors, "explain, after Next")
+    # Every optimizer's rule and filled-in step is valid LaTeX (KaTeX marks errors with .katex-error).
+    for name in optimizers.available():
+        title = optimizers.get(name).title
+        page.locator("[data-testid='stButtonGroup'] button").filter(has_text=title).first.click()
+        wait_for_app(page)
+        page.get_by_role("heading", name=f"Explain this step: {title}").wait_for()
+        assert page.locator(".katex-error").count() == 0, title
+        assert_clean(page, console_errors, f"explain, {title}")
 
     go_to(page, "moving_averages")
     page.get_by_text("Worked example").first.wait_for()
+    page.get_by_role("button", name="β = 0.9").click()
+    wait_for_app(page)
+    assert page.locator(".katex-error").count() == 0
     assert_clean(page, console_errors, "moving averages")
 
     go_to(page, "classics")
