@@ -33,13 +33,14 @@ def gif_download(surface, paths: Mapping[str, optimizers.Path], key: Hashable) -
     if not paths:
         return
     data = _latest(key)
+    slot = st.empty()  # the button, then the progress bar, then the download button, in one place
     if data is None:
-        clicked = st.button("Make a GIF for slides", key="gif_export.make", icon=":material/gif_box:",
-                            help="An animated GIF of this race (480×400, looping) for slides; "
-                                 "it takes a second or two.")
+        clicked = slot.button("Make a GIF for slides", key="gif_export.make", icon=":material/gif_box:",
+                              help="An animated GIF of this race (480×400, looping) for slides; "
+                                   "it takes a second or two.")
         if not clicked:
             return
-        bar = st.progress(0.0, text="Drawing the frames…")
+        bar = slot.progress(0.0, text="Drawing the frames…")
         shown = [0.0]
 
         def progress(fraction: float) -> None:
@@ -51,12 +52,10 @@ def gif_download(surface, paths: Mapping[str, optimizers.Path], key: Hashable) -
         try:
             data = race_gif(surface, paths, progress=progress)
         except ValueError as exc:
-            bar.empty()
-            st.warning(f"Could not make the GIF: {exc}")
+            slot.warning(f"Could not make the GIF: {exc}")
             return
-        bar.empty()
         st.session_state[STATE_KEY] = {"key": key, "data": data}  # replaces the previous GIF
-    st.download_button(f"Download the GIF ({len(data) / 1e6:.1f} MB)" if len(data) >= 1e6
-                       else f"Download the GIF ({len(data) / 1e3:.0f} kB)",
-                       data=data, file_name=f"descent-lab-{surface.name}.gif", mime="image/gif",
-                       key="gif_export.download", on_click="ignore", icon=":material/download:")
+    size = f"{len(data) / 1e6:.1f} MB" if len(data) >= 1e6 else f"{len(data) / 1e3:.0f} kB"
+    slot.download_button(f"Download the GIF ({size})", data=data, file_name=f"descent-lab-{surface.name}.gif",
+                         mime="image/gif", key="gif_export.download", on_click="ignore",
+                         icon=":material/download:")
