@@ -572,7 +572,19 @@ class DlRacePlayer {
   draw2dFast(k) {
     if (!this.el2d) this.el2d = this.findElements2d();
     const el = this.el2d;
-    if (!el) return;
+    const full = this.div2d._fullData || [];
+    if (!el || (!el.lines.some(Boolean) && this.trail2d.some((i) => full[i] && full[i].visible === true))) {
+      // plotly's SVG is not what this player knows (another plotly.js version?): let plotly redraw the
+      // whole chart from `data`, a few times a second, rather than not at all.
+      const now = performance.now();
+      if (!this.committing && this.Plotly && now - (this.lastFallback || 0) > 250) {
+        this.lastFallback = now;
+        const idx = this.trail2d.concat(this.head2d);
+        this.Plotly.restyle(this.div2d, { x: idx.map((i) => this.div2d.data[i].x),
+          y: idx.map((i) => this.div2d.data[i].y) }, idx);
+      }
+      return;
+    }
     const { xa, ya } = el;
     const px = (x) => dlClampPx(xa.c2p(x)).toFixed(1);
     const py = (y) => dlClampPx(ya.c2p(y)).toFixed(1);
@@ -723,7 +735,7 @@ class DlRacePlayer {
         this.next3dAt = cost > 40 ? now + 3 * cost : now;
         this.pending3d = undefined;
       }
-      const dt = Math.min(now - last, 100) / 1000; // a hidden tab does not jump to the end
+      const dt = Math.min(now - last, 250) / 1000; // a tab coming back from hiding does not jump ahead
       last = now;
       this.pos = Math.min(this.steps, this.pos + dt * this.rate * this.speed);
       this.render(Math.floor(this.pos));
