@@ -399,7 +399,9 @@ class StepRecord:
 
 
 def trace(name: str, surface, start, steps: int, **hyperparameters) -> list[StepRecord]:
-    """The first ``steps`` steps of a single-start run, recorded one by one (stops at divergence).
+    """The first ``steps`` steps of a single-start run, recorded one by one.
+
+    It stops where ``run`` reports divergence: the records are exactly the steps before ``diverged_at``.
 
     It applies the same rule functions to the same floats as ``run``'s scalar engine, so each
     ``theta_next`` equals the run's point exactly.
@@ -413,6 +415,8 @@ def trace(name: str, surface, start, steps: int, **hyperparameters) -> list[Step
     sx = sy = opt.init(0.0)
     noise = _noise_draws(s, 1)
     records = []
+    if not (_scalar_point_ok(x, y) and abs(float(surface.value((x, y)))) <= LIMIT):
+        return records
     for t in range(1, s.steps + 1):
         h = s.step_hyperparameters(t)
         try:
@@ -427,7 +431,8 @@ def trace(name: str, surface, start, steps: int, **hyperparameters) -> list[Step
         except _SCALAR_ERRORS:
             break
         nx, ny = x + dx, y + dy
-        if not _scalar_point_ok(nx, ny):
+        # The same rule as run: the box on θ, then |f| (with NumPy's value, as run computes it).
+        if not (_scalar_point_ok(nx, ny) and abs(float(surface.value((nx, ny)))) <= LIMIT):
             break
         records.append(StepRecord(t, (x, y), (ax, ay), (gx, gy), h, (sx, sy), (nsx, nsy), (dx, dy), (nx, ny)))
         x, y, sx, sy = nx, ny, nsx, nsy

@@ -420,6 +420,8 @@ def test_trace_records_nag_look_ahead_and_stops_at_divergence():
     r = records[2]
     v = r.state_before[0].v, r.state_before[1].v
     assert r.lookahead == (r.theta[0] - 0.9 * v[0], r.theta[1] - 0.9 * v[1])
-    diverging = optimizers.trace("sgd", surface, (-1.5, 2.0), 100, lr=1.0)
-    path = optimizers.run("sgd", surface, (-1.5, 2.0), 100, lr=1.0)
-    assert len(diverging) < path.diverged_at + 1
+    for name, lr in (("sgd", 1.0), ("momentum", 0.01), ("adam", 1e9)):
+        diverging = optimizers.trace(name, surfaces.get("beale"), (1.0, 1.5), 100, lr=lr)
+        path = optimizers.run(name, surfaces.get("beale"), (1.0, 1.5), 100, lr=lr)
+        assert path.diverged_at is not None
+        assert len(diverging) == path.diverged_at - 1, name

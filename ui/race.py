@@ -28,7 +28,7 @@ from lab.race import (
     trajectories_csv,
 )
 from optimizers.schedules import RUN_OPTIONS
-from ui import animation
+from ui import animation, gif_export
 
 RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
 DEFAULT_STEPS = 500
@@ -346,6 +346,7 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
     _charts(surface, paths)
     st.dataframe(results_rows(surface, paths), hide_index=True, width="stretch")
     _downloads(surface, race, paths, contour, surface3d)
+    gif_export.gif_download(surface, paths, key=(surface_key, race))
 
 
 def _charts(surface, paths: dict[str, optimizers.Path]) -> None:
