@@ -57,6 +57,19 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes so far (from /proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _children(pid: int) -> list[int]:
     """All descendants of ``pid`` (the fork server and the workers)."""
     found, todo = [], [pid]
@@ -73,19 +86,21 @@ def _children(pid: int) -> list[int]:
 
 
 class PssSampler:
-    """Peak of the summed PSS of this process and its descendants, sampled in a thread."""
+    """Peaks of the summed PSS of this process and its descendants, sampled in a thread."""
 
     def __init__(self, interval: float = 0.05):
         self.interval = interval
         self.peak_kb = 0
+        self.children_peak_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            total = sum(_pss_kb(p) for p in [me, *_children(me)])
-            self.peak_kb = max(self.peak_kb, total)
+            children = sum(_pss_kb(p) for p in _children(me))
+            self.children_peak_kb = max(self.children_peak_kb, children)
+            self.peak_kb = max(self.peak_kb, children + _pss_kb(me))
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -127,19 +142,23 @@ def main() -> None:
     print(f"{SURFACE}: {args.grid}×{args.grid} starts × {args.steps} steps × {len(names)} optimizers = "
           f"{work / 1e6:.0f} M particle-steps in {len(tasks)} pieces, {pool.workers} workers")
 
-    times = []
+    times, cpus = [], []
+    baseline_kb = _pss_kb(os.getpid())
     with PssSampler() as sampler:
         for k in range(args.repeats + 1):
             ticks: list[int] = []
+            cpu0 = _cpu_seconds(pool.worker_pids())
             t0 = time.perf_counter()
             pieces = jobs.run_tasks(f"bench-{k}", tasks, on_progress=lambda d, t, seen=ticks: seen.append(d),
                                     pool=pool, poll=0.05)
             dt = time.perf_counter() - t0
+            cpu = _cpu_seconds(pool.worker_pids()) - cpu0
             label = "cold (starts the workers)" if k == 0 else f"warm run {k}"
             print(f"  {label}: {dt:.2f} s, {work / dt / 1e6:.1f} M particle-steps/s, "
-                  f"{len(set(ticks))} progress updates")
+                  f"{len(set(ticks))} progress updates, workers' CPU {cpu:.1f} s")
             if k:
                 times.append(dt)
+                cpus.append(cpu)
         maps = atlas.assemble_basins(atlas.surface_from_spec(atlas.catalogue_spec(SURFACE)), names,
                                      surface_presets(SURFACE), args.grid, args.steps, pieces)
         workers = pool.worker_pids()
@@ -147,13 +166,19 @@ def main() -> None:
     pool.shutdown()
 
     best, median = min(times), statistics.median(times)
+    cpu = statistics.median(cpus)
+    print(f"workers' CPU time per map: median {cpu:.1f} s = {work / cpu / 1e6:.1f} M particle-steps per "
+          f"CPU-second; on {pool.workers} idle cores that is {cpu / pool.workers:.1f} s of wall time "
+          f"(load average now {os.getloadavg()[0]:.1f})")
     print(f"basin map wall time: best {best:.2f} s, median {median:.2f} s (goal ≤ 10 s)")
     print(f"particle-steps/s: best {work / best / 1e6:.1f} M/s, median {work / median / 1e6:.1f} M/s "
           f"(one core, Adam alone: {one_core_rate(args.grid, args.steps) / 1e6:.1f} M/s)")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"memory: peak RSS this process {own:.0f} MB, workers "
           + ", ".join(f"{kb / 1024:.0f} MB" for kb in worker_peaks)
-          + f"; peak PSS of all processes together {sampler.peak_kb / 1024:.0f} MB (goal < 200 MB)")
+          + f"; peak PSS of the fork server, workers and tracker {sampler.children_peak_kb / 1024:.0f}"
+          f" MB; of all processes together {sampler.peak_kb / 1024:.0f} MB (goal < 200 MB), of which "
+          f"{baseline_kb / 1024:.0f} MB is this process before the pool started (Python, NumPy, SymPy)")
     kept = sum(m.codes.nbytes + m.converged_at.nbytes + m.diverged_at.nbytes for m in maps.values())
     print(f"result kept per basin map: {kept / 1e6:.1f} MB "
           f"(class int8 + converged_at int32 + diverged_at int32 per start)")

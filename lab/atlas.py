@@ -35,7 +35,7 @@ TOLERANCE = 1e-3  # "arrived": within this distance of a listed minimum (the cor
 GRID_SIZES = (32, 64, 128, 192, 256)
 MAX_GRID = 256
 MAX_STEPS = 2000  # the atlas runs up to 65,536 starts per optimizer; the Race page allows 5000 steps
-PIECE_STARTS = 8192  # starts per basin piece: ~0.1–0.2 s of work, arrays small enough to stay in cache
+PIECE_STARTS = 16384  # starts per basin piece: ~0.3 s of work; larger pieces gain little, smaller lose
 
 # Classes of a basin-map cell besides "minimum i" (i ≥ 0, an index into surface.all_minima).
 NOT_YET = -1  # finite, but not within TOLERANCE of a listed minimum nor at a flat point
@@ -374,6 +374,15 @@ def race_query(surface_name: str, name: str, start, steps: int, hyperparameters:
         if key == "lr" or value != defaults.get(key):
             query[urlstate.hyperparameter_key(name, key)] = urlstate.format_number(value)
     return query
+
+
+def custom_query(text: str, bounds, name: str, start, steps: int, hyperparameters: dict) -> dict[str, str]:
+    """Query parameters of the Custom-surface page for one run: the formula and window, then as above."""
+    (x0, x1), (y0, y1) = bounds
+    query = {"expr": text, "bounds": ",".join(urlstate.format_number(v) for v in (x0, x1, y0, y1))}
+    run = race_query("", name, start, steps, hyperparameters)
+    run.pop("surface")
+    return {**query, **run}
 
 
 def race_url(query: dict[str, str], base: str = "/") -> str:

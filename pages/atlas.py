@@ -18,6 +18,7 @@ import hashlib
 import threading
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import optimizers
@@ -74,6 +75,17 @@ def parse_lrs(text: str) -> tuple[float, float, float]:
     return values
 
 
+def parse_bounds(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """'xmin,xmax,ymin,ymax' (the Custom-surface page's format)."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ValueError(f"'{text}' is not of the form xmin,xmax,ymin,ymax")
+    x0, x1, y0, y1 = (urlstate.parse_float(p, -1e6, 1e6) for p in parts)
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError("each minimum must be below its maximum")
+    return (x0, x1), (y0, y1)
+
+
 def parse_sens(text: str) -> str:
     return urlstate.parse_choice(text, optimizers.available())
 
@@ -86,6 +98,7 @@ def parsers() -> dict:
     table = {
         "surface": lambda t: urlstate.parse_choice(t, surfaces.available()),
         "expr": lambda t: t.strip() or _raise("empty formula"),
+        "bounds": parse_bounds,
         "optimizers": urlstate.parse_optimizers,
         "grid": parse_grid,
         "steps": lambda t: urlstate.parse_int(t, 1, atlas.MAX_STEPS),
@@ -144,8 +157,9 @@ def write_url(params: dict[str, str]) -> None:
 
 # --- surfaces -------------------------------------------------------------------------------------------
 @st.cache_resource(max_entries=8, ttl=3600, show_spinner=False)
-def custom_surface(text: str):
-    return surfaces.from_expression(text)
+def default_bounds(text: str):
+    """The window ``surfaces.from_expression`` picks for a formula given without one."""
+    return surfaces.from_expression(text).bounds
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
@@ -160,18 +174,22 @@ def choose_surface(warnings: list[str]):
     if url_value("surface") is not None:
         put(url_value("surface"), "surface")
         put(None, "expr")
+        put(None, "bounds")
     if url_value("expr") is not None:
         put(url_value("expr"), "expr")
+        put(url_value("bounds"), "bounds")
     init(DEFAULT_SURFACE, "surface")
     text = get("expr")
     if text:
         try:
-            surface = custom_surface(text)
+            # The workers rebuild the surface from (text, bounds): build it the same way here.
+            spec = atlas.custom_spec(text, get("bounds") or default_bounds(text))
+            surface = atlas.surface_from_spec(spec)
             st.sidebar.caption(f"Custom formula from the URL: `{text}`")
             if st.sidebar.button("Back to the catalogue", key=key("btn_catalogue")):
                 put(None, "expr")
                 st.rerun()
-            return surface, atlas.custom_spec(text, surface.bounds)
+            return surface, spec
         except Exception as exc:  # noqa: BLE001 - any refusal of a visitor's formula becomes a warning
             warnings.append(f"URL parameter `expr`: the formula was not accepted ({exc}). "
                             "Showing a catalogue surface instead.")
@@ -380,12 +398,19 @@ def run_heavy(fn, *args):
 
 
 def race_link(surface, spec: tuple, name: str, start, steps: int, hyper: dict, label: str) -> None:
-    if spec[0] != "catalogue":
-        st.caption("The Race page runs catalogue surfaces only; open this run from the custom-surface page.")
+    """A link that replays one run: the Race page for catalogue surfaces, the Custom page for formulas."""
+    if spec[0] == "catalogue":
+        page, base = "pages/race.py", "/"
+        query = atlas.race_query(spec[1], name, start, steps, hyper)
+    else:
+        page, base = "pages/custom.py", "/custom"
+        query = atlas.custom_query(spec[1], spec[2], name, start, steps, hyper)
+    try:
+        st.page_link(page, label=label, icon="🏁", query_params=query)
+    except StreamlitAPIException:  # the Custom page is not in this app's navigation
+        st.caption("The page that replays runs of custom formulas is not available here.")
         return
-    query = atlas.race_query(spec[1], name, start, min(steps, 5000), hyper)
-    st.page_link("pages/race.py", label=label, icon="🏁", query_params=query)
-    st.caption(f"Link: `{atlas.race_url(query)}`")
+    st.caption(f"Link: `{atlas.race_url(query, base)}`")
 
 
 def selected_point(event) -> dict | None:
@@ -550,6 +575,7 @@ if spec[0] == "catalogue":
     params["surface"] = spec[1]
 else:
     params["expr"] = spec[1]
+    params["bounds"] = ",".join(urlstate.format_number(v) for pair in spec[2] for v in pair)
 if settings["names"]:
     params["optimizers"] = urlstate.format_optimizers(settings["names"])
 params["grid"] = str(settings["grid"])

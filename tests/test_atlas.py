@@ -374,7 +374,7 @@ def test_basin_maps_on_the_page_equal_the_core():
     ("surface", "nope"), ("grid", "100"), ("grid", "abc"), ("steps", "0"), ("steps", "99999"),
     ("optimizers", "sgd,lbfgs"), ("start", "1"), ("lr_adam", "-1"), ("momentum_nag", "1.5"), ("view", "vr"),
     ("metric", "speed"), ("lrs", "0.1,0.2"), ("sens", "lbfgs"), ("param", "zeta"), ("quantity", "z"),
-    ("mystery", "1"), ("expr", "__import__('os')"),
+    ("mystery", "1"), ("expr", "__import__('os')"), ("bounds", "1,0,0,1"),
 ])
 def test_bad_query_parameter_warns_and_falls_back(key, value):
     at = atlas_app(**{"grid": "32", "steps": "50", "optimizers": "sgd", key: value})
@@ -421,6 +421,26 @@ def test_widget_changes_rewrite_the_url():
     url = _flat(at)
     assert url["surface"] == "rosenbrock"
     assert float(url["lr_adam"]) == surface_presets("rosenbrock")["adam"]["lr"]
+
+
+def test_custom_formula_from_the_url():
+    at = atlas_app(expr="(x**2 - 1)**2 + y**2", bounds="-2,2,-1.5,1.5", optimizers="sgd", grid="32",
+                   steps="60")
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    heatmaps = [t for t in _spec(at)["data"] if t["type"] == "heatmap"]
+    assert len(heatmaps) == 1
+    xs = _decode(heatmaps[0]["x"])
+    assert xs[0] == -2 + 4 / 64 and xs[-1] == 2 - 4 / 64  # the window from the URL
+    url = _flat(at)
+    assert url["expr"] == "(x**2 - 1)**2 + y**2" and url["bounds"] == "-2,2,-1.5,1.5"
+    assert "surface" not in url
+
+
+def test_custom_query_for_the_custom_page():
+    query = atlas.custom_query("x^2 + y^2", ((-2.0, 2.0), (-1.0, 3.0)), "adam", (0.5, 1.0), 300, {"lr": 0.1})
+    assert query == {"expr": "x^2 + y^2", "bounds": "-2,2,-1,3", "optimizers": "adam", "steps": "300",
+                     "start": "0.5,1", "lr_adam": "0.1"}
+    assert atlas.race_url(query, "/custom").startswith("/custom?expr=x%5E2+%2B+y%5E2&bounds=-2,2,-1,3")
 
 
 def test_busy_pool_is_a_warning_not_an_exception(monkeypatch):
