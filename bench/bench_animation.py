@@ -160,6 +160,10 @@ st.title("Race player demo")
 contour, surf3d = backgrounds(SURFACE)
 race_animation(contour, surf3d if THREE_D else None, paths(SURFACE, N_PATHS, STEPS), steps=STEPS,
                key="race")
+if params.get("extra") == "plotly_chart":  # what a page with an st.plotly_chart below the player costs
+    import plotly.graph_objects as go
+
+    st.plotly_chart(go.Figure(go.Scatter(y=[3, 1, 2])), key="extra")
 state = st.session_state.get("race") or {}
 st.caption(f"Python knows the race is at step {state.get('step')}." if state.get("step") is not None
            else "Press Play.")
