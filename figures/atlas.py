@@ -130,9 +130,9 @@ def basin_figure(surface, maps: dict[str, BasinMap], highlight: tuple[str, float
                      tickfont=dict(size=12))
     fig.update_yaxes(range=[y0, y1], constrain="domain", constraintoward="top", showgrid=False,
                      zeroline=False, tickfont=dict(size=12), scaleanchor="x", scaleratio=1)
-    # Rows about as tall as a panel is wide in a ~1000 px main column (the aspect is fixed to 1:1).
+    # Rows about as tall as a panel is wide in a ~850 px main column (the aspect is fixed to 1:1).
     aspect = (y1 - y0) / (x1 - x0)
-    panel = int(min(max(1000 / cols, 180) * aspect, 520) + 60)
+    panel = int(min(max(800 / cols, 160) * aspect, 520) + 60)
     fig.update_layout(**_layout(height=rows * panel + 120, showlegend=True, clickmode="event+select",
                                 dragmode="zoom", hovermode="closest",
                                 legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel),

@@ -31,6 +31,7 @@ import multiprocessing as mp
 import os
 import sys
 import threading
+import time
 import types
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -289,6 +290,18 @@ def _noop() -> int:  # pragma: no cover - runs in the workers
     return os.getpid()
 
 
+def tune_presets(surface_fields: dict) -> dict:  # pragma: no cover - runs in the workers
+    """``lab.presets.presets_for`` of a surface rebuilt here from its fields (a task for custom formulas).
+
+    The page's Surface holds compiled functions, which do not pickle; its fields do (the SymPy expression
+    has passed ``surfaces.expression``'s checks in the server), and the worker compiles them itself.
+    """
+    from lab import presets
+    from surfaces.base import Surface
+
+    return presets.presets_for(Surface(**surface_fields))
+
+
 # --- the server's pool ------------------------------------------------------------------------------------
 _pool: Pool | None = None
 _pool_lock = threading.Lock()
@@ -310,14 +323,16 @@ def run_tasks(owner: str, tasks: Sequence[tuple[Callable, tuple]],
     """Run ``tasks`` as ``owner``'s job and return their results in order.
 
     Raises Busy when the pool is full and JobFailed when a task fails. ``on_progress(done, total)`` is
-    called every ``poll`` seconds while the job runs and once at the end; if it (or anything else)
-    raises, the job is cancelled before the exception propagates.
+    called when a task has finished (checked every ``poll`` seconds), at least once a second, and once
+    at the end; if it (or anything else) raises, the job is cancelled before the exception propagates.
     """
     pool = pool or default_pool()
     job = pool.submit(owner, tasks)
     try:
+        reported, last = -1, time.monotonic()
         while not job.wait(poll):
-            if on_progress is not None:
+            if on_progress is not None and (job.done != reported or time.monotonic() - last >= 1.0):
+                reported, last = job.done, time.monotonic()
                 on_progress(job.done, job.total)
         if on_progress is not None:
             on_progress(job.done, job.total)
