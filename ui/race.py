@@ -10,13 +10,13 @@ warning and the control keeps its default.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import streamlit as st
 
 import optimizers
 from figures import background, race_charts
-from lab import presets, urlstate
+from lab import jobs, presets, urlstate
 from lab.race import (
     DEFAULT_OPTIMIZERS,
     MAX_STEPS,
@@ -377,7 +377,31 @@ def _downloads(surface, race: Race, paths, contour, surface3d) -> None:
 
 
 def presets_cached(surface_key: tuple, surface) -> dict:
-    return _presets(surface_key, surface)
+    """The surface's presets. A custom formula's are tuned in ``lab.jobs``' worker processes (about
+    0.5 s of CPU that would otherwise hold every other visitor's run up); when the pool is full the
+    visitor is told to try again in a moment."""
+    if surface_key[0] != "custom":
+        return _presets(surface_key, surface)
+    try:
+        return _custom_presets(surface_key, surface)
+    except jobs.Busy as exc:
+        st.warning(str(exc))
+        st.button("Try again", key="keep.custom.btn_retry_presets")
+        st.stop()
+    except jobs.JobFailed:
+        st.warning("The learning rates could not be tuned for this formula; using the published defaults.")
+        return {name: optimizers.defaults(name) for name in optimizers.available()}
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="Tuning the learning rates…")
+def _custom_presets(surface_key: tuple, _surface) -> dict:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    owner = ctx.session_id if ctx is not None else "no-session"
+    # The Surface's compiled functions do not pickle; its fields do, and the worker compiles them.
+    data = {f.name: getattr(_surface, f.name) for f in fields(_surface) if f.init}
+    return jobs.run_tasks(owner, [(jobs.tune_presets, (data,))])[0]
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
