@@ -115,15 +115,16 @@ def log_ticks(mapping: ColorMapping) -> tuple[list[float], list[str]]:
 
 
 def _colorbar(mapping: ColorMapping) -> dict:
+    # Vertical and thin at the right; the legend sits under the plot, so a narrow column keeps a big map.
     bar = dict(
-        orientation="h",
         thickness=12,
-        len=0.9,
-        y=-0.12,
-        yanchor="top",
-        title=dict(text="f(x, y)", side="top"),
+        len=0.85,
+        x=1.01,
+        xanchor="left",
+        y=0.5,
+        title=dict(text="f", side="top"),
         outlinewidth=0,
-        tickfont=dict(size=12),
+        tickfont=dict(size=11),
     )
     if mapping.log:
         bar["tickvals"], bar["ticktext"] = log_ticks(mapping)
@@ -213,16 +214,16 @@ def contour_figure(surface: Surface, resolution: int = 160) -> go.Figure:
     fig = go.Figure([contour, *_minima_traces(surface)])
     fig.update_layout(
         _base_layout(
-            margin=dict(l=50, r=10, t=36, b=90),
+            margin=dict(l=45, r=10, t=36, b=20),
             title=dict(text=surface.title, x=0.01, y=0.985, font=dict(size=16)),
             legend=dict(
-                x=1.02,
-                y=1.0,
+                orientation="h",
+                x=0.0,
                 xanchor="left",
-                bgcolor="rgba(255,255,255,0.9)",
-                bordercolor="#d0d7de",
-                borderwidth=1,
+                y=-0.08,
+                yanchor="top",
                 font=dict(size=13),
+                itemwidth=30,
             ),
             meta=dict(log=mapping.log, fmin=mapping.fmin, eps=mapping.eps, cmin=mapping.lo, cmax=mapping.hi),
         )

@@ -129,7 +129,7 @@ def test_ten_paths_of_1000_steps_play_seek_and_stay_small(page, demo_url):
     page.wait_for_function("() => document.querySelector('.dl-plot-2d .legend').textContent"
                            ".includes('SGD ✕ step 4')", timeout=10_000)
 
-    scrub = page.get_by_role("slider", name="Step")
+    scrub = page.get_by_role("slider", name="Step", exact=True)
     scrub.focus()
     scrub.press("End")
     assert step_text(page) == "step 1000 / 1000"
