@@ -1,0 +1,163 @@
+"""Benchmark: a classroom on one server (issue: "Hold up under a classroom").
+
+Each scenario starts its own server (``streamlit run app.py`` with the repo's .streamlit/config.toml, on a
+free loopback port), lets one visitor look at every page once (a hosted server is warm: imports done,
+pools started, the catalogue's presets tuned), then sends virtual visitors (``loadtest``: Streamlit's
+websocket protocol, no browsers) and prints the figures:
+
+``race``   50 visitors open the race link (Beale, 7 optimizers × 500 steps) within ``--ramp`` seconds and
+           change a setting 3 times, ``--think`` seconds apart. Target: no failed session, no exception,
+           p95 ≤ 1 s per race run.
+``heavy``  the same with 40 race visitors while 5 run 128 × 128 atlas maps and 5 type formulas (for as long
+           as the race visitors are busy). Target: race reruns p95 ≤ 1.5 s; a full pool answers "busy".
+``waves``  500 visits: ``--waves`` waves of 50 (40 race, 5 atlas at 64 × 64, 5 custom), one after the
+           other, new sessions each; the server's memory after each wave. Target: under 1 GB, no growth
+           from wave to wave. Run with ``runner.postScriptGC`` false and true (``--gc both``) to compare.
+
+    .venv/bin/python bench/bench_load.py                      # all three
+    .venv/bin/python bench/bench_load.py race heavy --ramp 10 --think 2,6
+    .venv/bin/python bench/bench_load.py waves --gc both
+
+The machine is shared: the load average is printed before and after each scenario; compare runs made
+when it was low. Memory: RSS of the server process, and of its workers (atlas pool, formula sandbox).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from loadtest import server  # noqa: E402
+from loadtest.__main__ import format_report, format_stats, format_wave, run_load, warm_up  # noqa: E402
+
+TARGETS = {"race": ("race (all)", 1.0), "heavy": ("race.rerun", 1.5)}
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def metrics(url: str) -> dict[str, float]:
+    """Session count and session-state bytes from Streamlit's /_stcore/metrics."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return {}
+    out = {}
+    memory = r'^cache_memory_bytes\{cache_type="%s"[^}]*\}\s+(\S+)'
+    for name, pattern in (("active_sessions", r"^active_sessions\s+(\S+)"),
+                          ("session_state_bytes", memory % "st_session_state"),
+                          ("cache_data_bytes", memory % "st_cache_data")):
+        values = [float(v) for v in re.findall(pattern, text, flags=re.M)]
+        if values:
+            out[name] = sum(values)
+    return out
+
+
+def gc_flag(gc: str | None) -> list[str]:
+    return [] if gc is None else ["--runner.postScriptGC", gc]
+
+
+def scenario_race(args, gc: str | None) -> bool:
+    with server.app_server(*gc_flag(gc)) as (url, proc):
+        warm_up(url)
+        print(f"== race: 50 visitors × (open + 3 reruns), ramp {args.ramp:g} s, think {args.think} s, "
+              f"postScriptGC {gc or 'from config'}; load before {loadavg()}", flush=True)
+        report = run_load(url, 50, 3, {"race": 50}, ramp=args.ramp, think=args.think_range,
+                          server_pids=[proc.pid], seed=args.seed)
+        print(format_report(report))
+        print(f"load after {loadavg()}\n", flush=True)
+        return verdict(report, "race")
+
+
+def scenario_heavy(args, gc: str | None) -> bool:
+    with server.app_server(*gc_flag(gc)) as (url, proc):
+        warm_up(url)
+        print(f"== heavy: 40 race visitors + 5 atlas (128²) + 5 custom, ramp {args.ramp:g} s, think "
+              f"{args.think} s, postScriptGC {gc or 'from config'}; load before {loadavg()}", flush=True)
+        report = run_load(url, 50, 3, {"race": 40, "atlas": 5, "custom": 5}, ramp=args.ramp,
+                          think=args.think_range, server_pids=[proc.pid], seed=args.seed + 100)
+        print(format_report(report))
+        print(f"load after {loadavg()}\n", flush=True)
+        return verdict(report, "heavy")
+
+
+def scenario_waves(args, gc: str | None) -> bool:
+    with server.app_server(*gc_flag(gc)) as (url, proc):
+        warm_up(url)
+        print(f"== waves: {args.waves} waves × 50 visitors (40 race, 5 atlas 64², 5 custom), "
+              f"postScriptGC {gc or 'from config'}; load before {loadavg()}", flush=True)
+        start = server.memory(proc.pid)
+        print(f"after warm-up: RSS {start.rss / 2**20:.0f} MB + {start.children / 2**20:.0f} MB in "
+              f"{start.processes} workers; {metrics(url)}", flush=True)
+        peaks = []
+
+        def on_wave(w):
+            m = metrics(url)
+            mem = server.memory(proc.pid)
+            peaks.append(mem.total)
+            print(format_wave(w) + f"; sessions {m.get('active_sessions', '?'):.0f}, session state "
+                  f"{m.get('session_state_bytes', 0) / 1024:.0f} kB, st.cache_data "
+                  f"{m.get('cache_data_bytes', 0) / 2**20:.1f} MB", flush=True)
+
+        report = run_load(url, 50, 3, {"race": 40, "atlas": 5, "custom": 5}, waves=args.waves,
+                          ramp=args.ramp, think=args.think_range, pause=args.pause, server_pids=[proc.pid],
+                          seed=args.seed + 200, on_wave=on_wave, atlas_grid=64)
+        print()
+        print("\n".join(format_stats(report.stats)))
+        time.sleep(args.settle)
+        end = server.memory(proc.pid)
+        print(f"{args.settle:g} s after the last wave: RSS {end.rss / 2**20:.0f} MB + "
+              f"{end.children / 2**20:.0f} MB in workers; {metrics(url)}")
+        rss = [w.memory[proc.pid]["rss_mb"] for w in report.waves]
+        half = len(rss) // 2
+        growth = (sum(rss[half:]) / max(1, len(rss) - half)) - (sum(rss[:half]) / max(1, half))
+        print(f"server RSS per wave (MB): {rss}; second half minus first half: {growth:+.0f} MB; "
+              f"peak with workers {max(peaks) / 2**20:.0f} MB; failed {report.failed}, exceptions "
+              f"{report.exceptions}; load after {loadavg()}\n", flush=True)
+        return report.failed == 0 and report.exceptions == 0 and max(peaks) < 2**30
+
+
+def verdict(report, scenario: str) -> bool:
+    kind, bound = TARGETS[scenario]
+    p95 = report.stats[kind].p95
+    ok = report.failed == 0 and report.exceptions == 0 and p95 <= bound
+    print(f"target ({scenario}): no failed session, no exception, {kind} p95 ≤ {bound:g} s -> "
+          f"{'MET' if ok else 'NOT MET'} (p95 {p95:.2f} s, failed {report.failed}, "
+          f"exceptions {report.exceptions})")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenarios", nargs="*", default=["race", "heavy", "waves"],
+                        choices=["race", "heavy", "waves"])
+    parser.add_argument("--ramp", type=float, default=10.0, help="visitors arrive within this many seconds")
+    parser.add_argument("--think", default="2,6", help="seconds between a visitor's runs: MIN,MAX")
+    parser.add_argument("--waves", type=int, default=10)
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between waves")
+    parser.add_argument("--settle", type=float, default=0.0, help="seconds to wait after the last wave")
+    parser.add_argument("--gc", choices=["config", "false", "true", "both"], default="config",
+                        help="runner.postScriptGC for the server (default: the repo's config)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    args.think_range = tuple(float(v) for v in args.think.split(","))
+    gcs = {"config": [None], "false": ["false"], "true": ["true"], "both": ["false", "true"]}[args.gc]
+    print(f"{os.cpu_count()} cores; load average {loadavg()}", flush=True)
+    ok = True
+    for gc in gcs:
+        for name in args.scenarios:
+            ok &= {"race": scenario_race, "heavy": scenario_heavy, "waves": scenario_waves}[name](args, gc)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""Virtual visitors: what one student does with the shared link, as a sequence of runs.
+
+Kinds (``KINDS``):
+
+``race``
+    opens the teacher's link (``RACE_QUERY``: Beale, seven optimizers, 500 steps), then ``reruns`` times
+    changes a setting after a pause to think (steps, surface, speed, view, a learning rate, the start —
+    each a new query string, as every control lives in the URL). Runs are recorded as ``race.open`` and
+    ``race.rerun``.
+``atlas``
+    opens the Atlas page with a 128 × 128 basin map of four optimizers (its own surface and settings, so
+    nothing comes from the cache) and asks for another map after each one. A "busy, try again" answer is
+    counted (``busy``) and retried after ``busy_wait`` seconds, as a visitor pressing "Try again" would.
+``custom``
+    types a formula of its own on the Custom-surface page (a fresh one per run: the sandbox parses it, the
+    presets are tuned, the race runs).
+``hammer``
+    the student who keeps clicking: bursts of rerun requests 0.1 s apart without waiting for the runs,
+    then one measured run once the server has settled.
+
+With ``Settings.reconnect`` a visitor behaves like a browser whose server went away: when its WebSocket
+closes it connects again (through the same URL: behind nginx that reaches a live replica) and reloads the
+URL the page wrote last. That run must draw the same race as before (the same digest of the results table
+and the player's data), since every control lives in the URL; the interrupted setting change is then
+asked again. Each such episode is a ``Reconnect``. With ``Settings.sources`` visitor *i* connects from
+the loopback address 127.0.*i*.1, so nginx's ``ip_hash`` spreads one machine's visitors over the replicas.
+
+Heavy kinds (atlas, custom) keep going while the light visitors (race, hammer) are still running — up to
+``heavy_max_runs`` runs — so the heavy load spans the whole measurement.
+
+A visitor *fails* when a run times out, ends with anything but success, or its connection breaks. The
+exception boxes (``st.exception`` elements) it saw are counted separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from loadtest.protocol import Connection, RunResult
+
+KINDS = ("race", "atlas", "custom", "hammer")
+LIGHT_KINDS = ("race", "hammer")
+RACE_OPTIMIZERS = "sgd,momentum,nag,adagrad,adadelta,rmsprop,adam"
+RACE_QUERY = f"surface=beale&optimizers={RACE_OPTIMIZERS}&steps=500"
+RACE_URL = f"/?{RACE_QUERY}"
+RACE_SURFACES = ("beale", "rosenbrock", "himmelblau", "booth", "six_hump_camel", "goldstein_price",
+                 "rastrigin", "ackley")
+ATLAS_SURFACES = ("himmelblau", "booth", "rosenbrock", "beale", "six_hump_camel", "matyas",
+                  "goldstein_price", "two_minima")
+ATLAS_OPTIMIZERS = "sgd,momentum,rmsprop,adam"
+
+
+@dataclass
+class Settings:
+    base_url: str
+    reruns: int = 3
+    think: tuple[float, float] = (1.0, 3.0)  # seconds between a visitor's runs (uniform)
+    run_timeout: float = 60.0  # one light run
+    heavy_timeout: float = 240.0  # one atlas or custom run
+    busy_wait: float = 2.0
+    busy_retries: int = 30
+    heavy_max_runs: int = 8
+    atlas_grid: int = 128
+    atlas_steps: int = 500
+    seed: int = 0  # varies the settings between waves (caches are not hit by an earlier wave)
+    reconnect: bool = False  # on a closed connection, reconnect and reload the last URL (see above)
+    reconnect_tries: int = 40
+    reconnect_backoff: float = 0.25  # seconds before the first retry; doubles up to 2 s
+    sources: bool = False  # connect from 127.0.<index>.1 (distinct clients for ip_hash)
+
+
+@dataclass
+class Sample:
+    kind: str  # race.open, race.rerun, atlas, custom, hammer
+    seconds: float
+    status: str
+    busy: bool = False
+    exceptions: list[str] = field(default_factory=list)
+    start: float = 0.0  # loop time at which the run was requested
+    digest: str = ""
+    query: str | None = None
+
+
+@dataclass
+class Reconnect:
+    """One lost connection and its recovery (loop times, as ``Sample.start``)."""
+
+    lost_at: float  # when the visitor noticed (a run broke off, or the socket closed while it thought)
+    connected_at: float | None = None  # new WebSocket open
+    restored_at: float | None = None  # the reload of the last URL finished
+    tries: int = 0
+    query: str | None = None  # the URL reloaded
+    digest_before: str = ""
+    digest_after: str = ""
+    status: str = "lost"
+
+    @property
+    def same_race(self) -> bool:
+        return bool(self.digest_before) and self.digest_before == self.digest_after
+
+
+@dataclass
+class VisitorResult:
+    kind: str
+    index: int
+    samples: list[Sample] = field(default_factory=list)
+    failure: str | None = None
+    exceptions: list[str] = field(default_factory=list)
+    busy: int = 0
+    last_query: str | None = None  # the URL the page wrote last (what a reload would open)
+    last_digest: str = ""
+    source: str | None = None
+    reconnects: list[Reconnect] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+
+class LightTracker:
+    """Counts running light visitors so heavy ones know when to stop."""
+
+    def __init__(self, light: int):
+        self.remaining = light
+        self.done = asyncio.Event()
+        if light == 0:
+            self.done.set()
+
+    def finish(self) -> None:
+        self.remaining -= 1
+        if self.remaining <= 0:
+            self.done.set()
+
+
+# --- the URLs each kind opens -------------------------------------------------------------------------
+def race_variant(rng: random.Random) -> str:
+    """Another setting of the race, as a query string (what a widget change writes into the URL)."""
+    surface = rng.choice(RACE_SURFACES)
+    steps = rng.choice((200, 300, 400, 500))
+    query = f"surface={surface}&optimizers={RACE_OPTIMIZERS}&steps={steps}"
+    change = rng.randrange(4)
+    if change == 1:
+        query += f"&speed={rng.choice((0.5, 2, 4))}"
+    elif change == 2:
+        query += "&view=contour"
+    elif change == 3:
+        query += f"&noise={rng.choice((0.1, 0.2, 0.5))}&seed={rng.randrange(100)}"
+    return query
+
+
+def atlas_query(index: int, run: int, settings: Settings) -> str:
+    surface = ATLAS_SURFACES[(index + settings.seed) % len(ATLAS_SURFACES)]
+    # A different number of steps per visitor, run and wave: every map is computed, never cached.
+    steps = settings.atlas_steps - ((index * 7 + run * 3 + settings.seed * 11) % 97)
+    return (f"surface={surface}&grid={settings.atlas_grid}&steps={steps}"
+            f"&optimizers={ATLAS_OPTIMIZERS}")
+
+
+def custom_formula(index: int, run: int, seed: int) -> str:
+    a = 1 + (index * 13 + run * 5 + seed * 17) % 29
+    b = 1 + (index * 7 + run * 11 + seed * 3) % 19
+    return f"x^2 + {a}*(y - {b / 10:g})^2 + sin({b / 5:g}*x)/{a}"
+
+
+def custom_query(index: int, run: int, seed: int) -> str:
+    return "expr=" + quote(custom_formula(index, run, seed), safe="")
+
+
+# --- visitors ------------------------------------------------------------------------------------------
+def _record(result: VisitorResult, kind: str, run: RunResult, started: float,
+            lost_ok: bool = False) -> Sample:
+    sample = Sample(kind, run.seconds, run.status, run.busy, list(run.exceptions), started, run.race_digest,
+                    run.query_string)
+    result.samples.append(sample)
+    result.exceptions.extend(run.exceptions)
+    if run.ok and run.query_string is not None:
+        result.last_query = run.query_string
+    if run.ok:
+        result.last_digest = run.race_digest
+    if not run.ok and result.failure is None and not (lost_ok and run.status == "closed"):
+        result.failure = f"{kind} run {run.status} after {run.seconds:.1f} s"
+    missing = [body for fmt, body in run.alerts if fmt == "page_not_found"]
+    if missing and result.failure is None:
+        result.failure = f"{kind}: page not found ({missing[0]!r})"
+    return sample
+
+
+class Tab:
+    """A browser tab: its connection, which it renews like a browser when the server goes away."""
+
+    def __init__(self, result: VisitorResult, settings: Settings):
+        self.result = result
+        self.settings = settings
+        self.conn: Connection | None = None
+        self.loop = asyncio.get_running_loop()
+
+    async def open(self) -> None:
+        self.conn = await Connection.open(self.settings.base_url, timeout=self.settings.run_timeout,
+                                          source=self.result.source)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def run(self, kind: str, query: str, page: str, timeout: float) -> RunResult:
+        t = self.loop.time()
+        run = await self.conn.run(query, page, timeout)
+        if run.status == "closed" and self.settings.reconnect:
+            _record(self.result, "lost", run, t, lost_ok=True)
+            await self.recover()
+            if self.result.failed:
+                return run
+            t = self.loop.time()
+            run = await self.conn.run(query, page, timeout)
+        _record(self.result, kind, run, t)
+        return run
+
+    async def think(self, rng: random.Random) -> None:
+        lo, hi = self.settings.think
+        delay = rng.uniform(lo, hi)
+        if not self.settings.reconnect:
+            await asyncio.sleep(delay)
+            return
+        try:  # a browser notices a closed socket at once, not at its next click
+            await asyncio.wait_for(asyncio.shield(self.conn.ws.wait_closed()), delay)
+        except TimeoutError:
+            return
+        await self.recover()
+
+    async def recover(self) -> None:
+        """Reconnect (backing off like the browser) and reload the URL the page wrote last."""
+        page = self.conn.page_name
+        episode = Reconnect(lost_at=self.loop.time(), query=self.result.last_query,
+                            digest_before=self.result.last_digest)
+        self.result.reconnects.append(episode)
+        await self.conn.close()
+        wait = self.settings.reconnect_backoff
+        for attempt in range(1, self.settings.reconnect_tries + 1):
+            episode.tries = attempt
+            try:
+                self.conn = await Connection.open(self.settings.base_url, page, timeout=10.0,
+                                                  source=self.result.source)
+                break
+            except Exception:  # noqa: BLE001 - refused, reset, 502 from nginx: try again
+                await asyncio.sleep(wait)
+                wait = min(2.0, wait * 2)
+        else:
+            episode.status = "no connection"
+            self.result.failure = self.result.failure or f"no connection after {episode.tries} tries"
+            return
+        episode.connected_at = self.loop.time()
+        if episode.query is None:  # lost before the first run finished: nothing to restore
+            episode.status = "reconnected"
+            return
+        t = self.loop.time()
+        run = await self.conn.run(episode.query, page, self.settings.run_timeout)
+        _record(self.result, "restore", run, t)
+        episode.restored_at = self.loop.time()
+        episode.digest_after = run.race_digest if run.ok else ""
+        episode.status = "restored" if run.ok else f"restore {run.status}"
+        if run.ok and not episode.same_race:
+            self.result.failure = self.result.failure or "the reloaded URL drew a different race"
+
+
+async def _race(tab: Tab, result: VisitorResult, rng, settings: Settings) -> None:
+    await tab.run("race.open", RACE_QUERY, "", settings.run_timeout)
+    for _ in range(settings.reruns):
+        if result.failed:
+            return
+        await tab.think(rng)
+        if result.failed:
+            return
+        await tab.run("race.rerun", race_variant(rng), "", settings.run_timeout)
+
+
+async def _heavy_run(tab: Tab, result: VisitorResult, kind: str, page: str, query: str,
+                     settings: Settings) -> None:
+    for _ in range(settings.busy_retries + 1):
+        run = await tab.run(kind, query, page, settings.heavy_timeout)
+        if not (run.ok and run.busy):
+            return
+        result.busy += 1
+        await asyncio.sleep(settings.busy_wait)
+    result.failure = result.failure or f"{kind}: still busy after {settings.busy_retries} tries"
+
+
+async def _heavy(tab: Tab, result: VisitorResult, rng, settings: Settings, tracker: LightTracker,
+                 kind: str) -> None:
+    runs = 0
+    while not result.failed:
+        if kind == "atlas":
+            query = atlas_query(result.index, runs, settings)
+        else:
+            query = custom_query(result.index, runs, settings.seed)
+        await _heavy_run(tab, result, kind, kind, query, settings)
+        runs += 1
+        if runs >= settings.heavy_max_runs or (runs > settings.reruns and tracker.done.is_set()):
+            return
+        await tab.think(rng)
+
+
+async def _hammer(tab: Tab, result: VisitorResult, rng, settings: Settings) -> None:
+    await tab.run("race.open", RACE_QUERY, "", settings.run_timeout)
+    for burst in range(settings.reruns):
+        if result.failed:
+            return
+        for click in range(10):  # ten clicks, 0.1 s apart, without waiting for the runs
+            await tab.conn.request(f"{RACE_QUERY}&speed={(0.5, 1, 2, 4)[(burst + click) % 4]}")
+            await asyncio.sleep(0.1)
+        result.exceptions.extend(await tab.conn.drain(quiet=1.0, timeout=settings.run_timeout))
+        await tab.run("hammer", race_variant(rng), "", settings.run_timeout)
+
+
+def source_address(index: int) -> str:
+    """127.0.<n>.<m> for visitor ``index``: nginx's ip_hash keys on the first three octets of IPv4."""
+    return f"127.0.{index % 250 + 1}.{index // 250 % 250 + 1}"
+
+
+async def visit(kind: str, index: int, settings: Settings, tracker: LightTracker,
+                start_delay: float = 0.0) -> VisitorResult:
+    """One visitor from opening the link to closing the tab."""
+    result = VisitorResult(kind, index, source=source_address(index) if settings.sources else None)
+    rng = random.Random(hash((settings.seed, kind, index)) & 0xFFFFFFFF)
+    await asyncio.sleep(start_delay)
+    tab = Tab(result, settings)
+    try:
+        await tab.open()
+        if kind == "race":
+            await _race(tab, result, rng, settings)
+        elif kind == "hammer":
+            await _hammer(tab, result, rng, settings)
+        elif kind in ("atlas", "custom"):
+            await _heavy(tab, result, rng, settings, tracker, kind)
+        else:
+            raise ValueError(f"unknown visitor kind {kind!r}")
+    except Exception as exc:  # noqa: BLE001 - any failure of a visitor is reported, not raised
+        result.failure = result.failure or f"{exc.__class__.__name__}: {exc}"
+    finally:
+        if kind in LIGHT_KINDS:
+            tracker.finish()
+        await tab.close()
+    return result
