@@ -2,13 +2,15 @@
 
 Python hands the browser everything once, through the component's ``data``: the two background figures
 (``figures.background``) and each optimizer's whole path as base64 float32 arrays. The browser then plays
-the race itself with plotly.js (``ui/animation.js``): ``Plotly.newPlot`` once, then ``Plotly.restyle`` of
-the trails and head markers only, on ``requestAnimationFrame``. Nothing travels per frame, so a 10 x 1000
-step race costs about half a megabyte over the websocket instead of the ~136 MB a Plotly frame animation
-with growing trails needs, and the 3-D camera is never reset.
+the race itself (``ui/animation.js``): ``Plotly.newPlot`` once per picture, then per frame only the trails
+and head markers move (plotly's own SVG trail paths in 2-D, its WebGL line objects in 3-D; one real
+``Plotly.restyle`` when the visitor pauses or seeks). Nothing travels per frame, so a 10 x 1000 step race
+costs about half a megabyte over the websocket instead of the ~136 MB a Plotly frame animation with growing
+trails needs, the 2-D chart keeps 30+ fps, and the 3-D camera is never reset.
 
 plotly.js comes from the app's own ``static/`` folder (``server.enableStaticServing``), loaded once per
-page; ``standalone_html`` inlines it instead, for an offline download.
+page (or reused, when the page already has a ``window.Plotly``); ``standalone_html`` inlines it instead,
+for an offline download.
 """
 
 from __future__ import annotations
