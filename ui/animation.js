@@ -27,8 +27,16 @@ const DL_CROSS_SIZE = 15;
 const DL_PIXEL_LIMIT = 1e5; // a diverging path's far points are clamped (off-screen either way)
 const DL_INSTANCES = new WeakMap();
 
+// A plotly.js the page already has (the standalone file inlines one; Streamlit's own st.plotly_chart
+// bundle sets window.Plotly too) is used if it is recent enough for typed arrays ("bdata", 2.28+).
+function dlUsablePlotly() {
+  const P = window.Plotly;
+  const major = P && typeof P.version === "string" ? parseInt(P.version, 10) : 0;
+  return P && typeof P.newPlot === "function" && major >= 3 ? P : null;
+}
+
 function dlLoadPlotly(src) {
-  if (window.Plotly && window.Plotly.newPlot) return Promise.resolve(window.Plotly);
+  if (dlUsablePlotly()) return Promise.resolve(dlUsablePlotly());
   // One script tag per page, however many players mount: they share this promise.
   if (!window.__descentLabPlotly) {
     window.__descentLabPlotly = new Promise((resolve, reject) => {
@@ -37,7 +45,7 @@ function dlLoadPlotly(src) {
       script.async = true;
       script.dataset.descentLab = "plotly";
       script.onload = () =>
-        window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly.js loaded without window.Plotly"));
+        dlUsablePlotly() ? resolve(dlUsablePlotly()) : reject(new Error("plotly.js loaded without window.Plotly"));
       script.onerror = () => {
         window.__descentLabPlotly = null; // let a later mount try again
         script.remove();
