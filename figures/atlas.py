@@ -89,7 +89,7 @@ def _hover(code: int, label: str, title: str, steps: int, surface) -> str:
                 len(surface.all_minima) else ",<br>not at a listed minimum"))
     else:
         body = f"not within {TOLERANCE:g} of a minimum<br>after {steps} steps"
-    return head + body + "<br><i>click: open this run on the Race page</i><extra></extra>"
+    return head + body + "<br><i>click: replay this run</i><extra></extra>"
 
 
 def basin_figure(surface, maps: dict[str, BasinMap], highlight: tuple[str, float, float] | None = None,
@@ -258,7 +258,7 @@ def sensitivity_figure(smap: SensitivityMap, metric: str, fmin: float | None) ->
             line += f"<br>final loss {smap.final_values[r, c]:.6g}"
             arrive = smap.converged_at[r, c]
             line += f"<br>arrives at step {arrive}" if arrive >= 0 else "<br>never within tolerance"
-        texts.append(line + "<br><i>click: replay on the Race page</i>")
+        texts.append(line + "<br><i>click: replay this run</i>")
     fig.add_trace(go.Scatter(
         x=smap.lrs[cc], y=[ylabels[r] for r in rr], mode="markers", customdata=np.column_stack([rr, cc]),
         hovertext=texts, hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
