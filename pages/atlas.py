@@ -25,7 +25,10 @@ import optimizers
 import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas, jobs, presets, urlstate
+from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface, surface_header
+
+use_app_navigation()
 
 PAGE = "atlas"
 DEFAULT_SURFACE = "himmelblau"

@@ -7,8 +7,10 @@ from streamlit.errors import StreamlitAPIException
 
 import optimizers
 from lab import classics
+from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface
 
+use_app_navigation()
 
 def _summary(link: classics.RaceLink) -> str:
     surface = catalogue_surface(link.surface)

@@ -12,7 +12,10 @@ import surfaces
 from lab import urlstate
 from surfaces.expression import ALLOWED_FUNCTIONS, MAX_LENGTH
 from ui import race as race_ui
+from ui.page import use_app_navigation
 from ui.surfaces import surface_header
+
+use_app_navigation()
 
 DEFAULT_EXPRESSION = "(1 - x)^2 + 10*(y - x^2)^2"
 DEFAULT_BOUNDS = (-2.0, 2.0, -1.0, 3.0)

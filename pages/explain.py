@@ -10,7 +10,10 @@ import surfaces
 from figures import background
 from figures.palette import color_for
 from lab import explain, presets
+from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface
+
+use_app_navigation()
 
 TRACE_STEPS = 300
 DEFAULT_SURFACE = "ravine"  # f = x²/20 + 5y²: gradients (x/10, 10y) that can be checked by hand

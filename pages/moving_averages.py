@@ -8,6 +8,9 @@ import streamlit as st
 
 import optimizers
 from lab import explain
+from ui.page import use_app_navigation
+
+use_app_navigation()
 
 K = "moving_averages"
 DEFAULT_TEXT = ", ".join(f"{p:.2f}" for p in explain.STOCK_PRICES)

@@ -5,7 +5,10 @@ import streamlit as st
 import surfaces
 from lab import urlstate
 from ui import race as race_ui
+from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface, surface_header
+
+use_app_navigation()
 
 DEFAULT_SURFACE = "beale"
 
