@@ -1,16 +1,20 @@
-"""Descent Lab: entry point. The navigation table below is the one place that lists the pages."""
+"""Descent Lab: entry point. The navigation table below is the one place that lists the pages.
+
+Icons are Material Symbols, which ship with Streamlit's front end: they draw offline, unlike emoji that
+depend on the visitor's fonts.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="Descent Lab", page_icon="⛰️", layout="wide")
+st.set_page_config(page_title="Descent Lab", page_icon=":material/landscape:", layout="wide")
 
 PAGES = [
-    st.Page("pages/race.py", title="Race", icon="🏁", default=True),
-    st.Page("pages/custom.py", title="Custom surface", icon="✏️"),
-    st.Page("pages/atlas.py", title="Atlas", icon="🗺️"),
-    st.Page("pages/explain.py", title="Optimizers explained", icon="📖"),
-    st.Page("pages/moving_averages.py", title="Moving averages", icon="📈"),
-    st.Page("pages/classics.py", title="Classic figures", icon="🎞️"),
+    st.Page("pages/race.py", title="Race", icon=":material/sports_score:", default=True),
+    st.Page("pages/custom.py", title="Custom surface", icon=":material/edit:"),
+    st.Page("pages/atlas.py", title="Atlas", icon=":material/map:"),
+    st.Page("pages/explain.py", title="Optimizers explained", icon=":material/menu_book:"),
+    st.Page("pages/moving_averages.py", title="Moving averages", icon=":material/show_chart:"),
+    st.Page("pages/classics.py", title="Classic figures", icon=":material/movie:"),
 ]
 
 st.navigation(PAGES).run()
