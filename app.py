@@ -4,9 +4,13 @@ Icons are Material Symbols, which ship with Streamlit's front end: they draw off
 depend on the visitor's fonts.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Descent Lab", page_icon=":material/landscape:", layout="wide")
+# The favicon is a local file: a Material Symbol as page_icon would be fetched from Google's servers.
+FAVICON = Path(__file__).parent / "ui" / "favicon.png"
+st.set_page_config(page_title="Descent Lab", page_icon=str(FAVICON), layout="wide")
 
 PAGES = [
     st.Page("pages/race.py", title="Race", icon=":material/sports_score:", default=True),
