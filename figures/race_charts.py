@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 
 from figures.palette import color_for
 
-_LAYOUT = dict(template="plotly_white", height=320, margin=dict(l=60, r=20, t=40, b=45),
-               legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), hovermode="x unified")
+# The legend sits under the axis title, so it never covers the chart's title.
+_LAYOUT = dict(template="plotly_white", height=380, margin=dict(l=60, r=20, t=40, b=110),
+               legend=dict(orientation="h", yanchor="top", y=-0.22, x=0), hovermode="x unified")
 
 
 def _line(name: str, title: str, ys: np.ndarray, diverged_at: int | None) -> list[go.Scatter]:
