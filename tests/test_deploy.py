@@ -35,6 +35,7 @@ EXPECTED_OPTIONS = {
     "server.fileWatcherType": "none",
     "server.enableStaticServing": True,  # the app serves static/plotly.min.js
     "server.runOnSave": False,
+    "runner.postScriptGC": False,  # measured under load: see deploy/README.md, "Performance under load"
     "client.showErrorDetails": "none",
     "client.toolbarMode": "viewer",
     "browser.gatherUsageStats": False,
