@@ -35,23 +35,58 @@ function dlUsablePlotly() {
   return P && typeof P.newPlot === "function" && major >= 3 ? P : null;
 }
 
+// Streamlit's own st.plotly_chart code is a lazily loaded chunk that sets window.Plotly when it runs. If
+// the page is fetching it already, waiting a moment beats evaluating a second 4.8 MB plotly.js on a slow
+// machine. (A Streamlit without that chunk name simply never waits.)
+function dlPlotlyOnItsWay() {
+  try {
+    return performance.getEntriesByType("resource").some((e) => /\/PlotlyChart\.[^/]*\.js$/.test(e.name));
+  } catch (err) {
+    return false;
+  }
+}
+
+function dlWaitForPlotly(ms) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const poll = () => {
+      const P = dlUsablePlotly();
+      if (P || performance.now() - t0 > ms) resolve(P);
+      else setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+function dlInjectPlotly(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.async = true;
+    script.dataset.descentLab = "plotly";
+    script.onload = () =>
+      dlUsablePlotly() ? resolve(dlUsablePlotly()) : reject(new Error("plotly.js loaded without window.Plotly"));
+    script.onerror = () => {
+      script.remove();
+      reject(new Error("could not load " + src));
+    };
+    document.head.appendChild(script);
+  });
+}
+
+// One plotly.js per page, however many players mount: they share this promise.
 function dlLoadPlotly(src) {
   if (dlUsablePlotly()) return Promise.resolve(dlUsablePlotly());
-  // One script tag per page, however many players mount: they share this promise.
   if (!window.__descentLabPlotly) {
-    window.__descentLabPlotly = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = src;
-      script.async = true;
-      script.dataset.descentLab = "plotly";
-      script.onload = () =>
-        dlUsablePlotly() ? resolve(dlUsablePlotly()) : reject(new Error("plotly.js loaded without window.Plotly"));
-      script.onerror = () => {
-        window.__descentLabPlotly = null; // let a later mount try again
-        script.remove();
-        reject(new Error("could not load " + src));
-      };
-      document.head.appendChild(script);
+    window.__descentLabPlotly = (async () => {
+      if (dlPlotlyOnItsWay()) {
+        const P = await dlWaitForPlotly(4000);
+        if (P) return P;
+      }
+      return dlInjectPlotly(src);
+    })().catch((err) => {
+      window.__descentLabPlotly = null; // let a later mount try again
+      throw err;
     });
   }
   return window.__descentLabPlotly;
