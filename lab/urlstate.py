@@ -22,6 +22,24 @@ def parse_choice(text: str, choices) -> str:
     return value
 
 
+def parse_speed(text: str) -> float:
+    value = parse_float(text, min(SPEEDS), max(SPEEDS))
+    if value not in SPEEDS:
+        raise ValueError(f"choose one of {', '.join(f'{s:g}' for s in SPEEDS)}")
+    return value
+
+
+def parse_bounds(text: str) -> tuple[float, float, float, float]:
+    """'xmin,xmax,ymin,ymax' (the Custom-surface and Atlas pages' plotting window)."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ValueError(f"'{text}' is not of the form xmin,xmax,ymin,ymax")
+    x0, x1, y0, y1 = (parse_float(p, -1e6, 1e6) for p in parts)
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError("each minimum must be below its maximum")
+    return x0, x1, y0, y1
+
+
 def parse_optimizers(text: str) -> list[str]:
     """'all' or a comma list of optimizer slugs (case-insensitive, duplicates dropped)."""
     value = text.strip().lower()

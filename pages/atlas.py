@@ -25,8 +25,10 @@ import optimizers
 import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas, jobs, presets, urlstate
+from ui import urlsync
 from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface, surface_header
+from ui.urlsync import PageState
 
 use_app_navigation()
 
@@ -43,24 +45,10 @@ SENS_VALUES = 16  # values of the second hyperparameter (rows)
 BUSY = "The server is busy — try again in a moment"
 
 
-def key(*parts: str) -> str:
-    return ".".join(("keep", PAGE, *parts))
+state = PageState(PAGE)
+key, get, put, init = state.key, state.get, state.set, state.init
 
 
-def get(*parts: str, default=None):
-    return st.session_state.get(key(*parts), default)
-
-
-def put(value, *parts: str) -> None:
-    st.session_state[key(*parts)] = value
-
-
-def init(value, *parts: str) -> None:
-    if key(*parts) not in st.session_state:
-        put(value, *parts)
-
-
-# --- URL ------------------------------------------------------------------------------------------------
 def parse_grid(text: str) -> int:
     value = urlstate.parse_int(text, min(atlas.GRID_SIZES), max(atlas.GRID_SIZES))
     if value not in atlas.GRID_SIZES:
@@ -79,13 +67,7 @@ def parse_lrs(text: str) -> tuple[float, float, float]:
 
 
 def parse_bounds(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
-    """'xmin,xmax,ymin,ymax' (the Custom-surface page's format)."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise ValueError(f"'{text}' is not of the form xmin,xmax,ymin,ymax")
-    x0, x1, y0, y1 = (urlstate.parse_float(p, -1e6, 1e6) for p in parts)
-    if not (x0 < x1 and y0 < y1):
-        raise ValueError("each minimum must be below its maximum")
+    x0, x1, y0, y1 = urlstate.parse_bounds(text)
     return (x0, x1), (y0, y1)
 
 
@@ -125,37 +107,15 @@ def _raise(message: str):
 
 
 def read_url() -> None:
-    """Parse a URL this session did not write itself; keep valid values and one warning per problem."""
-    query = st.query_params.to_dict()
-    if query == get("url", "written"):
-        return
-    table = parsers()
-    values, warnings = {}, []
-    for name, text in query.items():
-        if name not in table:
-            warnings.append(f"Unknown URL parameter `{name}` was ignored.")
-            continue
-        try:
-            values[name] = table[name](text)
-        except ValueError as exc:
-            warnings.append(f"URL parameter `{name}`: {exc}. Using the default instead.")
-    put(values, "url", "values")
-    put(warnings, "url", "warnings")
-    put(query, "url", "written")
-    put(True, "url", "pending")
+    urlsync.read_url(state, parsers())
 
 
 def url_value(name: str, default=None):
-    if not get("url", "pending"):
-        return default
-    return get("url", "values", default={}).get(name, default)
+    return urlsync.url_value(state, name, default)
 
 
 def write_url(params: dict[str, str]) -> None:
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
-    put(st.query_params.to_dict(), "url", "written")
-    put(False, "url", "pending")
+    urlsync.write_url(state, params)
 
 
 # --- surfaces -------------------------------------------------------------------------------------------
@@ -544,7 +504,7 @@ def rates_view(surface, spec: tuple, settings: dict, hyper: dict) -> dict:
 
 # --- the page -------------------------------------------------------------------------------------------
 read_url()
-warnings = list(get("url", "warnings", default=[])) if get("url", "pending") else []
+warnings = urlsync.url_warnings(state)
 surface, spec = choose_surface(warnings)
 tuned = tuned_presets(spec)
 apply_presets(surface, spec, tuned)

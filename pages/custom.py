@@ -23,16 +23,6 @@ EXAMPLES = ("x^2 + 3*y^2", "sin(x)*cos(y)", "(1 - x)^2 + 100*(y - x^2)^2",
             "(x^2 + y - 11)^2 + (x + y^2 - 7)^2", "x^2 - y^2", "log(x) + (y - 1)^2")
 
 
-def parse_bounds(text: str) -> tuple[float, float, float, float]:
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise ValueError(f"'{text}' is not of the form xmin,xmax,ymin,ymax")
-    x0, x1, y0, y1 = (urlstate.parse_float(p, -1e6, 1e6) for p in parts)
-    if not (x0 < x1 and y0 < y1):
-        raise ValueError("each minimum must be below its maximum")
-    return x0, x1, y0, y1
-
-
 def parse_expression(text: str) -> str:
     """Only the length is checked here; the parser judges the rest (its message is shown on the page)."""
     if len(text) > MAX_LENGTH:
@@ -46,7 +36,7 @@ def custom_surface(text: str, bounds: tuple[float, float, float, float]) -> surf
 
 
 state = race_ui.PageState("custom")
-race_ui.read_url(state, extra={"expr": parse_expression, "bounds": parse_bounds})
+race_ui.read_url(state, extra={"expr": parse_expression, "bounds": urlstate.parse_bounds})
 BOUND_NAMES = ("xmin", "xmax", "ymin", "ymax")
 if race_ui.url_value(state, "expr") is not None:
     state.set(race_ui.url_value(state, "expr"), "expr")

@@ -1,10 +1,6 @@
 """The race UI shared by the Race and Custom-surface pages: controls, URL state, player, charts, table.
 
-State lives in ``st.session_state`` under ``keep.<page>.*`` keys (widgets use ``persist_state="session"``
-so nothing is lost when the visitor visits another page) and mirrors into the query string after every
-run, so a link reproduces the race exactly. A URL is read when it differs from the one this session last
-wrote (a fresh visit, a shared link, a preset); each malformed or unknown parameter gives one visible
-warning and the control keeps its default.
+Every control mirrors into the query string (``ui.urlsync``), so a link reproduces the race exactly.
 """
 
 from __future__ import annotations
@@ -28,7 +24,8 @@ from lab.race import (
     trajectories_csv,
 )
 from optimizers.schedules import RUN_OPTIONS
-from ui import animation, gif_export
+from ui import animation, gif_export, urlsync
+from ui.urlsync import PageState
 
 RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
 DEFAULT_STEPS = 500
@@ -59,29 +56,13 @@ class RaceControls:
         return opts
 
 
-class PageState:
-    """Session-state keys of one page (``race`` or ``custom``)."""
-
-    def __init__(self, page: str):
-        self.page = page
-
-    def key(self, *parts: str) -> str:
-        return ".".join(("keep", self.page, *parts))
-
-    def get(self, *parts: str, default=None):
-        return st.session_state.get(self.key(*parts), default)
-
-    def set(self, value, *parts: str) -> None:
-        st.session_state[self.key(*parts)] = value
-
-
 # --- URL --------------------------------------------------------------------------------------------
 def _parsers(extra: dict[str, Callable[[str], object]]) -> dict[str, Callable[[str], object]]:
     parsers: dict[str, Callable[[str], object]] = {
         "optimizers": urlstate.parse_optimizers,
         "steps": lambda t: urlstate.parse_int(t, 1, MAX_STEPS),
         "start": urlstate.parse_point,
-        "speed": lambda t: urlstate.parse_float(t, min(urlstate.SPEEDS), max(urlstate.SPEEDS)),
+        "speed": urlstate.parse_speed,
         "view": lambda t: urlstate.parse_choice(t, urlstate.VIEWS),
     }
     for name in RACE_OPTIONS:
@@ -95,35 +76,11 @@ def _parsers(extra: dict[str, Callable[[str], object]]) -> dict[str, Callable[[s
 
 
 def read_url(state: PageState, extra: dict[str, Callable[[str], object]]) -> None:
-    """Apply a new URL to the page's state: valid values are kept in ``url.values``, problems as warnings."""
-    query = st.query_params.to_dict()
-    if query == state.get("url", "written"):
-        return
-    parsers = _parsers(extra)
-    values, warnings = {}, []
-    for key, text in query.items():
-        if key not in parsers:
-            warnings.append(f"Unknown URL parameter `{key}` was ignored.")
-            continue
-        try:
-            values[key] = parsers[key](text)
-        except ValueError as exc:
-            warnings.append(f"URL parameter `{key}`: {exc}. Using the default instead.")
-    if "speed" in values and values["speed"] not in urlstate.SPEEDS:
-        warnings.append(f"URL parameter `speed`: choose one of {', '.join(map(str, urlstate.SPEEDS))}. "
-                        "Using the default instead.")
-        values.pop("speed")
-    state.set(values, "url", "values")
-    state.set(warnings, "url", "warnings")
-    state.set(query, "url", "written")
-    state.set(True, "url", "pending")
+    """Apply a new URL to the page's state (the race parameters plus the page's own ``extra`` ones)."""
+    urlsync.read_url(state, _parsers(extra))
 
 
-def url_value(state: PageState, key: str, default=None):
-    """A value the current URL set (only while it is being applied)."""
-    if not state.get("url", "pending"):
-        return default
-    return state.get("url", "values", default={}).get(key, default)
+url_value = urlsync.url_value
 
 
 def write_url(state: PageState, controls: RaceControls, extra: dict[str, str]) -> None:
@@ -142,19 +99,10 @@ def write_url(state: PageState, controls: RaceControls, extra: dict[str, str]) -
         params["speed"] = urlstate.format_number(controls.speed)
     if controls.view != "both":
         params["view"] = controls.view
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
-    state.set(st.query_params.to_dict(), "url", "written")
-    state.set(False, "url", "pending")
+    urlsync.write_url(state, params)
 
 
 # --- controls ------------------------------------------------------------------------------------------
-def _init(state: PageState, value, *parts: str) -> None:
-    """Give a widget its starting value through session state (never also through ``value=``)."""
-    if state.key(*parts) not in st.session_state:
-        state.set(value, *parts)
-
-
 def _apply_surface(state: PageState, surface, surface_presets: dict[str, dict[str, float]]) -> None:
     """A new surface: start and hyperparameters from its presets, then whatever the URL says."""
     start = url_value(state, "start", surface.start)
@@ -236,12 +184,12 @@ def race_controls(state: PageState, surface, surface_key: tuple, surface_presets
     for key, default in (("steps", DEFAULT_STEPS), ("speed", 1.0), ("view", "both")):
         if url_value(state, key) is not None:
             state.set(url_value(state, key), key)
-        _init(state, default, key)
+        state.init(default, key)
     for name in RACE_OPTIONS:
         if url_value(state, name) is not None:
             state.set(url_value(state, name), "option", name)
-        _init(state, RUN_OPTIONS[name].default, "option", name)
-    _init(state, list(DEFAULT_OPTIMIZERS), "optimizers")
+        state.init(RUN_OPTIONS[name].default, "option", name)
+    state.init(list(DEFAULT_OPTIMIZERS), "optimizers")
     all_names = optimizers.available()
 
     side = st.sidebar
@@ -254,7 +202,7 @@ def race_controls(state: PageState, surface, surface_key: tuple, surface_presets
               key=state.key("btn_radford"), width="stretch", help="SGD, Momentum, NAG, Adagrad, Adadelta, "
               "RMSprop (the six of Radford's animations) and Adam")
     names = [n for n in state.get("optimizers") if n in all_names]
-    warnings = list(state.get("url", "warnings", default=[])) if state.get("url", "pending") else []
+    warnings = urlsync.url_warnings(state)
     if not names:
         st.info("Choose at least one optimizer in the sidebar to start a race.")
 

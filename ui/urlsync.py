@@ -1,0 +1,75 @@
+"""Page state in the session and its mirror in the query string, shared by every page with a URL.
+
+State lives in ``st.session_state`` under ``keep.<page>.*`` keys (widgets use ``persist_state="session"``
+so nothing is lost when the visitor visits another page) and is written into the query string after
+every run, so a link reproduces the page exactly. A URL is read when it differs from the one this session
+last wrote (a fresh visit, a shared link, a preset); each malformed or unknown parameter gives one visible
+warning and the control keeps its default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+
+class PageState:
+    """Session-state keys of one page (``race``, ``custom``, ``atlas``)."""
+
+    def __init__(self, page: str):
+        self.page = page
+
+    def key(self, *parts: str) -> str:
+        return ".".join(("keep", self.page, *parts))
+
+    def get(self, *parts: str, default=None):
+        return st.session_state.get(self.key(*parts), default)
+
+    def set(self, value, *parts: str) -> None:
+        st.session_state[self.key(*parts)] = value
+
+    def init(self, value, *parts: str) -> None:
+        """Give a widget its starting value through session state (never also through ``value=``)."""
+        if self.key(*parts) not in st.session_state:
+            self.set(value, *parts)
+
+
+def read_url(state: PageState, parsers: dict[str, Callable[[str], object]]) -> None:
+    """Apply a new URL: valid values are kept in ``url.values`` (see ``url_value``), problems as warnings."""
+    query = st.query_params.to_dict()
+    if query == state.get("url", "written"):
+        return
+    values, warnings = {}, []
+    for key, text in query.items():
+        if key not in parsers:
+            warnings.append(f"Unknown URL parameter `{key}` was ignored.")
+            continue
+        try:
+            values[key] = parsers[key](text)
+        except ValueError as exc:
+            warnings.append(f"URL parameter `{key}`: {exc}. Using the default instead.")
+    state.set(values, "url", "values")
+    state.set(warnings, "url", "warnings")
+    state.set(query, "url", "written")
+    state.set(True, "url", "pending")
+
+
+def url_value(state: PageState, key: str, default=None):
+    """A value the current URL set (only while it is being applied, i.e. until ``write_url``)."""
+    if not state.get("url", "pending"):
+        return default
+    return state.get("url", "values", default={}).get(key, default)
+
+
+def url_warnings(state: PageState) -> list[str]:
+    """The warnings of the URL being applied (empty once it has been written back)."""
+    return list(state.get("url", "warnings", default=[])) if state.get("url", "pending") else []
+
+
+def write_url(state: PageState, params: dict[str, str]) -> None:
+    """Mirror the page's settings into the query string; the URL is applied from now on."""
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    state.set(st.query_params.to_dict(), "url", "written")
+    state.set(False, "url", "pending")
