@@ -303,6 +303,10 @@ def tune_presets(surface_fields: dict) -> dict:  # pragma: no cover - runs in th
 
 
 # --- the server's pool ------------------------------------------------------------------------------------
+# The server's workers run at a lower CPU priority: on a 2-core host two busy workers would otherwise take
+# both cores from the Streamlit process, and every visitor's light rerun would wait behind the heavy maps
+# (measured with bench/bench_load.py, see deploy/README.md "Performance under load").
+SERVER_NICENESS = 10
 _pool: Pool | None = None
 _pool_lock = threading.Lock()
 
@@ -312,7 +316,7 @@ def default_pool() -> Pool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = Pool()
+            _pool = Pool(niceness=SERVER_NICENESS)
             atexit.register(_pool.shutdown)
         return _pool
 
