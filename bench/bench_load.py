@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import time
 import urllib.request
@@ -150,6 +151,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.think_range = tuple(float(v) for v in args.think.split(","))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers it started on the way out
     gcs = {"config": [None], "false": ["false"], "true": ["true"], "both": ["false", "true"]}[args.gc]
     print(f"{os.cpu_count()} cores; load average {loadavg()}", flush=True)
     ok = True
