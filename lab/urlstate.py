@@ -13,6 +13,7 @@ from optimizers.schedules import RUN_OPTIONS, validate_run_option
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 VIEWS = ("both", "contour", "3d")
+OVERLAYS = ("gradient", "step", "lookahead", "effective")  # the race player's overlay toggles
 
 
 def parse_choice(text: str, choices) -> str:
@@ -124,3 +125,20 @@ def parse_run_option(name: str, text: str):
         return parse_int(text, int(option.low), int(min(option.high, 2**31 - 1)))
     value = parse_float(text, option.low, option.high)
     return validate_run_option(name, value)
+
+
+def parse_overlays(text: str) -> list[str]:
+    """A comma list of overlay names (gradient, step, lookahead, effective), in canonical order."""
+    chosen = set()
+    for part in text.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        if part not in OVERLAYS:
+            raise ValueError(f"unknown overlay '{part}' (valid: {', '.join(OVERLAYS)})")
+        chosen.add(part)
+    return [o for o in OVERLAYS if o in chosen]
+
+
+def format_overlays(chosen) -> str:
+    return ",".join(o for o in OVERLAYS if o in set(chosen))

@@ -133,3 +133,42 @@ def test_no_optimizer_selected_shows_a_hint():
     at.multiselect(key="keep.race.optimizers").set_value([]).run()
     assert not at.exception
     assert any("Choose at least one optimizer" in i.value for i in at.info)
+
+
+def test_overlays_from_the_url_send_the_core_step_records():
+    hyper = {"adam": {"lr": 0.01}, "nag": {"lr": 0.001}}
+    at = race_app(surface="himmelblau", optimizers="adam,nag", steps="150", start="-0.3,-0.9",
+                  lr_adam="0.01", lr_nag="0.001", overlays="step,gradient,lookahead,effective")
+    assert not at.exception and not at.warning
+    assert at.session_state["keep.race.overlays"] == ["gradient", "step", "lookahead", "effective"]
+    url = at.query_params["overlays"]
+    assert (url[0] if isinstance(url, list) else url) == "gradient,step,lookahead,effective"
+    data = player_data(at)
+    assert data["overlays"] == ["gradient", "step", "lookahead", "effective"]
+    assert data["gradient_scale"] > 0
+    himmelblau = surfaces.get("himmelblau")
+    by_slug = {p["slug"]: p for p in data["paths"]}
+    for slug in ("adam", "nag"):
+        records = optimizers.trace(slug, himmelblau, (-0.3, -0.9), 150, **hyper[slug])
+        assert len(records) == 150
+        ov = {k: animation.decode_array(v) for k, v in by_slug[slug]["overlay"].items()}
+        for key, column in (("px", lambda r: r.lookahead[0]), ("py", lambda r: r.lookahead[1]),
+                            ("gx", lambda r: r.gradient[0]), ("gy", lambda r: r.gradient[1]),
+                            ("dx", lambda r: r.delta[0]), ("dy", lambda r: r.delta[1])):
+            expected = np.array([column(r) for r in records]).astype(np.float32)
+            np.testing.assert_array_equal(ov[key], expected)
+
+
+def test_default_payload_has_no_overlay_arrays():
+    at = race_app(surface="beale", optimizers="adam,nag", steps="100")
+    data = player_data(at)
+    assert "overlays" not in data and all("overlay" not in p for p in data["paths"])
+    assert data.get("clickable") is True
+    assert "overlays" not in at.query_params
+
+
+def test_bad_overlays_value_warns():
+    at = race_app(surface="beale", optimizers="adam", overlays="gradient,velocity")
+    assert not at.exception
+    assert any("`overlays`" in w.value for w in at.warning)
+    assert not at.session_state["keep.race.overlays"]

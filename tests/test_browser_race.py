@@ -56,3 +56,78 @@ def test_bad_url_shows_a_warning_not_an_exception(page, app_server, console_erro
     text = page.locator("[data-testid='stAlertContentWarning']").all_inner_texts()
     assert any("surface" in t for t in text) and any("lr_adam" in t for t in text)
     assert not console_errors
+
+
+def _overlay_ds(page, cls: str) -> list[str]:
+    return page.eval_on_selector_all(f".dl-race .dl-overlays path.{cls}",
+                                     "els => els.map(e => e.getAttribute('d'))")
+
+
+def _start_param(page) -> str:
+    return page.evaluate("() => new URLSearchParams(window.location.search).get('start')")
+
+
+def test_overlay_toggle_draws_arrows_that_move(page, app_server, console_errors):
+    page.goto(app_server + "/?surface=beale&optimizers=sgd,momentum,nag&steps=300")
+    wait_for_app(page)
+    page.wait_for_selector(".dl-race[data-ready='true'] .js-plotly-plot", timeout=60_000)
+    assert page.locator(".dl-race .dl-overlays").count() == 0
+    for label in ("Gradient", "Step", "Look-ahead (NAG)", "Effective step"):
+        page.get_by_role("button", name=label, exact=True).click()
+        wait_for_app(page)
+    page.wait_for_selector(".dl-race[data-ready='true'] .dl-overlays path.dl-ov-step", timeout=60_000)
+    assert "overlays=gradient%2Cstep%2Clookahead%2Ceffective" in page.url or \
+        "overlays=gradient,step,lookahead,effective" in page.url
+    assert len(_overlay_ds(page, "dl-ov-gradient")) == 3
+    assert len(_overlay_ds(page, "dl-ov-step")) == 3
+    assert len(_overlay_ds(page, "dl-ov-effective")) == 3
+    assert len(_overlay_ds(page, "dl-ov-lookahead")) == 1  # NAG only
+    before = _overlay_ds(page, "dl-ov-gradient") + _overlay_ds(page, "dl-ov-step")
+    assert all(before[:3]), before  # every gradient arrow is drawn at step 0
+    assert "scaled" in page.locator(".dl-race .dl-ov-legend").inner_text()
+    readout = page.locator(".dl-race .dl-readout").inner_text()
+    assert "effective η" in readout
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_timeout(1200)
+    page.get_by_role("button", name="Pause").click()
+    assert _step(page) > 0
+    after = _overlay_ds(page, "dl-ov-gradient") + _overlay_ds(page, "dl-ov-step")
+    assert after != before
+    assert page.locator(".dl-race .dl-readout").inner_text() != readout
+    page.screenshot(path="/tmp/dl/overlays.png", full_page=False)
+    assert not console_errors
+
+
+def test_clicking_the_contour_sets_the_start(page, app_server, console_errors):
+    page.goto(app_server + "/?surface=beale&optimizers=adam&steps=100")
+    wait_for_app(page)
+    page.wait_for_selector(".dl-race[data-ready='true'] .js-plotly-plot", timeout=60_000)
+    assert "Click the contour" in page.locator(".dl-race .dl-toolbar").inner_text()
+    assert _start_param(page) == "1,1.5"
+    box = page.locator(".dl-race .dl-plot-2d .nsewdrag").first.bounding_box()
+    # A drag (a zoom) is not a click: the start stays.
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.2 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"], steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    wait_for_app(page)
+    assert _start_param(page) == "1,1.5"
+    page.dblclick(".dl-race .dl-plot-2d .nsewdrag")  # plotly's reset-axes double click: no new start
+    page.wait_for_timeout(800)
+    wait_for_app(page)
+    assert _start_param(page) == "1,1.5"
+    box = page.locator(".dl-race .dl-plot-2d .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.3 * box["height"])
+    page.wait_for_function("() => new URLSearchParams(window.location.search).get('start') !== '1,1.5'",
+                           timeout=30_000)
+    wait_for_app(page)
+    clicked = page.locator(".dl-race").first.get_attribute("data-clicked")
+    start = _start_param(page)
+    x, y = (float(v) for v in start.split(","))
+    inputs = page.locator("[data-testid='stSidebar'] [data-testid='stNumberInput'] input")
+    assert float(inputs.nth(0).input_value()) == pytest.approx(x, abs=1e-3)
+    assert float(inputs.nth(1).input_value()) == pytest.approx(y, abs=1e-3)
+    assert x < 0 and y > 0, (start, clicked)  # upper left quarter of Beale's window
+    assert page.locator(EXCEPTION).count() == 0
+    assert not console_errors

@@ -26,6 +26,9 @@ const DL_HEAD_SIZE = 11;
 const DL_CROSS_SIZE = 15;
 const DL_PIXEL_LIMIT = 1e5; // a diverging path's far points are clamped (off-screen either way)
 const DL_INSTANCES = new WeakMap();
+const DL_SVG = "http://www.w3.org/2000/svg";
+const DL_OVERLAY_KEYS = ["px", "py", "gx", "gy", "dx", "dy"];
+const DL_CLICK_SLOP = 4; // px a press may move and still count as a click (not a zoom or pan)
 
 // A plotly.js the page already has (the standalone file inlines one; Streamlit's own st.plotly_chart
 // bundle sets window.Plotly too) is used if it is recent enough for typed arrays ("bdata", 2.28+).
@@ -221,6 +224,26 @@ function dlClipToBox(x, y, z, n, b) {
   return [cx, cy, cz];
 }
 
+// An SVG path string for an arrow from pixel (x0, y0) to (x1, y1): the shaft and two barbs ("" if tiny).
+function dlArrowPath(x0, y0, x1, y1) {
+  const len = Math.hypot(x1 - x0, y1 - y0);
+  if (!(len >= 0.5) || ![x0, y0, x1, y1].every(Number.isFinite)) return "";
+  const ux = (x1 - x0) / len;
+  const uy = (y1 - y0) / len;
+  const h = Math.min(8, Math.max(3, 0.4 * len));
+  const bx = x1 - h * ux;
+  const by = y1 - h * uy;
+  const f = (v) => v.toFixed(1);
+  return `M${f(x0)},${f(y0)}L${f(x1)},${f(y1)}M${f(bx - 0.5 * h * uy)},${f(by + 0.5 * h * ux)}` +
+    `L${f(x1)},${f(y1)}L${f(bx + 0.5 * h * uy)},${f(by - 0.5 * h * ux)}`;
+}
+
+function dlFormat(v) {
+  if (!Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(2) : v.toPrecision(3);
+}
+
 class DlRacePlayer {
   constructor(host, data, hooks) {
     this.host = host;
@@ -242,6 +265,12 @@ class DlRacePlayer {
     // Counters and milestones (performance.now() ms) for the benchmark and tests.
     this.stats = { frames: 0, frames3d: 0, commits: 0, mounted: performance.now() };
     this.box = dlBox((data.contour || {}).layout);
+    // Overlays drawn at the current step (only when Python sent their arrays) and click-to-start.
+    this.overlays = new Set(Array.isArray(data.overlays) ? data.overlays.map(String) : []);
+    this.gscale = Number.isFinite(Number(data.gradient_scale)) ? Number(data.gradient_scale) : 1;
+    this.sscale = Number(data.step_scale) > 0 ? Number(data.step_scale) : 1;
+    this.clickable = !!data.clickable;
+    this.listeners = [];
     this.paths = (data.paths || []).map((p) => this.preparePath(p));
     this.circle = dlCirclePath(DL_HEAD_SIZE);
     this.cross = dlCrossPath(DL_CROSS_SIZE);
@@ -267,8 +296,15 @@ class DlRacePlayer {
     const name = String(p.name == null ? "" : p.name);
     const note = p.note ? String(p.note) : diverged !== null ? `${name} diverged at step ${diverged}` : "";
     // line: the incremental SVG path string of the 2-D trail, valid for points 0..upto.
+    // ov: the per-step overlay arrays (row k: the step that leaves point k), ov.n rows.
+    let ov = null;
+    if (p.overlay && typeof p.overlay === "object") {
+      ov = {};
+      for (const key of DL_OVERLAY_KEYS) ov[key] = dlDecode(p.overlay[key]);
+      ov.n = Math.min(...DL_OVERLAY_KEYS.map((key) => ov[key].length));
+    }
     return { name, slug: String(p.slug || name), color: String(p.color || "#444444"), x, y, v, n, last,
-      diverged, note, cross, z3: null, line: { d: "", upto: -1, pen: false } };
+      diverged, note, cross, z3: null, line: { d: "", upto: -1, pen: false }, ov, ovEls: null };
   }
 
   build() {
@@ -301,6 +337,7 @@ class DlRacePlayer {
     this.select.value = String(this.speed);
     speedLabel.appendChild(this.select);
     bar.append(this.button, this.scrub, this.counter, speedLabel);
+    if (this.clickable) bar.append(dlEl("span", "dl-hint", "Click the contour to start there"));
     this.notes = dlEl("ul", "dl-notes");
     this.notes.setAttribute("aria-live", "polite");
     this.status = dlEl("div", "dl-status", "Loading the race…");
@@ -314,7 +351,24 @@ class DlRacePlayer {
       this.div3d.style.height = height;
       plots.appendChild(this.div3d);
     }
-    root.append(bar, this.notes, this.status, plots);
+    root.append(bar, this.notes, this.status);
+    if (this.overlays.size) root.append(this.buildOverlayLegend());
+    root.append(plots);
+    if (this.overlays.has("effective")) {
+      this.readout = dlEl("div", "dl-readout");
+      this.readout.setAttribute("aria-label", "Effective step per coordinate");
+      this.readoutRows = this.paths.map((p) => {
+        const row = dlEl("div", "dl-readout-row");
+        const sw = dlEl("span", "dl-swatch", "▭");
+        sw.style.color = p.color;
+        sw.setAttribute("aria-hidden", "true");
+        const text = dlEl("span", "dl-readout-text");
+        row.append(sw, text);
+        this.readout.append(row);
+        return text;
+      });
+      root.append(this.readout);
+    }
     this.host.appendChild(root);
 
     this.button.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
@@ -327,6 +381,185 @@ class DlRacePlayer {
     this.select.addEventListener("change", () => {
       this.speed = Number(this.select.value) || 1;
     });
+  }
+
+  buildOverlayLegend() {
+    const legend = dlEl("ul", "dl-ov-legend");
+    legend.setAttribute("aria-label", "Overlays");
+    const items = [
+      ["gradient", "⇢", `−∇f where the gradient was measured (scaled ×${dlFormat(this.gscale)}, ` +
+        "one scale for every optimizer and step)"],
+      ["step", "→", "step Δθ actually taken (Momentum/NAG: the velocity −v)" +
+        (this.sscale !== 1 ? `, magnified ×${dlFormat(this.sscale)}` : "")],
+      ["lookahead", "○", "NAG's look-ahead point θ − γv"],
+      ["effective", "▭", "per-coordinate step |Δx| × |Δy|" +
+        (this.sscale !== 1 ? ` (×${dlFormat(this.sscale)})` : "") + "; readout: true sizes and −Δθᵢ / gᵢ"],
+    ];
+    for (const [key, sym, text] of items) {
+      if (!this.overlays.has(key)) continue;
+      const li = dlEl("li", `dl-ov-item dl-ov-item-${key}`);
+      const sw = dlEl("span", "dl-swatch", sym);
+      sw.setAttribute("aria-hidden", "true");
+      li.append(sw, document.createTextNode(" " + text));
+      legend.append(li);
+    }
+    return legend;
+  }
+
+  // The overlay group sits in plotly's cartesian plot group, after the traces (same pixel frame as the
+  // trails, clipped to the plot area). plotly may rebuild that group on a redraw: then it is added again.
+  overlayLayer() {
+    if (this.ovLayer && this.ovLayer.isConnected) return this.ovLayer;
+    const scatter = this.div2d.querySelector(".cartesianlayer .scatterlayer");
+    if (!scatter || !scatter.parentNode) return null;
+    const layer = document.createElementNS(DL_SVG, "g");
+    layer.setAttribute("class", "dl-overlays");
+    layer.style.pointerEvents = "none";
+    const make = (cls, color, style) => {
+      const el = document.createElementNS(DL_SVG, "path");
+      el.setAttribute("class", cls);
+      el.style.stroke = color;
+      Object.assign(el.style, style);
+      return el;
+    };
+    this.paths.forEach((p) => {
+      if (!p.ov) {
+        p.ovEls = null;
+        return;
+      }
+      const g = document.createElementNS(DL_SVG, "g");
+      const els = {};
+      if (this.overlays.has("effective")) {
+        els.effective = make("dl-ov-effective", p.color,
+          { fill: p.color, fillOpacity: "0.12", strokeWidth: "1.5px", strokeDasharray: "2 2" });
+      }
+      if (this.overlays.has("gradient")) {
+        els.gradient = make("dl-ov-gradient", p.color,
+          { fill: "none", strokeWidth: "2px", strokeDasharray: "5 3", strokeLinecap: "round" });
+      }
+      if (this.overlays.has("step")) {
+        els.step = make("dl-ov-step", p.color,
+          { fill: "none", strokeWidth: "3px", strokeLinecap: "round", strokeLinejoin: "round" });
+      }
+      if (this.overlays.has("lookahead") && p.slug === "nag") {
+        els.lookahead = make("dl-ov-lookahead", p.color, { fill: "none", strokeWidth: "2.5px" });
+      }
+      for (const el of Object.values(els)) g.append(el);
+      layer.append(g);
+      p.ovEls = els;
+    });
+    scatter.parentNode.insertBefore(layer, scatter.nextSibling);
+    this.ovLayer = layer;
+    return layer;
+  }
+
+  // The overlays of step k: the step that leaves the head (row k of each path's arrays), a handful of
+  // attribute writes per optimizer, on the same clock as the trails.
+  drawOverlays(k, xa, ya) {
+    if (!this.overlays.size || !this.overlayLayer()) return;
+    const full = this.div2d._fullData || [];
+    const X = (x) => dlClampPx(xa.c2p(x));
+    const Y = (y) => dlClampPx(ya.c2p(y));
+    this.paths.forEach((p, i) => {
+      const els = p.ovEls;
+      const ov = p.ov;
+      if (!els || !ov) return;
+      const m = Math.min(k, p.n - 1);
+      const trace = full[this.trail2d[i]];
+      const on = m < ov.n && !this.diverged[i] && (!trace || trace.visible === true) &&
+        Number.isFinite(p.x[m]) && Number.isFinite(p.y[m]);
+      const set = (el, d) => el && el.setAttribute("d", on ? d() : "");
+      const hx = p.x[m];
+      const hy = p.y[m];
+      set(els.gradient, () => dlArrowPath(X(ov.px[m]), Y(ov.py[m]), X(ov.px[m] - this.gscale * ov.gx[m]),
+        Y(ov.py[m] - this.gscale * ov.gy[m])));
+      const ex = hx + this.sscale * ov.dx[m];
+      const ey = hy + this.sscale * ov.dy[m];
+      set(els.step, () => dlArrowPath(X(hx), Y(hy), X(ex), Y(ey)));
+      set(els.lookahead, () => {
+        const cx = X(ov.px[m]);
+        const cy = Y(ov.py[m]);
+        const f = (v) => v.toFixed(1);
+        return `M${f(cx + 6)},${f(cy)}A6,6 0 1,1 ${f(cx - 6)},${f(cy)}A6,6 0 1,1 ${f(cx + 6)},${f(cy)}Z`;
+      });
+      set(els.effective, () => {
+        const x0 = X(hx).toFixed(1);
+        const y0 = Y(hy).toFixed(1);
+        return `M${x0},${y0}H${X(ex).toFixed(1)}V${Y(ey).toFixed(1)}H${x0}Z`;
+      });
+    });
+    if (this.readoutRows) {
+      this.paths.forEach((p, i) => {
+        const ov = p.ov;
+        const m = Math.min(k, p.n - 1);
+        let text = `${p.name}: no step`;
+        if (ov && m < ov.n && !this.diverged[i]) {
+          const dx = ov.dx[m];
+          const dy = ov.dy[m];
+          text = `${p.name}: |Δx| ${dlFormat(Math.abs(dx))}, |Δy| ${dlFormat(Math.abs(dy))} · ` +
+            `effective η: x ${dlFormat(ov.gx[m] !== 0 ? -dx / ov.gx[m] : NaN)}, ` +
+            `y ${dlFormat(ov.gy[m] !== 0 ? -dy / ov.gy[m] : NaN)}`;
+        }
+        if (this.readoutRows[i].textContent !== text) this.readoutRows[i].textContent = text;
+      });
+    }
+  }
+
+  // A click (not the end of a zoom or pan, not a double click) on the contour's plot area sends the
+  // data point under the mouse as the trigger "start".
+  wireClick() {
+    const gd = this.div2d;
+    let down = null;
+    let timer = 0;
+    const onDown = (ev) => {
+      clearTimeout(timer);
+      timer = 0;
+      const t = ev.target;
+      const onPlot = t && t.classList && t.classList.contains("nsewdrag");
+      down = ev.button === 0 && onPlot && (ev.detail || 1) <= 1 ?
+        { x: ev.clientX, y: ev.clientY, t: performance.now() } : null;
+    };
+    const onUp = (ev) => {
+      const d = down;
+      down = null;
+      if (!d || !this.alive || ev.button !== 0) return;
+      if (Math.hypot(ev.clientX - d.x, ev.clientY - d.y) > DL_CLICK_SLOP || performance.now() - d.t > 800) return;
+      // A second press soon after is a double click (plotly's "reset axes"): no new start then.
+      timer = setTimeout(() => {
+        timer = 0;
+        this.clickStart(ev.clientX, ev.clientY);
+      }, 320);
+    };
+    gd.addEventListener("mousedown", onDown, true);
+    document.addEventListener("mouseup", onUp, true);
+    this.listeners.push([gd, "mousedown", onDown], [document, "mouseup", onUp]);
+    this.clearClickTimer = () => clearTimeout(timer);
+  }
+
+  clickStart(clientX, clientY) {
+    const gd = this.div2d;
+    const fl = gd._fullLayout;
+    const xa = fl && fl.xaxis;
+    const ya = fl && fl.yaxis;
+    if (!xa || !ya || typeof xa.p2c !== "function") return;
+    const r = gd.getBoundingClientRect();
+    const px = clientX - r.left - xa._offset;
+    const py = clientY - r.top - ya._offset;
+    if (!(px >= 0 && py >= 0 && px <= xa._length && py <= ya._length)) return;
+    const round = (v, ax) => {
+      const span = Math.abs(ax.range[1] - ax.range[0]) || 1;
+      const digits = Math.max(0, Math.min(12, Math.ceil(-Math.log10(span / 2000))));
+      return Number(v.toFixed(digits));
+    };
+    const x = round(xa.p2c(px), xa);
+    const y = round(ya.p2c(py), ya);
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+    this.root.dataset.clicked = `${x},${y}`;
+    try {
+      if (this.hooks.setTriggerValue) this.hooks.setTriggerValue("start", { x, y });
+    } catch (err) {
+      console.warn("Descent Lab: could not report the start point", err);
+    }
   }
 
   // The nearest offered speed to `speed`, shown in the selector.
@@ -432,6 +665,7 @@ class DlRacePlayer {
     // Legend clicks hide or show an optimizer in both pictures.
     this.div2d.on("plotly_restyle", (ev) => this.mirrorVisibility(ev));
     // After any redraw by plotly itself, find the SVG elements again and re-apply the current step.
+    if (this.clickable) this.wireClick();
     this.div2d.on("plotly_afterplot", () => {
       this.el2d = null;
       for (const p of this.paths) p.line.upto = -1;
@@ -665,6 +899,7 @@ class DlRacePlayer {
         }
       }
     });
+    this.drawOverlays(k, xa, ya);
   }
 
   // 3-D: plotly keeps one WebGL object per trace (scene.traces[uid]); hand it the trace with the arrays
@@ -846,6 +1081,8 @@ class DlRacePlayer {
     this.playing = false;
     cancelAnimationFrame(this.raf);
     for (const ro of this.observers) ro.disconnect();
+    for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn, true);
+    if (this.clearClickTimer) this.clearClickTimer();
     if (this.Plotly) {
       for (const div of [this.div2d, this.div3d]) if (div && div.data) this.Plotly.purge(div);
     }

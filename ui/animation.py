@@ -21,7 +21,7 @@ import html
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ PLAYER_JS = (_HERE / "animation.js").read_text(encoding="utf-8")
 PLAYER_CSS = (_HERE / "animation.css").read_text(encoding="utf-8")
 PLOTLY_SRC = "./app/static/plotly.min.js"
 COMPONENT_NAME = "descent_lab_race_player"
+OVERLAY_KEYS = ("px", "py", "gx", "gy", "dx", "dy")  # see lab.overlays
 STANDALONE_CSS = """
 body { margin: 1rem 1.5rem; background: #ffffff; }
 h1 { font: 600 1.5rem system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
@@ -84,13 +85,15 @@ def path_payload(
     values: np.ndarray | None,
     diverged_at: int | None,
     note: str = "",
+    overlay: Mapping | None = None,
 ) -> dict:
     """One optimizer's path, ready for ``race_animation``.
 
     ``points`` has shape (N, 2): the start and one point per step; ``values`` has shape (N,) with f at
     those points (the 3-D trail height). ``diverged_at`` is the step where the run blew up, or None; a
     diverged path gets the note "<name> diverged at step <n>" unless ``note`` says otherwise. ``color``
-    None means the optimizer's fixed palette colour.
+    None means the optimizer's fixed palette colour. ``overlay`` (optional, only when an overlay is
+    shown) maps ``px py gx gy dx dy`` to per-step arrays (``lab.overlays.overlay_arrays``).
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     vals = np.full(len(pts), np.nan) if values is None else np.asarray(values, dtype=np.float64).ravel()
@@ -98,7 +101,7 @@ def path_payload(
         diverged_at = int(diverged_at)
     if not note and diverged_at is not None:
         note = f"{name} diverged at step {diverged_at}"
-    return {
+    out = {
         "name": str(name),
         "slug": str(slug),
         "color": str(color or color_for(slug)),
@@ -108,6 +111,9 @@ def path_payload(
         "diverged_at": diverged_at,
         "note": str(note),
     }
+    if overlay is not None:
+        out["overlay"] = {k: encode_array(overlay.get(k)) for k in OVERLAY_KEYS}
+    return out
 
 
 def encode_paths(runs: Iterable[Mapping]) -> list[dict]:
@@ -159,8 +165,18 @@ def race_data(
     steps: int,
     height: int = 560,
     speed: float = 1.0,
+    overlays: Iterable[str] = (),
+    gradient_scale: float | None = None,
+    step_scale: float | None = None,
+    clickable: bool = False,
 ) -> dict:
-    """The exact ``data`` the player receives (also what tests inspect; AppTest runs no JavaScript)."""
+    """The exact ``data`` the player receives (also what tests inspect; AppTest runs no JavaScript).
+
+    ``overlays`` names the drawn overlays (gradient, step, lookahead, effective; the paths then carry
+    ``overlay`` arrays), ``gradient_scale`` the one factor applied to every gradient arrow, ``step_scale`` the
+    one magnification of every step arrow and |Δx| × |Δy| box (1: true size), ``clickable``
+    whether a click on the contour reports a new start.
+    """
     norm = [_normalize_path(p) for p in paths]
     data = {
         "contour": contour,
@@ -171,6 +187,13 @@ def race_data(
         "speed": float(speed),
         "plotly_src": PLOTLY_SRC,
     }
+    overlays = [str(o) for o in overlays]
+    if overlays:
+        data["overlays"] = overlays
+        data["gradient_scale"] = float(gradient_scale or 1.0)
+        data["step_scale"] = float(step_scale or 1.0)
+    if clickable:
+        data["clickable"] = True
     # Lets the browser tell "same race again" (a rerun: keep playing, at most with a new speed) from "new
     # race" (rebuild).
     identity = {k: v for k, v in data.items() if k != "speed"}
@@ -202,20 +225,30 @@ def race_animation(
     key: str,
     height: int = 560,
     speed: float = 1.0,
+    overlays: Iterable[str] = (),
+    gradient_scale: float | None = None,
+    step_scale: float | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> None:
     """Show the race player: contour (and 3-D, if given) pictures with a Play/Pause clock.
 
     ``contour`` and ``surface3d`` come from ``figures.background.figure_payload``; ``paths`` from
     ``path_payload``/``encode_paths``. The step the visitor paused or scrubbed to is available as
-    ``st.session_state[key]["step"]`` after that rerun.
+    ``st.session_state[key]["step"]`` after that rerun. With ``on_start``, a click on the contour sends
+    the trigger ``start`` (``{"x": .., "y": ..}``, readable as ``st.session_state[key]["start"]`` inside
+    that callback, which runs before the script).
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
     if ctx is not None and ctx.main_script_path:
         _provision_static(ctx.main_script_path)
-    data = race_data(contour, surface3d, paths, steps=steps, height=height, speed=speed)
-    _race_component(key=key, data=data, height="content", on_step_change=_noop)
+    data = race_data(contour, surface3d, paths, steps=steps, height=height, speed=speed, overlays=overlays,
+                     gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None)
+    callbacks = {"on_step_change": _noop}
+    if on_start is not None:
+        callbacks["on_start_change"] = on_start
+    _race_component(key=key, data=data, height="content", **callbacks)
 
 
 def _script_safe(text: str) -> str:

@@ -12,7 +12,7 @@ import streamlit as st
 
 import optimizers
 from figures import background, race_charts
-from lab import jobs, presets, urlstate
+from lab import jobs, overlays, presets, urlstate
 from lab.race import (
     DEFAULT_OPTIMIZERS,
     MAX_STEPS,
@@ -64,6 +64,7 @@ def _parsers(extra: dict[str, Callable[[str], object]]) -> dict[str, Callable[[s
         "start": urlstate.parse_point,
         "speed": urlstate.parse_speed,
         "view": lambda t: urlstate.parse_choice(t, urlstate.VIEWS),
+        "overlays": urlstate.parse_overlays,
     }
     for name in RACE_OPTIONS:
         parsers[name] = lambda t, n=name: urlstate.parse_run_option(n, t)
@@ -268,9 +269,54 @@ def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
             background.figure_payload(background.surface3d_figure(_surface)))
 
 
-def paths_payload(paths: dict[str, optimizers.Path]) -> list[dict]:
-    return [animation.path_payload(optimizers.get(n).title, n, None, p.points, p.values, p.diverged_at)
+def paths_payload(paths: dict[str, optimizers.Path], overlay_arrays: dict | None = None) -> list[dict]:
+    """The player's paths; with ``overlay_arrays`` (name -> ``lab.overlays.overlay_arrays``) each carries
+    its overlay arrays too (only when an overlay is shown: the default payload stays small)."""
+    extra = overlay_arrays or {}
+    return [animation.path_payload(optimizers.get(n).title, n, None, p.points, p.values, p.diverged_at,
+                                   overlay=extra.get(n))
             for n, p in paths.items()]
+
+
+# --- overlays and click-to-start ------------------------------------------------------------------------
+OVERLAY_LABELS = {"gradient": "Gradient", "step": "Step", "lookahead": "Look-ahead (NAG)",
+                  "effective": "Effective step"}
+
+
+def _overlay_toggles(state: PageState) -> list[str]:
+    """The overlay pills above the player (``keep.<page>.overlays``, URL ``overlays=``)."""
+    if url_value(state, "overlays") is not None:
+        state.set(list(url_value(state, "overlays")), "overlays")
+    state.init([], "overlays")
+    st.pills("Overlays", urlstate.OVERLAYS, selection_mode="multi", key=state.key("overlays"),
+             format_func=OVERLAY_LABELS.get, persist_state="session",
+             help="Drawn at the current step of the animation: −∇f where the gradient was measured (scaled, "
+                  "one scale for the whole race), the step Δθ actually taken, NAG's look-ahead point "
+                  "θ − γv, and the per-coordinate step |Δx| × |Δy| with the effective learning rates "
+                  "−Δθᵢ/gᵢ.")
+    chosen = state.get("overlays") or []
+    return [o for o in urlstate.OVERLAYS if o in chosen]
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _overlay_arrays(surface_key: tuple, race: Race, _surface) -> dict[str, dict]:
+    return {n: overlays.overlay_arrays(n, _surface, race.start, race.steps, **race.hyperparameters_of(n))
+            for n in race.optimizers}
+
+
+def _start_from_click(state: PageState) -> None:
+    """The player's ``start`` trigger (a click on the contour): the new start point, before the script."""
+    value = st.session_state.get(state.key("player"))
+    point = value.get("start") if value is not None else None
+    if not isinstance(point, dict):
+        return
+    try:
+        x, y = float(point["x"]), float(point["y"])
+    except (KeyError, TypeError, ValueError):
+        return
+    if all(abs(v) <= 1e6 for v in (x, y)):  # NaN fails this too
+        state.set(x, "start", "x")
+        state.set(y, "start", "y")
 
 
 # --- the whole race ------------------------------------------------------------------------------------
@@ -279,14 +325,28 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
     controls = race_controls(state, surface, surface_key, surface_presets, extra_url)
     for message in controls.warnings:
         st.warning(message)
-    write_url(state, controls, extra_url)
+    shown = _overlay_toggles(state)
+    url_extra = dict(extra_url)
+    if shown:
+        url_extra["overlays"] = urlstate.format_overlays(shown)
+    write_url(state, controls, url_extra)
     if not controls.names:
         return
     race = controls.race()
     paths = _race_paths(surface_key, race, surface)
     contour, surface3d = _backgrounds(surface_key, surface)
-    animation.race_animation(contour, surface3d if controls.view != "contour" else None, paths_payload(paths),
-                             steps=race.steps, key=state.key("player"), speed=controls.speed)
+    extra, gscale, sscale = None, None, None
+    if shown:
+        extra = _overlay_arrays(surface_key, race, surface)
+        (x0, x1), (y0, y1) = surface.bounds
+        span = max(x1 - x0, y1 - y0)
+        gscale = overlays.gradient_scale(list(extra.values()), span)
+        sscale = overlays.step_scale(list(extra.values()), span)
+    animation.race_animation(contour, surface3d if controls.view != "contour" else None,
+                             paths_payload(paths, extra), steps=race.steps, key=state.key("player"),
+                             speed=controls.speed, overlays=shown, gradient_scale=gscale,
+                             step_scale=sscale,
+                             on_start=lambda: _start_from_click(state))
     notes = [note for n, p in paths.items() if (note := divergence_note(optimizers.get(n).title, p))]
     if notes:
         st.caption(" · ".join(notes) + ". A diverged path stops where it left the picture (|θ| or |f| "
