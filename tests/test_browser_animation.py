@@ -18,7 +18,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 BYTE_BUDGET = 2_000_000
 READY = ".dl-race[data-ready='true'] .dl-plot-2d.js-plotly-plot"
 APP_IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -36,17 +35,9 @@ def _bench():
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=_bench().CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    """The session's Chromium (tests/conftest.py): one Playwright instance for the whole test run."""
+    return chromium
 
 
 @pytest.fixture(scope="module")
