@@ -25,6 +25,8 @@ end, also on errors and Ctrl-C):
    other two replicas must see nothing: no closed connection, no failed run, no exception box;
 7. a few new visitors then open the app through nginx: they must be served by the two survivors;
 8. prints the outcome (and writes it as JSON with ``--json``); exit status 0 when every check passed.
+
+``--no-kill`` skips steps 5–6: the same crowd through nginx and three replicas, for throughput figures.
 """
 
 from __future__ import annotations
@@ -170,6 +172,10 @@ async def crowd_and_kill(url: str, args, replicas: dict[int, subprocess.Popen], 
              for i in range(args.visitors)]
     await asyncio.sleep(args.kill_after)
     sessions = {port: await asyncio.to_thread(active_sessions, port) for port in replicas}
+    if args.no_kill:
+        print(f"{loop.time() - t0:.1f} s: active sessions {sessions} (--no-kill)", flush=True)
+        return {"t0": t0, "killed_at": None, "victim": None, "sessions": sessions,
+                "results": await asyncio.gather(*tasks)}
     victim = max(sessions, key=lambda p: sessions[p] or 0)
     orphans.extend(server.descendants(replicas[victim].pid))  # its pool and sandbox workers
     killed_at = loop.time()
@@ -190,6 +196,15 @@ async def newcomers(url: str, args) -> list:
 def summarize(outcome: dict, late: list, args) -> dict:
     results = outcome["results"]
     killed_at = outcome["killed_at"]
+    if killed_at is None:  # --no-kill: the crowd through nginx, nothing else
+        checks = {"every visitor finished without failure": all(not r.failed for r in results + late),
+                  "no exception box": sum(len(r.exceptions) for r in results + late) == 0,
+                  "no connection was lost": not any(r.reconnects for r in results)}
+        runs = [s.seconds for r in results for s in r.samples if s.status == "ok"]
+        return {"visitors": len(results), "reruns": args.reruns, "killed": False,
+                "active_sessions": outcome["sessions"], "race_runs_s": _spread(runs),
+                "failures": [f"race#{r.index}: {r.failure}" for r in results + late if r.failed][:10],
+                "checks": checks, "ok": all(checks.values())}
     moved = [r for r in results if r.reconnects]
     stayed = [r for r in results if not r.reconnects]
     episodes = [e for r in moved for e in r.reconnects]
@@ -259,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ramp", type=float, default=3.0, help="visitors arrive within this many seconds")
     parser.add_argument("--kill-after", type=float, default=8.0, help="seconds into the load")
     parser.add_argument("--signal", choices=("KILL", "TERM"), default="KILL")
+    parser.add_argument("--no-kill", action="store_true", help="only the crowd through nginx (throughput)")
     parser.add_argument("--newcomers", type=int, default=5, help="visitors arriving after the kill")
     parser.add_argument("--nginx-port", type=int, default=8080, help="another free port if it is taken")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one run may take")
