@@ -83,13 +83,23 @@ def load_server(tmp_path_factory):
         yield url, proc, log
 
 
+def _in_thread(fn, *args, **kwargs):
+    """Run ``fn`` in a fresh thread: the load generator uses asyncio.run, and Playwright's sync API (the
+    session's browser fixture, when browser tests ran earlier) keeps an event loop in the main thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 @pytest.mark.slow
 def test_ten_visitors(load_server):
     url, proc, log = load_server
-    assert warm_up(url) == []
+    assert _in_thread(warm_up, url) == []
     assert server.pid_listening_on(int(url.rsplit(":", 1)[1])) == proc.pid
-    report = run_load(url, visitors=10, reruns=2, mix={"race": 7, "hammer": 1, "atlas": 1, "custom": 1},
-                      ramp=1.0, think=(0.3, 1.0), atlas_grid=32, atlas_steps=200, heavy_max_runs=3)
+    mix = {"race": 7, "hammer": 1, "atlas": 1, "custom": 1}
+    report = _in_thread(run_load, url, visitors=10, reruns=2, mix=mix, ramp=1.0, think=(0.3, 1.0),
+                        atlas_grid=32, atlas_steps=200, heavy_max_runs=3)
     text = format_report(report)
     print(text)
     details = f"\n{text}\nserver log:\n{log.read_text(errors='replace')[-3000:]}"
