@@ -10,6 +10,7 @@ websocket protocol, no browsers) and prints the figures:
            p95 ≤ 1 s per race run.
 ``heavy``  the same with 40 race visitors while 5 run 128 × 128 atlas maps and 5 type formulas (for as long
            as the race visitors are busy). Target: race reruns p95 ≤ 1.5 s; a full pool answers "busy".
+           First the 40 race visitors alone (the baseline: what the heavy visitors add).
 ``waves``  500 visits: ``--waves`` waves of 50 (40 race, 5 atlas at 64 × 64, 5 custom), one after the
            other, new sessions each; the server's memory after each wave. Target: under 1 GB, no growth
            from wave to wave. Run with ``runner.postScriptGC`` false and true (``--gc both``) to compare.
@@ -80,6 +81,14 @@ def scenario_race(args, gc: str | None) -> bool:
 
 
 def scenario_heavy(args, gc: str | None) -> bool:
+    if not args.no_baseline:  # the same 40 race visitors alone: what the heavy ones add
+        with server.app_server(*gc_flag(gc)) as (url, proc):
+            warm_up(url)
+            print(f"== heavy, baseline: the 40 race visitors alone; load before {loadavg()}", flush=True)
+            base = run_load(url, 40, 3, {"race": 40}, ramp=args.ramp, think=args.think_range,
+                            server_pids=[proc.pid], seed=args.seed + 100)
+            print("\n".join(format_stats(base.stats)))
+            print(f"failed {base.failed}, exceptions {base.exceptions}; load after {loadavg()}\n", flush=True)
     with server.app_server(*gc_flag(gc)) as (url, proc):
         warm_up(url)
         print(f"== heavy: 40 race visitors + 5 atlas (128²) + 5 custom, ramp {args.ramp:g} s, think "
@@ -149,6 +158,8 @@ def main() -> int:
     parser.add_argument("--gc", choices=["config", "false", "true", "both"], default="config",
                         help="runner.postScriptGC for the server (default: the repo's config)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="heavy: skip the run of the 40 race visitors alone")
     args = parser.parse_args()
     args.think_range = tuple(float(v) for v in args.think.split(","))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers it started on the way out
