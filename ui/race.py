@@ -351,24 +351,38 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
     if notes:
         st.caption(" · ".join(notes) + ". A diverged path stops where it left the picture (|θ| or |f| "
                    "above 10⁶, or outside the formula's domain).")
-    _charts(surface, paths)
+    _charts(surface, surface_key, race, paths)
     st.dataframe(results_rows(surface, paths), hide_index=True, width="stretch")
     _downloads(surface, race, paths, contour, surface3d)
     gif_export.gif_download(surface, paths, key=(surface_key, race))
 
 
-def _charts(surface, paths: dict[str, optimizers.Path]) -> None:
-    loss_series = {n: (optimizers.get(n).title, p.values, p.diverged_at) for n, p in paths.items()}
-    fmin = float(surface.minimum_values.min()) if len(surface.minima) else None
-    left, right = st.columns(2)
-    left.plotly_chart(race_charts.loss_figure(loss_series, fmin), key="loss_chart")
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _chart_figures(surface_key: tuple, race: Race, _surface, _paths):
+    """The loss and distance figures of a race, built once per race and shared.
+
+    Building and validating the Plotly figures is about half of a rerun's server CPU, so a rerun that
+    changes nothing about the race (speed, view, another visitor with the same link) reuses them.
+    ``st.plotly_chart`` only reads a figure (it serializes a copy), so sharing them is safe.
+    """
+    loss_series = {n: (optimizers.get(n).title, p.values, p.diverged_at) for n, p in _paths.items()}
+    fmin = float(_surface.minimum_values.min()) if len(_surface.minima) else None
+    loss = race_charts.loss_figure(loss_series, fmin)
     distances = {}
-    for n, p in paths.items():
-        d = distance_to_minimum(surface, p.points)
+    for n, p in _paths.items():
+        d = distance_to_minimum(_surface, p.points)
         if d is not None:
             distances[n] = (optimizers.get(n).title, d, p.diverged_at)
-    if distances:
-        right.plotly_chart(race_charts.distance_figure(distances), key="distance_chart")
+    distance = race_charts.distance_figure(distances) if distances else None
+    return loss, distance
+
+
+def _charts(surface, surface_key: tuple, race: Race, paths: dict[str, optimizers.Path]) -> None:
+    loss, distance = _chart_figures(surface_key, race, surface, paths)
+    left, right = st.columns(2)
+    left.plotly_chart(loss, key="loss_chart")
+    if distance is not None:
+        right.plotly_chart(distance, key="distance_chart")
     else:
         right.caption("This surface has no minimum (it is unbounded below), so there is no distance to show.")
 
