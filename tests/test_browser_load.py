@@ -37,10 +37,10 @@ def test_pages_draw_while_the_crowd_runs(chromium, app_server):
 
     pages_done = threading.Event()
 
-    def crowd():  # rounds of visitors until the pages have drawn (at most five rounds)
+    def crowd():  # rounds of visitors until the pages have drawn (at most eight rounds)
         try:
             reports = outcome.setdefault("reports", [])
-            while not pages_done.is_set() and len(reports) < 5:
+            while not pages_done.is_set() and len(reports) < 8:
                 reports.append(run_load(app_server, visitors=12, reruns=4,
                                         mix={"race": 9, "hammer": 1, "atlas": 1, "custom": 1}, ramp=1.0,
                                         think=(0.5, 1.5), atlas_grid=32, atlas_steps=200, heavy_max_runs=4,
