@@ -13,9 +13,11 @@ The fixtures (`app_server`, `chromium`, `page`, `console_errors`) live in tests/
 
 from __future__ import annotations
 
-import socket
-import subprocess
 from pathlib import Path
+
+# The test servers are started and stopped like the load generator's (one implementation).
+from loadtest.server import free_port  # noqa: F401  (re-exported for the tests)
+from loadtest.server import stop as stop_process  # noqa: F401
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 CHROMIUM_MISSING = (
@@ -54,20 +56,3 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
         page.wait_for_function("sel => document.querySelector(sel) === null", arg=SKELETON, timeout=timeout)
         page.wait_for_timeout(150)
     page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout)
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=grace)
