@@ -26,7 +26,8 @@ end, also on errors and Ctrl-C):
 7. a few new visitors then open the app through nginx: they must be served by the two survivors;
 8. prints the outcome (and writes it as JSON with ``--json``); exit status 0 when every check passed.
 
-``--no-kill`` skips steps 5–6: the same crowd through nginx and three replicas, for throughput figures.
+``--no-kill`` skips steps 5–6: the same crowd through nginx and three replicas, for throughput figures;
+``--heavy N`` adds N atlas and N custom-formula visitors (``loadtest.visitor``) to the crowd.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loadtest import server  # noqa: E402
-from loadtest.__main__ import format_stats, kind_stats, percentile, warm_up  # noqa: E402
+from loadtest.__main__ import _interleave, format_stats, kind_stats, percentile, warm_up  # noqa: E402
 from loadtest.visitor import LightTracker, Settings, visit  # noqa: E402
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -167,9 +168,10 @@ async def crowd_and_kill(url: str, args, replicas: dict[int, subprocess.Popen], 
     tracker = LightTracker(args.visitors)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    ramp = args.ramp
-    tasks = [asyncio.create_task(visit("race", i, settings, tracker, ramp * i / max(1, args.visitors - 1)))
-             for i in range(args.visitors)]
+    kinds = _interleave({"race": args.visitors, "atlas": args.heavy, "custom": args.heavy})
+    spread = args.ramp / max(1, len(kinds) - 1)
+    tasks = [asyncio.create_task(visit(kind, i, settings, tracker, spread * i))
+             for i, kind in enumerate(kinds)]
     await asyncio.sleep(args.kill_after)
     sessions = {port: await asyncio.to_thread(active_sessions, port) for port in replicas}
     if args.no_kill:
@@ -200,9 +202,13 @@ def summarize(outcome: dict, late: list, args) -> dict:
         checks = {"every visitor finished without failure": all(not r.failed for r in results + late),
                   "no exception box": sum(len(r.exceptions) for r in results + late) == 0,
                   "no connection was lost": not any(r.reconnects for r in results)}
-        runs = [s.seconds for r in results for s in r.samples if s.status == "ok"]
+        runs = [s.seconds for r in results for s in r.samples
+                if s.status == "ok" and s.kind in ("race.open", "race.rerun")]
+        reruns = [s.seconds for r in results for s in r.samples
+                  if s.status == "ok" and s.kind == "race.rerun"]
         return {"visitors": len(results), "reruns": args.reruns, "killed": False,
                 "active_sessions": outcome["sessions"], "race_runs_s": _spread(runs),
+                "race_reruns_s": _spread(reruns), "busy": sum(r.busy for r in results),
                 "failures": [f"race#{r.index}: {r.failure}" for r in results + late if r.failed][:10],
                 "checks": checks, "ok": all(checks.values())}
     moved = [r for r in results if r.reconnects]
@@ -267,7 +273,9 @@ def upstream_counts(access_log: Path) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--visitors", type=int, default=30)
+    parser.add_argument("--visitors", type=int, default=30, help="race visitors")
+    parser.add_argument("--heavy", type=int, default=0,
+                        help="also this many atlas (128²) and this many custom-formula visitors")
     parser.add_argument("--reruns", type=int, default=6, help="setting changes per visitor")
     parser.add_argument("--think-min", type=float, default=1.0)
     parser.add_argument("--think-max", type=float, default=3.0)
