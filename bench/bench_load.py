@@ -14,8 +14,10 @@ websocket protocol, no browsers) and prints the figures:
 ``waves``  500 visits: ``--waves`` waves of 50 (40 race, 5 atlas at 64 × 64, 5 custom), one after the
            other, new sessions each; the server's memory after each wave. Target: under 1 GB, no growth
            from wave to wave. Run with ``runner.postScriptGC`` false and true (``--gc both``) to compare.
+``replicas`` the ``race`` and ``heavy`` crowds through nginx and three replicas (the shipped setup, started
+           by ``deploy/replicas.py --no-kill``; needs nginx, which that script installs when missing).
 
-    .venv/bin/python bench/bench_load.py                      # all three
+    .venv/bin/python bench/bench_load.py                      # all four
     .venv/bin/python bench/bench_load.py race heavy --ramp 10 --think 2,6
     .venv/bin/python bench/bench_load.py waves --gc both
 
@@ -136,6 +138,36 @@ def scenario_waves(args, gc: str | None) -> bool:
         return report.failed == 0 and report.exceptions == 0 and max(peaks) < 2**30
 
 
+def scenario_replicas(args, gc: str | None) -> bool:
+    import json
+    import subprocess
+    import tempfile
+
+    ok = True
+    crowds = (("race: 50 visitors", ["--visitors", "50"], "race_runs_s", 1.0),
+              ("heavy: 40 race + 5 atlas + 5 custom", ["--visitors", "40", "--heavy", "5"],
+               "race_reruns_s", 1.5))
+    for label, extra, key, bound in crowds:
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            print(f"== replicas, {label}, through nginx; load before {loadavg()}", flush=True)
+            lo, hi = args.think_range
+            cmd = [sys.executable, "deploy/replicas.py", "--no-kill", "--reruns", "3", "--think-min", str(lo),
+                   "--think-max", str(hi), "--ramp", str(args.ramp), "--kill-after", "12",
+                   "--seed", str(args.seed), "--json", out.name, *extra]
+            proc = subprocess.run(cmd, cwd=server.ROOT, capture_output=True, text=True, timeout=600)
+            heads = ("kind ", "race.", "race ", "atlas", "custo")
+            table = [line for line in proc.stdout.splitlines() if line[:5] in heads]
+            print("\n".join(table))
+            report = json.loads(Path(out.name).read_text() or "{}") if proc.returncode in (0, 1) else {}
+        spread = report.get(key, {})
+        met = bool(report.get("ok")) and spread.get("p95", 99) <= bound
+        ok &= met
+        print(f"target: no failed session, no exception, {key[:-2].replace('_', ' ')} p95 ≤ {bound:g} s -> "
+              f"{'MET' if met else 'NOT MET'} ({spread}, checks {report.get('checks')}); load after "
+              f"{loadavg()}\n", flush=True)
+    return ok
+
+
 def verdict(report, scenario: str) -> bool:
     kind, bound = TARGETS[scenario]
     p95 = report.stats[kind].p95
@@ -148,8 +180,8 @@ def verdict(report, scenario: str) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", default=["race", "heavy", "waves"],
-                        choices=["race", "heavy", "waves"])
+    parser.add_argument("scenarios", nargs="*", default=["race", "heavy", "replicas", "waves"],
+                        choices=["race", "heavy", "replicas", "waves"])
     parser.add_argument("--ramp", type=float, default=10.0, help="visitors arrive within this many seconds")
     parser.add_argument("--think", default="2,6", help="seconds between a visitor's runs: MIN,MAX")
     parser.add_argument("--waves", type=int, default=10)
@@ -168,7 +200,9 @@ def main() -> int:
     ok = True
     for gc in gcs:
         for name in args.scenarios:
-            ok &= {"race": scenario_race, "heavy": scenario_heavy, "waves": scenario_waves}[name](args, gc)
+            run = {"race": scenario_race, "heavy": scenario_heavy, "replicas": scenario_replicas,
+                   "waves": scenario_waves}[name]
+            ok &= run(args, gc)
     return 0 if ok else 1
 
 
