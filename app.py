@@ -6,6 +6,7 @@ depend on the visitor's fonts.
 
 from pathlib import Path
 
+import pandas  # noqa: F401  (imported once here: concurrent first imports on a cold server raced)
 import streamlit as st
 
 # The favicon is a local file: a Material Symbol as page_icon would be fetched from Google's servers.
