@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench clean venv dev
+.PHONY: help run test lint bench clean venv dev assets assets-strict
 
 help:
 	@echo "make run    - install requirements.txt into .venv and start the app (http://localhost:8501)"
@@ -30,10 +30,18 @@ $(VENV)/.dev-stamp: requirements-dev.txt requirements.txt | $(BIN)/python
 venv: $(VENV)/.req-stamp
 dev: $(VENV)/.dev-stamp
 
+# plotly's partial bundles (pinned version and sha512, see ui/assets.py) from the npm registry into
+# static/, where the app serves them. `make run` carries on without them (the player then loads the full
+# plotly.min.js, slower); `make test` insists, so the browser tests measure what visitors get.
+assets: $(VENV)/.req-stamp
+	$(BIN)/python -m ui.assets
+assets-strict: $(VENV)/.req-stamp
+	$(BIN)/python -m ui.assets --strict
+
 # Dev defaults: listen on localhost only and reload on code changes, unless STREAMLIT_SERVER_ADDRESS /
 # STREAMLIT_SERVER_FILE_WATCHER_TYPE say otherwise. The port (8501) and every other option come from
 # .streamlit/config.toml (the production settings) and Streamlit's own STREAMLIT_* variables.
-run: $(VENV)/.req-stamp
+run: assets
 	STREAMLIT_SERVER_FILE_WATCHER_TYPE="$${STREAMLIT_SERVER_FILE_WATCHER_TYPE:-auto}" \
 	  exec $(BIN)/streamlit run app.py --server.address "$${STREAMLIT_SERVER_ADDRESS:-localhost}"
 
@@ -42,7 +50,7 @@ lint: $(VENV)/.dev-stamp
 
 # Both steps always run, so one report shows everything; either failing fails the target. pytest's exit
 # code 5 (no test collected) counts as a failure.
-test: $(VENV)/.dev-stamp
+test: $(VENV)/.dev-stamp assets-strict
 	@lint=0; echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || lint=$$?; \
 	echo "$(BIN)/python -m pytest $(PYTEST_ARGS)"; rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	[ $$lint -eq 0 ] || echo "FAILED: ruff check (exit $$lint)"; \
@@ -50,7 +58,7 @@ test: $(VENV)/.dev-stamp
 	[ $$rc -eq 0 ] || [ $$rc -eq 5 ] || echo "FAILED: pytest (exit $$rc)"; \
 	[ $$lint -eq 0 ] && [ $$rc -eq 0 ]
 
-bench: $(VENV)/.dev-stamp
+bench: $(VENV)/.dev-stamp assets
 	@set -e; found=0; \
 	for f in bench/*.py; do \
 	  [ -e "$$f" ] || continue; found=1; \
@@ -59,5 +67,5 @@ bench: $(VENV)/.dev-stamp
 	[ $$found = 1 ] || echo "no benchmarks in bench/ yet"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis static/plotly*.js
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

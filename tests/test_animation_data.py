@@ -4,10 +4,14 @@ is checked in tests/test_browser_animation.py."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import json
 import math
 import re
 import shutil
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -189,7 +193,7 @@ def test_payload_for_ten_paths_of_1000_steps_is_small():
     size = len(json.dumps(data))
     assert size < 1_500_000, size
     assert data["steps"] == 1000 and len(data["paths"]) == 10
-    assert data["plotly_src"] == "./app/static/plotly.min.js"
+    assert (data["plotly_src"], data["plotly_3d_src"]) == assets.player_sources()
     # Same race, same id (a rerun keeps playing); another race, another id.
     assert animation.race_data(contour, surf, ten_paths(1000), steps=1000)["id"] == data["id"]
     assert animation.race_data(contour, surf, ten_paths(999), steps=999)["id"] != data["id"]
@@ -256,6 +260,70 @@ def test_ensure_plotly_js_tolerates_a_read_only_folder(tmp_path, monkeypatch):
     (folder / "plotly.min.js").unlink()
     with pytest.raises(PermissionError):
         assets.ensure_plotly_js(folder)
+
+
+def test_the_player_prefers_the_partial_bundles_and_falls_back_to_the_full_one(tmp_path):
+    full = "./app/static/plotly.min.js"
+    assert assets.player_sources(tmp_path) == (full, full)  # nothing there: one full bundle for both
+    assets.ensure_plotly_js(tmp_path)
+    if all(assets.has_bundle(assets.STATIC_DIR, b) for b in assets.PARTIAL_BUNDLES):
+        # ensure_plotly_js gave this other folder the checkout's partial bundles too.
+        assert all(assets.has_bundle(tmp_path, b) for b in assets.PARTIAL_BUNDLES)
+        assert assets.player_sources(tmp_path) == ("./app/static/plotly-cartesian.min.js",
+                                                   "./app/static/plotly-gl3d.min.js")
+
+
+def test_partial_bundles_are_pinned_to_the_plotly_packages_version():
+    import plotly.offline
+
+    assert assets.PARTIAL_VERSION == plotly.offline.get_plotlyjs_version()
+    for bundle in assets.PARTIAL_BUNDLES:
+        assert bundle.integrity.startswith("sha512-") and len(bundle.sha256) == 64
+        assert assets._tarball_url(bundle).endswith(f"/{bundle.package}/-/{bundle.package}-4.1.1.tgz")
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, blob in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    return buffer.getvalue()
+
+
+def _integrity(blob: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(blob).digest()).decode()
+
+
+def test_a_bundle_is_taken_only_from_the_pinned_tarball_and_file():
+    script = b"/* plotly */ window.Plotly = {};"
+    tarball = _tarball({"package/plotly-x.min.js": script})
+    good = assets.Bundle("plotly-x.min.js", "plotly.js-x-dist-min", _integrity(tarball),
+                         hashlib.sha256(script).hexdigest())
+    assert assets.extract_bundle(tarball, good) == script
+    with pytest.raises(ValueError, match="integrity"):
+        assets.extract_bundle(tarball + b"\0", good)  # another tarball than npm published
+    other = good._replace(sha256="0" * 64)
+    with pytest.raises(ValueError, match="not the pinned file"):
+        assets.extract_bundle(tarball, other)  # right tarball, but not the file we pinned
+    with pytest.raises(KeyError):
+        assets.extract_bundle(tarball, good._replace(file="plotly-y.min.js"))
+
+
+def test_has_bundle_rejects_a_damaged_copy(tmp_path):
+    bundle = assets.CARTESIAN
+    assert not assets.has_bundle(tmp_path, bundle)
+    (tmp_path / bundle.file).write_text("half a file")
+    assert not assets.has_bundle(tmp_path, bundle)
+
+
+def test_race_data_carries_the_charts():
+    chart = {"data": [{"type": "scatter", "x": [0, 1], "y": [2.0, 1.0]}], "layout": {"height": 300}}
+    charts = [{"kind": "loss", "figure": chart}, {"kind": "distance", "note": "none"}]
+    data = animation.race_data({"data": [], "layout": {}}, None, ten_paths(5), steps=5, charts=charts)
+    assert data["charts"] == charts
+    assert "charts" not in animation.race_data({"data": [], "layout": {}}, None, ten_paths(5), steps=5)
 
 
 # --- AppTest: the component in a script ---------------------------------------------------------------

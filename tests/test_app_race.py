@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import optimizers
 import surfaces
-from lab import presets
+from lab import presets, race
 from ui import animation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -116,9 +116,20 @@ def test_plotted_paths_equal_the_core():
         ys = animation.decode_array(by_slug[slug]["y"])
         np.testing.assert_allclose(xs, path.points[:, 0].astype(np.float32), rtol=0, atol=0)
         np.testing.assert_allclose(ys, path.points[:, 1].astype(np.float32), rtol=0, atol=0)
-    # The loss chart carries the exact values.
-    loss = at.get("plotly_chart")
-    assert loss
+    # The loss and distance charts travel with the player (it draws them, with a step cursor) and carry
+    # the exact values.
+    charts = {c["kind"]: c["figure"] for c in data["charts"]}
+    assert set(charts) == {"loss", "distance"}
+    fmin = float(himmelblau.minimum_values.min())
+    for kind, expect in (("loss", lambda p: p.values - fmin),
+                         ("distance", lambda p: race.distance_to_minimum(himmelblau, p.points))):
+        traces = {t["name"]: t for t in charts[kind]["data"] if t.get("mode") == "lines"}
+        for slug, path in expected.items():
+            trace = traces[optimizers.get(slug).title]
+            np.testing.assert_array_equal(animation.decode_array(trace["y"]), np.maximum(expect(path), 1e-16)
+                                          if kind == "distance" else expect(path))
+            np.testing.assert_array_equal(animation.decode_array(trace["x"]), np.arange(301))
+    assert not at.get("plotly_chart")  # nothing else loads Streamlit's own 4.7 MB plotly chunk
 
 
 def test_divergence_is_a_note_not_an_error():
@@ -172,3 +183,25 @@ def test_bad_overlays_value_warns():
     assert not at.exception
     assert any("`overlays`" in w.value for w in at.warning)
     assert not at.session_state["keep.race.overlays"]
+
+
+def test_hyperparameters_show_one_optimizer_at_a_time_and_keep_the_others():
+    at = race_app(surface="beale", optimizers="sgd,adam", lr_adam="0.02")
+    assert not at.exception
+    shown = {n.key for n in at.number_input if n.key.startswith("keep.race.hp.")}
+    assert shown == {"keep.race.hp.sgd.lr"}  # the first optimizer's inputs only
+    summary = " ".join(c.value for c in at.caption)
+    assert "**SGD** lr" in summary and "**Adam** lr 0.02" in summary
+    at.number_input(key="keep.race.hp.sgd.lr").set_value(0.003).run()
+    at.segmented_control(key="keep.race.hp_focus").set_value("adam").run()
+    assert not at.exception
+    shown = {n.key for n in at.number_input if n.key.startswith("keep.race.hp.")}
+    assert shown == {f"keep.race.hp.adam.{k}" for k in optimizers.defaults("adam")}
+    assert at.number_input(key="keep.race.hp.adam.lr").value == 0.02
+    # SGD's value is kept while its inputs are hidden: in the session, the URL and the race.
+    assert at.session_state["keep.race.hp.sgd.lr"] == 0.003
+    lr = at.query_params["lr_sgd"]
+    assert float(lr[0] if isinstance(lr, list) else lr) == 0.003
+    sgd = next(p for p in player_data(at)["paths"] if p["slug"] == "sgd")
+    expected = optimizers.run("sgd", surfaces.get("beale"), surfaces.get("beale").start, 500, lr=0.003)
+    np.testing.assert_array_equal(animation.decode_array(sgd["x"]), expected.points[:, 0].astype(np.float32))

@@ -131,3 +131,40 @@ def test_clicking_the_contour_sets_the_start(page, app_server, console_errors):
     assert x < 0 and y > 0, (start, clicked)  # upper left quarter of Beale's window
     assert page.locator(EXCEPTION).count() == 0
     assert not console_errors
+
+
+def _cursor_x(page) -> list[float]:
+    return page.eval_on_selector_all(".dl-race .dl-cursor", """els => els.map(
+        e => e.hidden ? NaN : new DOMMatrix(getComputedStyle(e).transform).m41)""")
+
+
+def test_first_picture_needs_only_the_cartesian_bundle_and_the_charts_follow_the_clock(
+        page, app_server, console_errors):
+    page.goto(app_server + "/?surface=himmelblau&optimizers=sgd,adam&steps=400")
+    wait_for_app(page)
+    page.wait_for_function("() => (window.__descentLabPlayers || []).some(p => p.alive && p.stats.drawn3d)",
+                           timeout=90_000)
+    loaded = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name.split('/').pop())")
+    plotly_files = [n for n in loaded if n.startswith(("plotly", "PlotlyChart"))]
+    # The contour and the loss charts come from plotly's cartesian bundle, the 3-D view from its gl3d
+    # bundle, fetched afterwards; Streamlit's own 4.7 MB plotly chunk is never needed on this page.
+    assert plotly_files == ["plotly-cartesian.min.js", "plotly-gl3d.min.js"], plotly_files
+    stats = page.evaluate("() => window.__descentLabPlayers.find(p => p.alive).stats")
+    assert stats["drawn2d"] < stats["drawn3d"]
+    # The partial bundles do not stay in window.Plotly, where Streamlit or a later player would take
+    # them for the whole plotly.js.
+    assert page.evaluate("() => typeof window.Plotly") == "undefined"
+    charts = page.locator(".dl-race .dl-chart.js-plotly-plot")
+    assert charts.count() == 2
+    assert {charts.nth(i).get_attribute("data-chart") for i in range(2)} == {"loss", "distance"}
+    assert page.eval_on_selector_all(".dl-race .dl-chart", "els => els.map(e => e.data.length)") == [2, 2]
+    start = _cursor_x(page)
+    assert len(start) == 2 and all(x > 0 for x in start), start
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Pause").click()
+    assert _step(page) > 0
+    moved = _cursor_x(page)
+    assert all(b > a for a, b in zip(start, moved, strict=True)), (start, moved)
+    assert page.locator(EXCEPTION).count() == 0
+    assert not console_errors

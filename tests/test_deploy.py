@@ -122,11 +122,11 @@ def test_dockerfile_shape():
     code_copy = next(i for i, (w, rest) in enumerate(instructions) if w == "COPY" and rest.startswith(". "))
     assert first_pip < code_copy
     assert dockerfile_pip_installs() == [["pip", "install", "--no-cache-dir", "-r", "requirements.txt"]]
-    # plotly.js is copied out of the installed package into the served static/ folder.
-    assert any(
-        w == "RUN" and "package_data/plotly.min.js" in rest and "/app/static" in rest
-        for w, rest in instructions
-    )
+    # plotly.js (the full bundle and the pinned partial ones) goes into the served static/ folder, after
+    # the code is copied (ui/assets.py does it) and strictly: an image without them would be slower.
+    assets_run = next(i for i, (w, rest) in enumerate(instructions)
+                      if w == "RUN" and "python -m ui.assets --static /app/static --strict" in rest)
+    assert assets_run > code_copy
     user = [rest for w, rest in instructions if w == "USER"]
     assert user and user[-1].split(":")[0] not in ("root", "0")
     assert words.index("USER") > code_copy
@@ -331,9 +331,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float) -
 @pytest.mark.slow
 def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
     """What the image does, minus the image: a new venv gets the Dockerfile's pip install, the build
-    context (as .dockerignore filters it) is copied with plotly.min.js into static/, every page runs
-    there (AppTest, so the pinned runtime requirements are enough), and the CMD starts a server whose
-    health endpoint answers ok and which serves static/plotly.min.js."""
+    context (as .dockerignore filters it) is copied, the Dockerfile's assets step puts plotly.js into
+    static/, every page runs there (AppTest, so the pinned runtime requirements are enough), and the CMD
+    starts a server whose health endpoint answers ok and which serves the three plotly.js files."""
     t0 = time.monotonic()
     app = tmp_path / "app"
     venv = tmp_path / "venv"
@@ -363,15 +363,13 @@ def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     t_install = time.monotonic() - t0
 
-    plotly_dir = subprocess.run(
-        [str(vpy), "-c", "import os, plotly; print(os.path.dirname(plotly.__file__))"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    (app / "static").mkdir(exist_ok=True)
-    shutil.copy(Path(plotly_dir) / "package_data" / "plotly.min.js", app / "static" / "plotly.min.js")
+    # The Dockerfile's assets step, as it is written there, into this app's static/ folder.
+    assets = next(rest for w, rest in dockerfile_instructions() if w == "RUN" and "ui.assets" in rest)
+    command = assets.split("&&")[0].split()
+    swap = {"python": str(vpy), "/app/static": str(app / "static")}
+    command = [swap.get(t, t) for t in command]
+    result = subprocess.run(command, cwd=app, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     # Every page, run by Streamlit's AppTest in the fresh environment (no test dependencies there).
     # The pages app.py's navigation names (a file in pages/ that it doesn't name is not reachable).
@@ -420,8 +418,9 @@ def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, log, timeout=90)
         t_health = time.monotonic() - t1
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/app/static/plotly.min.js", timeout=10) as resp:
-            assert resp.status == 200 and len(resp.read()) > 1_000_000
+        for name in ("plotly.min.js", "plotly-cartesian.min.js", "plotly-gl3d.min.js"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/app/static/{name}", timeout=10) as resp:
+                assert resp.status == 200 and len(resp.read()) > 1_000_000, name
     finally:
         stop_process(proc)
     print(

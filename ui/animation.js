@@ -31,7 +31,9 @@ const DL_OVERLAY_KEYS = ["px", "py", "gx", "gy", "dx", "dy"];
 const DL_CLICK_SLOP = 4; // px a press may move and still count as a click (not a zoom or pan)
 
 // A plotly.js the page already has (the standalone file inlines one; Streamlit's own st.plotly_chart
-// bundle sets window.Plotly too) is used if it is recent enough for typed arrays ("bdata", 2.28+).
+// bundle sets window.Plotly too) is the full bundle: it is used for every picture if it is recent enough
+// for typed arrays ("bdata", 2.28+). The bundles this player loads itself never stay in window.Plotly
+// (see dlInjectPlotly), so window.Plotly only ever holds such a full bundle.
 function dlUsablePlotly() {
   const P = window.Plotly;
   const major = P && typeof P.version === "string" ? parseInt(P.version, 10) : 0;
@@ -39,7 +41,7 @@ function dlUsablePlotly() {
 }
 
 // Streamlit's own st.plotly_chart code is a lazily loaded chunk that sets window.Plotly when it runs. If
-// the page is fetching it already, waiting a moment beats evaluating a second 4.8 MB plotly.js on a slow
+// the page is fetching it already, waiting a moment beats evaluating a second plotly.js on a slow
 // machine. (A Streamlit without that chunk name simply never waits.)
 function dlPlotlyOnItsWay() {
   try {
@@ -61,14 +63,25 @@ function dlWaitForPlotly(ms) {
   });
 }
 
+// Loads one plotly.js bundle with a script element and hands back its Plotly object. A partial bundle (the
+// cartesian one for the first picture, the gl3d one for the 3-D view) is not a whole plotly.js, so
+// window.Plotly is put back as it was: a later player, or Streamlit, never mistakes it for the full one.
 function dlInjectPlotly(src) {
   return new Promise((resolve, reject) => {
+    const had = Object.prototype.hasOwnProperty.call(window, "Plotly");
+    const before = window.Plotly;
     const script = document.createElement("script");
     script.src = src;
     script.async = true;
     script.dataset.descentLab = "plotly";
-    script.onload = () =>
-      dlUsablePlotly() ? resolve(dlUsablePlotly()) : reject(new Error("plotly.js loaded without window.Plotly"));
+    script.onload = () => {
+      const P = window.Plotly;
+      if (had) window.Plotly = before;
+      else delete window.Plotly;
+      const major = P && typeof P.version === "string" ? parseInt(P.version, 10) : 0;
+      if (P && typeof P.newPlot === "function" && major >= 3) resolve(P);
+      else reject(new Error("plotly.js loaded without a usable Plotly"));
+    };
     script.onerror = () => {
       script.remove();
       reject(new Error("could not load " + src));
@@ -77,22 +90,24 @@ function dlInjectPlotly(src) {
   });
 }
 
-// One plotly.js per page, however many players mount: they share this promise.
+// One load per bundle per page, however many players mount: they share these promises (by URL).
 function dlLoadPlotly(src) {
-  if (dlUsablePlotly()) return Promise.resolve(dlUsablePlotly());
-  if (!window.__descentLabPlotly) {
-    window.__descentLabPlotly = (async () => {
+  const full = dlUsablePlotly();
+  if (full) return Promise.resolve(full);
+  const loads = (window.__descentLabPlotly = window.__descentLabPlotly || {});
+  if (!loads[src]) {
+    loads[src] = (async () => {
       if (dlPlotlyOnItsWay()) {
         const P = await dlWaitForPlotly(4000);
         if (P) return P;
       }
       return dlInjectPlotly(src);
     })().catch((err) => {
-      window.__descentLabPlotly = null; // let a later mount try again
+      delete loads[src]; // let a later mount try again
       throw err;
     });
   }
-  return window.__descentLabPlotly;
+  return loads[src];
 }
 
 const DL_TYPED = {
@@ -369,6 +384,29 @@ class DlRacePlayer {
       });
       root.append(this.readout);
     }
+    this.charts = [];
+    const charts = Array.isArray(this.data.charts) ? this.data.charts : [];
+    if (charts.length) {
+      const row = dlEl("div", "dl-charts");
+      for (const c of charts) {
+        const cell = dlEl("div", "dl-chart-cell");
+        if (c && c.figure && typeof c.figure === "object") {
+          const div = dlEl("div", "dl-plot dl-chart");
+          div.style.height = `${Math.max(200, Number((c.figure.layout || {}).height) || 380)}px`;
+          if (c.kind) div.dataset.chart = String(c.kind);
+          // The step cursor: a line over the chart at the shown step, moved with a CSS transform.
+          const cursor = dlEl("div", "dl-cursor");
+          cursor.hidden = true;
+          cursor.setAttribute("aria-hidden", "true");
+          cell.append(div, cursor);
+          this.charts.push({ figure: c.figure, div, cursor, drawn: false });
+        } else {
+          cell.append(dlEl("p", "dl-chart-note", String((c && c.note) || "")));
+        }
+        row.append(cell);
+      }
+      root.append(row);
+    }
     this.host.appendChild(root);
 
     this.button.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
@@ -572,7 +610,7 @@ class DlRacePlayer {
   async start() {
     let Plotly;
     try {
-      Plotly = await dlLoadPlotly(this.data.plotly_src || "./app/static/plotly.min.js");
+      Plotly = await dlLoadPlotly(this.src2d());
     } catch (err) {
       this.status.textContent = "The race could not start: plotly.js did not load (" + err.message + ").";
       console.warn("Descent Lab:", err);
@@ -596,13 +634,27 @@ class DlRacePlayer {
     this.scrub.disabled = false;
     this.render(0);
     this.root.dataset.ready = "true";
+    // The contour is up first (and painted); the loss charts follow a frame later, then the 3-D view,
+    // whose plotly.js bundle (WebGL traces) is only fetched now, so it never delays the first picture.
+    await new Promise((r) => requestAnimationFrame(() => r()));
+    if (!this.alive) return;
+    await this.drawCharts();
+    if (!this.alive) return;
+    this.stats.drawnCharts = performance.now();
     if (this.div3d) {
-      // The 2-D chart is up first; the 3-D one (WebGL, slower to start) follows a frame later.
       await new Promise((r) => requestAnimationFrame(() => r()));
       if (!this.alive) return;
-      await this.draw3d();
+      try {
+        this.Plotly3d = await dlLoadPlotly(this.data.plotly_3d_src || this.src2d());
+      } catch (err) {
+        console.warn("Descent Lab:", err);
+        this.div3d.textContent = "The 3-D view could not load its plotly.js (" + err.message + ").";
+        this.div3d = null;
+      }
       if (!this.alive) return;
-      this.stats.drawn3d = performance.now();
+      if (this.div3d) await this.draw3d();
+      if (!this.alive) return;
+      if (this.div3d) this.stats.drawn3d = performance.now();
     }
     // newPlot drew step 0. Only a visitor who already moved the clock, or a run that diverged at step 0,
     // needs the figures brought up to date.
@@ -612,6 +664,49 @@ class DlRacePlayer {
     }
     this.stats.settled = performance.now();
     this.watchSize();
+  }
+
+  src2d() {
+    return this.data.plotly_src || "./app/static/plotly.min.js";
+  }
+
+  // The plotly.js that drew `div` (the 3-D view may come from another bundle than the 2-D pictures).
+  plotlyOf(div) {
+    return div && div === this.div3d ? this.Plotly3d : this.Plotly;
+  }
+
+  async drawCharts() {
+    for (const c of this.charts) {
+      if (!this.alive) return;
+      try {
+        await this.Plotly.newPlot(c.div, (c.figure.data || []).slice(), this.layoutOf(c.figure), this.config);
+        c.drawn = true;
+        c.div.on("plotly_afterplot", () => this.alive && this.moveCursors(this.shown));
+      } catch (err) {
+        console.warn("Descent Lab: a chart could not be drawn", err);
+        c.div.textContent = "This chart could not be drawn in this browser.";
+      }
+    }
+    this.moveCursors(this.shown);
+  }
+
+  // The loss charts' x axis is the step: the cursor sits at step k (hidden when k is off the zoomed axis).
+  moveCursors(k) {
+    for (const c of this.charts) {
+      if (!c.drawn) continue;
+      const fl = c.div._fullLayout;
+      const xa = fl && fl.xaxis;
+      const ya = fl && fl.yaxis;
+      const px = xa && typeof xa.l2p === "function" ? xa.l2p(Math.max(0, k)) : NaN;
+      if (!(px >= 0 && px <= xa._length) || !ya) {
+        c.cursor.hidden = true;
+        continue;
+      }
+      c.cursor.hidden = false;
+      c.cursor.style.transform = `translateX(${(xa._offset + px).toFixed(1)}px)`;
+      c.cursor.style.top = `${ya._offset}px`;
+      c.cursor.style.height = `${ya._length}px`;
+    }
   }
 
   // The head of path p at step m: its last finite point, or for a diverged run past its divergence the
@@ -724,7 +819,7 @@ class DlRacePlayer {
     this.trail3d = Array.from({ length: n }, (_, i) => base + i);
     this.head3d = Array.from({ length: n }, (_, i) => base + n + i);
     try {
-      await this.Plotly.newPlot(this.div3d, traces, this.layoutOf(fig), this.config);
+      await this.Plotly3d.newPlot(this.div3d, traces, this.layoutOf(fig), this.config);
     } catch (err) {
       console.warn("Descent Lab: 3-D view failed", err);
       this.div3d.textContent = "The 3-D view could not be drawn in this browser.";
@@ -745,7 +840,7 @@ class DlRacePlayer {
       visible.push(shown, shown);
       targets.push(this.trail3d[i], this.head3d[i]);
     });
-    if (targets.length) this.Plotly.restyle(this.div3d, { visible }, targets);
+    if (targets.length) this.Plotly3d.restyle(this.div3d, { visible }, targets);
   }
 
   // ---- one frame -------------------------------------------------------------------------------------
@@ -766,6 +861,7 @@ class DlRacePlayer {
     if (!this.Plotly) return;
     this.syncData(k);
     this.draw2dFast(k);
+    this.moveCursors(k);
     if (!this.div3d || !this.div3d.data) return;
     if (this.playing) {
       const now = performance.now();
@@ -942,7 +1038,7 @@ class DlRacePlayer {
     const indices = this.trail3d.concat(this.head3d);
     const pick = (key) => indices.map((idx) => gd.data[idx][key]);
     const none = this.paths.map(() => null);
-    return this.Plotly.restyle(gd, {
+    return this.Plotly3d.restyle(gd, {
       x: pick("x"),
       y: pick("y"),
       z: pick("z"),
@@ -1057,7 +1153,7 @@ class DlRacePlayer {
 
   watchSize() {
     if (typeof ResizeObserver === "undefined") return;
-    for (const div of [this.div2d, this.div3d]) {
+    for (const div of [this.div2d, this.div3d, ...this.charts.map((c) => c.div)]) {
       if (!div) continue;
       let queued = false;
       let width = div.clientWidth;
@@ -1067,7 +1163,8 @@ class DlRacePlayer {
         requestAnimationFrame(() => {
           queued = false;
           width = div.clientWidth;
-          if (this.alive && div.data) this.Plotly.Plots.resize(div);
+          const P = this.plotlyOf(div);
+          if (this.alive && div.data && P) P.Plots.resize(div);
         });
       });
       ro.observe(div);
@@ -1083,8 +1180,9 @@ class DlRacePlayer {
     for (const ro of this.observers) ro.disconnect();
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn, true);
     if (this.clearClickTimer) this.clearClickTimer();
-    if (this.Plotly) {
-      for (const div of [this.div2d, this.div3d]) if (div && div.data) this.Plotly.purge(div);
+    for (const div of [this.div2d, this.div3d, ...this.charts.map((c) => c.div)]) {
+      const P = this.plotlyOf(div);
+      if (div && div.data && P) P.purge(div);
     }
     this.root.remove();
   }

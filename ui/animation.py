@@ -9,8 +9,9 @@ costs about half a megabyte over the websocket instead of the ~136 MB a Plotly f
 trails needs, the 2-D chart keeps 30+ fps, and the 3-D camera is never reset.
 
 plotly.js comes from the app's own ``static/`` folder (``server.enableStaticServing``), loaded once per
-page (or reused, when the page already has a ``window.Plotly``); ``standalone_html`` inlines it instead,
-for an offline download.
+page (or reused, when the page already has a ``window.Plotly``): plotly's cartesian bundle for the contour
+and the loss charts, then its gl3d bundle for the 3-D view (``ui.assets``). ``standalone_html`` inlines
+the full plotly.js instead, for an offline download.
 """
 
 from __future__ import annotations
@@ -31,12 +32,11 @@ import plotly.offline
 import streamlit as st
 
 from figures.palette import color_for
-from ui.assets import ensure_plotly_js
+from ui.assets import ensure_plotly_js, player_sources
 
 _HERE = Path(__file__).resolve().parent
 PLAYER_JS = (_HERE / "animation.js").read_text(encoding="utf-8")
 PLAYER_CSS = (_HERE / "animation.css").read_text(encoding="utf-8")
-PLOTLY_SRC = "./app/static/plotly.min.js"
 COMPONENT_NAME = "descent_lab_race_player"
 OVERLAY_KEYS = ("px", "py", "gx", "gy", "dx", "dy")  # see lab.overlays
 STANDALONE_CSS = """
@@ -169,15 +169,19 @@ def race_data(
     gradient_scale: float | None = None,
     step_scale: float | None = None,
     clickable: bool = False,
+    charts: Iterable[Mapping] = (),
 ) -> dict:
     """The exact ``data`` the player receives (also what tests inspect; AppTest runs no JavaScript).
 
     ``overlays`` names the drawn overlays (gradient, step, lookahead, effective; the paths then carry
     ``overlay`` arrays), ``gradient_scale`` the one factor applied to every gradient arrow, ``step_scale`` the
     one magnification of every step arrow and |Δx| × |Δy| box (1: true size), ``clickable``
-    whether a click on the contour reports a new start.
+    whether a click on the contour reports a new start. ``charts`` are drawn under the pictures with a
+    cursor at the shown step: each ``{"kind": .., "figure": figure_payload(..)}`` (x axis: the step) or
+    ``{"kind": .., "note": "why there is no chart"}``.
     """
     norm = [_normalize_path(p) for p in paths]
+    plotly_src, plotly_3d_src = player_sources()
     data = {
         "contour": contour,
         "surface3d": surface3d,
@@ -185,8 +189,12 @@ def race_data(
         "steps": max(1, int(steps)),
         "height": int(height),
         "speed": float(speed),
-        "plotly_src": PLOTLY_SRC,
+        "plotly_src": plotly_src,  # the first picture and the charts
+        "plotly_3d_src": plotly_3d_src,  # fetched after the first picture, for the 3-D view
     }
+    chart_list = [_chart_entry(c) for c in charts]
+    if chart_list:
+        data["charts"] = chart_list
     overlays = [str(o) for o in overlays]
     if overlays:
         data["overlays"] = overlays
@@ -199,6 +207,15 @@ def race_data(
     identity = {k: v for k, v in data.items() if k != "speed"}
     data["id"] = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=12).hexdigest()
     return data
+
+
+def _chart_entry(chart: Mapping) -> dict:
+    entry = {"kind": str(chart.get("kind", ""))}
+    if chart.get("figure") is not None:
+        entry["figure"] = chart["figure"]
+    else:
+        entry["note"] = str(chart.get("note") or "")
+    return entry
 
 
 @lru_cache(maxsize=8)
@@ -229,6 +246,7 @@ def race_animation(
     gradient_scale: float | None = None,
     step_scale: float | None = None,
     on_start: Callable[[], None] | None = None,
+    charts: Iterable[Mapping] = (),
 ) -> None:
     """Show the race player: contour (and 3-D, if given) pictures with a Play/Pause clock.
 
@@ -236,7 +254,7 @@ def race_animation(
     ``path_payload``/``encode_paths``. The step the visitor paused or scrubbed to is available as
     ``st.session_state[key]["step"]`` after that rerun. With ``on_start``, a click on the contour sends
     the trigger ``start`` (``{"x": .., "y": ..}``, readable as ``st.session_state[key]["start"]`` inside
-    that callback, which runs before the script).
+    that callback, which runs before the script). ``charts``: see ``race_data``.
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -244,7 +262,8 @@ def race_animation(
     if ctx is not None and ctx.main_script_path:
         _provision_static(ctx.main_script_path)
     data = race_data(contour, surface3d, paths, steps=steps, height=height, speed=speed, overlays=overlays,
-                     gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None)
+                     gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None,
+                     charts=charts)
     callbacks = {"on_step_change": _noop}
     if on_start is not None:
         callbacks["on_start_change"] = on_start
@@ -262,9 +281,10 @@ def standalone_html(
     paths: list[dict],
     steps: int,
     title: str,
+    charts: Iterable[Mapping] = (),
 ) -> str:
     """One self-contained HTML file that plays the race offline: plotly.js and the same player inlined."""
-    data = race_data(contour, surface3d, paths, steps=steps)
+    data = race_data(contour, surface3d, paths, steps=steps, charts=charts)
     data_json = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     safe_title = html.escape(str(title))
     mount = (

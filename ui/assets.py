@@ -1,21 +1,61 @@
 """Static files the app serves itself, so a classroom without internet still gets its charts.
 
 ``server.enableStaticServing = true`` serves the folder ``static/`` next to the entry script at
-``app/static/...``; the race player loads ``app/static/plotly.min.js`` from there, never from a CDN.
+``app/static/...``. The race player loads plotly.js from there, never from a CDN:
+
+- ``plotly-cartesian.min.js`` (1.5 MB: contour, scatter, the loss charts) draws the first picture;
+- ``plotly-gl3d.min.js`` (1.75 MB: surface, scatter3d) follows for the 3-D view, after the first picture.
+
+Both are plotly's own partial bundles of the same plotly.js version that the installed plotly package
+ships, fetched once from the npm registry by ``make`` / the Dockerfile (``python -m ui.assets``) and
+checked against the pinned sha512 below. Parsing 1.5 MB instead of 4.8 MB before the first chart is what
+brings that chart under 3 s (bench/bench_animation.py). Without them (offline install, failed fetch) the
+player falls back to ``plotly.min.js``, the full bundle copied out of the plotly package, for both.
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
 import contextlib
+import hashlib
+import io
 import logging
 import os
 import shutil
+import sys
+import tarfile
+import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import plotly
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = REPO_ROOT / "static"
 PLOTLY_JS_NAME = "plotly.min.js"
+STATIC_URL = "./app/static/"
+
+
+class Bundle(NamedTuple):
+    """One of plotly's partial bundles as published on npm."""
+
+    file: str  # name in static/ and inside the tarball's package/ folder
+    package: str  # npm package name
+    integrity: str  # npm's sha512 of the tarball, as `npm view <package>@<version> dist.integrity`
+    sha256: str  # of the extracted file: lets a later run tell a good copy in static/ from a damaged one
+
+
+# The version must equal the plotly.js inside the plotly package (tests/test_animation_data.py checks).
+PARTIAL_VERSION = "4.1.1"
+CARTESIAN = Bundle("plotly-cartesian.min.js", "plotly.js-cartesian-dist-min",
+                   "sha512-o8GrFeusncwBIxbBynRJpY4pkgVB6caM+JLpwrLYbbsO7dZ8FJ+SVN2Fr+L7kiG/Z6w4P5O0Jus/Qr5EefHVeg==",
+                   "79542150855a52c567260e3137095dbe2b744e6d702a5cabe67da246942fba7a")
+GL3D = Bundle("plotly-gl3d.min.js", "plotly.js-gl3d-dist-min",
+              "sha512-HNdhOi/mVr29u6BbzJvz1kAjEzCxwfaZNLipjNCxg33JE3RmRHhPDUd0LCuQMDcRR5LLFFfaSMMdtOWl0bERZA==",
+              "aab04dcd9c103a92b18723f8c837712fe820f325d0bcd2421e415e8124a75b9f")
+PARTIAL_BUNDLES = (CARTESIAN, GL3D)
+REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,31 +65,137 @@ def plotly_js_source() -> Path:
     return Path(plotly.__file__).resolve().parent / "package_data" / PLOTLY_JS_NAME
 
 
+def _atomic_copy(source: Path, target: Path) -> None:
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
 def ensure_plotly_js(static_dir: Path | str | None = None) -> Path:
     """Copy plotly.js into ``<static_dir>/plotly.min.js`` (default ``<repo>/static``) unless it is there.
 
     "There" means a file of the same size as the installed bundle. The copy goes through a temporary file
     and an atomic rename, so a visitor never receives half a file. A read-only directory is not an error
     when the file already exists (for example baked into a container image); the path is returned as is.
+    Partial bundles fetched into ``<repo>/static`` are copied along when ``static_dir`` is another folder.
     """
-    folder = Path(static_dir) if static_dir is not None else REPO_ROOT / "static"
+    folder = Path(static_dir) if static_dir is not None else STATIC_DIR
     target = folder / PLOTLY_JS_NAME
     source = plotly_js_source()
+    _copy_partials(folder)
     try:
         if target.stat().st_size == source.stat().st_size:
             return target
     except OSError:
         pass
-    tmp = folder / f".{PLOTLY_JS_NAME}.{os.getpid()}.tmp"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        _atomic_copy(source, target)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         if target.is_file():
             _LOGGER.warning("Could not refresh %s (%s); serving the existing file.", target, exc)
             return target
         raise
     return target
+
+
+def _copy_partials(folder: Path) -> None:
+    """Give another static folder (a demo app, a test) the partial bundles this checkout has."""
+    if folder.resolve() == STATIC_DIR.resolve():
+        return
+    for bundle in PARTIAL_BUNDLES:
+        source, target = STATIC_DIR / bundle.file, folder / bundle.file
+        if source.is_file() and not (target.is_file() and target.stat().st_size == source.stat().st_size):
+            with contextlib.suppress(OSError):
+                _atomic_copy(source, target)
+
+
+def player_sources(static_dir: Path | str | None = None) -> tuple[str, str]:
+    """The URLs the player loads plotly.js from: (first picture and charts, 3-D view).
+
+    The partial bundles when ``static_dir`` has them, otherwise the full bundle for both (one load).
+    """
+    folder = Path(static_dir) if static_dir is not None else STATIC_DIR
+    full = STATIC_URL + PLOTLY_JS_NAME
+    if all((folder / b.file).is_file() for b in PARTIAL_BUNDLES):
+        return STATIC_URL + CARTESIAN.file, STATIC_URL + GL3D.file
+    return full, full
+
+
+def _tarball_url(bundle: Bundle) -> str:
+    name = bundle.package
+    return f"{REGISTRY}/{name}/-/{name}-{PARTIAL_VERSION}.tgz"
+
+
+def _check_integrity(blob: bytes, integrity: str) -> None:
+    algorithm, _, expected = integrity.partition("-")
+    actual = base64.b64encode(hashlib.new(algorithm, blob).digest()).decode("ascii")
+    if actual != expected:
+        raise ValueError(f"integrity mismatch: expected {integrity}, got {algorithm}-{actual}")
+
+
+def extract_bundle(tarball: bytes, bundle: Bundle) -> bytes:
+    """The bundle's .min.js out of its npm tarball, after checking the tarball against the pin."""
+    _check_integrity(tarball, bundle.integrity)
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        member = tar.getmember(f"package/{bundle.file}")
+        handle = tar.extractfile(member)
+        if handle is None:
+            raise ValueError(f"{bundle.file} is not a file in {bundle.package}")
+        script = handle.read()
+    if hashlib.sha256(script).hexdigest() != bundle.sha256:
+        raise ValueError(f"{bundle.file} in {bundle.package} {PARTIAL_VERSION} is not the pinned file")
+    return script
+
+
+def has_bundle(folder: Path, bundle: Bundle) -> bool:
+    """Whether ``folder`` holds exactly the pinned file (a damaged or other version does not count)."""
+    try:
+        return hashlib.sha256((folder / bundle.file).read_bytes()).hexdigest() == bundle.sha256
+    except OSError:
+        return False
+
+
+def fetch_partial_bundles(static_dir: Path | str | None = None, timeout: float = 60.0) -> list[Path]:
+    """Download the pinned partial bundles into ``static_dir`` (skips those already there)."""
+    folder = Path(static_dir) if static_dir is not None else STATIC_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for bundle in PARTIAL_BUNDLES:
+        target = folder / bundle.file
+        if has_bundle(folder, bundle):
+            continue
+        with urllib.request.urlopen(_tarball_url(bundle), timeout=timeout) as response:  # noqa: S310 (fixed https URL)
+            script = extract_bundle(response.read(), bundle)
+        tmp = folder / f".{bundle.file}.{os.getpid()}.tmp"
+        tmp.write_bytes(script)
+        os.replace(tmp, target)
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Put the plotly.js bundles the app serves into static/.")
+    parser.add_argument("--static", type=Path, default=STATIC_DIR, help="target folder (default: ./static)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail when the partial bundles cannot be fetched")
+    args = parser.parse_args(argv)
+    print(f"plotly.js full bundle: {ensure_plotly_js(args.static)}")
+    try:
+        for path in fetch_partial_bundles(args.static):
+            print(f"fetched {path} ({path.stat().st_size:,} bytes)")
+    except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
+        print(f"WARNING: could not fetch plotly's partial bundles ({exc}); the race player will load the "
+              "full plotly.min.js instead (slower first chart).", file=sys.stderr)
+        return 1 if args.strict else 0
+    first, three_d = player_sources(args.static)
+    print(f"race player loads {first} first, then {three_d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

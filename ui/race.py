@@ -146,22 +146,41 @@ def _reset_hyperparameters(state: PageState, surface_presets: dict[str, dict[str
 
 
 def _hyperparameter_inputs(state: PageState, names: list[str]) -> dict[str, dict[str, float]]:
+    """One optimizer's inputs at a time (picked above them), and every optimizer's values in one line.
+
+    Ten optimizers' inputs at once were 32 number fields: a wall to read, and about a quarter of a second
+    of the browser's work before the race could draw. The values of the optimizers not shown stay in the
+    session (and the URL) as they are.
+    """
+    if not names:
+        return {}
+    focus_key = state.key("hp_focus")
+    if st.session_state.get(focus_key) not in names:
+        st.session_state[focus_key] = names[0]
+    if len(names) > 1:
+        st.segmented_control("Optimizer", names, key=focus_key, required=True, persist_state="session",
+                             format_func=lambda n: optimizers.get(n).title)
+    focus = st.session_state.get(focus_key) if st.session_state.get(focus_key) in names else names[0]
     chosen = {}
     for name in names:
         opt = optimizers.get(name)
-        cols = st.columns([1.1] + [1] * len(opt.hyperparameters))
-        cols[0].markdown(f"**{opt.title}**")
+        keys = {p.name: state.key("hp", name, p.name) for p in opt.hyperparameters}
+        for p in opt.hyperparameters:
+            if keys[p.name] not in st.session_state:
+                st.session_state[keys[p.name]] = p.default
+        if name == focus:
+            cols = st.columns(max(4, len(opt.hyperparameters)))
+            for col, p in zip(cols, opt.hyperparameters, strict=False):
+                col.number_input(
+                    f"{p.name} ({opt.title})", min_value=float(p.ui_min), max_value=float(p.ui_max),
+                    step=_step_for(p), format="%.6g", key=keys[p.name], help=p.help, persist_state="session")
         values = {}
-        for col, p in zip(cols[1:], opt.hyperparameters, strict=True):
-            key = state.key("hp", name, p.name)
-            if key not in st.session_state:
-                st.session_state[key] = p.default
-            value = col.number_input(
-                f"{p.name} ({opt.title})", min_value=float(p.ui_min), max_value=float(p.ui_max),
-                step=_step_for(p), format="%.6g", key=key, help=p.help, label_visibility="visible",
-                persist_state="session")
-            values[p.name] = float(value) if p.is_valid(float(value)) else p.default
+        for p in opt.hyperparameters:
+            value = float(st.session_state[keys[p.name]])
+            values[p.name] = value if p.is_valid(value) else p.default
         chosen[name] = values
+    st.caption(" · ".join(f"**{optimizers.get(n).title}** " + ", ".join(f"{k} {v:.4g}" for k, v in hp.items())
+                          for n, hp in chosen.items()))
     return chosen
 
 
@@ -342,59 +361,56 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
         span = max(x1 - x0, y1 - y0)
         gscale = overlays.gradient_scale(list(extra.values()), span)
         sscale = overlays.step_scale(list(extra.values()), span)
+    charts = _charts(surface_key, race, surface, paths)
     animation.race_animation(contour, surface3d if controls.view != "contour" else None,
                              paths_payload(paths, extra), steps=race.steps, key=state.key("player"),
                              speed=controls.speed, overlays=shown, gradient_scale=gscale,
-                             step_scale=sscale,
+                             step_scale=sscale, charts=charts,
                              on_start=lambda: _start_from_click(state))
     notes = [note for n, p in paths.items() if (note := divergence_note(optimizers.get(n).title, p))]
     if notes:
         st.caption(" · ".join(notes) + ". A diverged path stops where it left the picture (|θ| or |f| "
                    "above 10⁶, or outside the formula's domain).")
-    _charts(surface, surface_key, race, paths)
     st.dataframe(results_rows(surface, paths), hide_index=True, width="stretch")
-    _downloads(surface, race, paths, contour, surface3d)
+    _downloads(surface, race, paths, contour, surface3d, charts)
     gif_export.gif_download(surface, paths, key=(surface_key, race))
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _chart_figures(surface_key: tuple, race: Race, _surface, _paths):
-    """The loss and distance figures of a race, built once per race and shared.
+NO_MINIMUM_NOTE = "This surface has no minimum (it is unbounded below), so there is no distance to show."
 
-    Building and validating the Plotly figures is about half of a rerun's server CPU, so a rerun that
-    changes nothing about the race (speed, view, another visitor with the same link) reuses them.
-    ``st.plotly_chart`` only reads a figure (it serializes a copy), so sharing them is safe.
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _charts(surface_key: tuple, race: Race, _surface, _paths) -> tuple[dict, ...]:
+    """The loss and distance charts of a race (the player draws them, with a cursor at the shown step).
+
+    Built once per race and shared: building and serializing the Plotly figures is about half of a
+    rerun's server CPU, so a rerun that changes nothing about the race (speed, view, another visitor
+    with the same link) reuses them. Nobody mutates them (they only go into the player's ``data``).
     """
     loss_series = {n: (optimizers.get(n).title, p.values, p.diverged_at) for n, p in _paths.items()}
     fmin = float(_surface.minimum_values.min()) if len(_surface.minima) else None
-    loss = race_charts.loss_figure(loss_series, fmin)
+    loss = {"kind": "loss", "figure": background.figure_payload(race_charts.loss_figure(loss_series, fmin))}
     distances = {}
     for n, p in _paths.items():
         d = distance_to_minimum(_surface, p.points)
         if d is not None:
             distances[n] = (optimizers.get(n).title, d, p.diverged_at)
-    distance = race_charts.distance_figure(distances) if distances else None
+    if distances:
+        figure = background.figure_payload(race_charts.distance_figure(distances))
+        distance = {"kind": "distance", "figure": figure}
+    else:
+        distance = {"kind": "distance", "note": NO_MINIMUM_NOTE}
     return loss, distance
 
 
-def _charts(surface, surface_key: tuple, race: Race, paths: dict[str, optimizers.Path]) -> None:
-    loss, distance = _chart_figures(surface_key, race, surface, paths)
-    left, right = st.columns(2)
-    left.plotly_chart(loss, key="loss_chart")
-    if distance is not None:
-        right.plotly_chart(distance, key="distance_chart")
-    else:
-        right.caption("This surface has no minimum (it is unbounded below), so there is no distance to show.")
-
-
-def _downloads(surface, race: Race, paths, contour, surface3d) -> None:
+def _downloads(surface, race: Race, paths, contour, surface3d, charts) -> None:
     left, right = st.columns(2)
     left.download_button("Download trajectories (CSV)", data=lambda: trajectories_csv(paths),
                          file_name=f"descent-lab-{surface.name}.csv", mime="text/csv", on_click="ignore")
     right.download_button(
         "Download the animation (offline HTML)",
         data=lambda: animation.standalone_html(contour, surface3d, paths_payload(paths), race.steps,
-                                               f"Descent Lab — {surface.title}"),
+                                               f"Descent Lab — {surface.title}", charts),
         file_name=f"descent-lab-{surface.name}.html", mime="text/html", on_click="ignore")
 
 
