@@ -119,9 +119,11 @@ for _ in $(seq 1 90); do
 done
 if ((ok)); then
   log "health endpoint answered ok after $((SECONDS - tr)) s"
-  code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/app/static/plotly.min.js")"
-  log "GET /app/static/plotly.min.js -> HTTP $code"
-  [[ "$code" == 200 ]] || { echo "static plotly.min.js not served" >&2; exit 1; }
+  for js in plotly.min.js plotly-cartesian.min.js plotly-gl3d.min.js; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/app/static/$js")"
+    log "GET /app/static/$js -> HTTP $code"
+    [[ "$code" == 200 ]] || { echo "static $js not served" >&2; exit 1; }
+  done
   # A real visit (script run over the WebSocket) when the dev tools are at hand.
   if [[ -x .venv/bin/python && -x /usr/bin/chromium ]]; then
     log "browser smoke test against the container"
