@@ -39,6 +39,9 @@ POOL_SIZE = 2
 WORKER_TIMEOUT = 3.0  # seconds one request may take in a worker
 MEMORY_LIMIT = 1 << 30  # bytes of address space
 CPU_SECONDS = 4  # CPU seconds per request (a backstop behind the wall-clock timeout)
+# Workers run below the server's priority (like lab.jobs' pool): on a 2-core host two busy SymPy workers
+# otherwise take both cores from the Streamlit process, and every visitor's rerun waits for a formula.
+WORKER_NICENESS = 10
 MAX_MESSAGE = 16 << 20  # bytes
 _HEADER = struct.Struct(">I")
 _ROOT = Path(__file__).resolve().parent.parent
@@ -403,6 +406,10 @@ def _worker_main() -> None:
     except Exception:
         traceback.print_exc()
     _limit_memory()
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
     _write_all(out, _frame(("ready", os.getpid())))
     while True:
         try:

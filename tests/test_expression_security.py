@@ -329,6 +329,9 @@ def test_workers_run_with_limits():
         address = next(line for line in limits.splitlines() if line.startswith("Max address space"))
         assert "unlimited" not in address.split()[3]
         assert os.getsid(pid) == pid  # its own session: no terminal signals
+        # Below the server's priority, so formula work never takes the cores from visitors' reruns.
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + sandbox.WORKER_NICENESS)
 
 
 def test_worker_answers_are_unpickled_with_sympy_classes_only():
