@@ -383,21 +383,19 @@ NO_MINIMUM_NOTE = "This surface has no minimum (it is unbounded below), so there
 def _charts(surface_key: tuple, race: Race, _surface, _paths) -> tuple[dict, ...]:
     """The loss and distance charts of a race (the player draws them, with a cursor at the shown step).
 
-    Built once per race and shared: building and serializing the Plotly figures is about half of a
-    rerun's server CPU, so a rerun that changes nothing about the race (speed, view, another visitor
-    with the same link) reuses them. Nobody mutates them (they only go into the player's ``data``).
+    Built once per race and shared, so a rerun that changes nothing about the race (speed, view, another
+    visitor with the same link) reuses them. Nobody mutates them (they only go into the player's ``data``).
     """
     loss_series = {n: (optimizers.get(n).title, p.values, p.diverged_at) for n, p in _paths.items()}
     fmin = float(_surface.minimum_values.min()) if len(_surface.minima) else None
-    loss = {"kind": "loss", "figure": background.figure_payload(race_charts.loss_figure(loss_series, fmin))}
+    loss = {"kind": "loss", "figure": race_charts.loss_figure(loss_series, fmin)}
     distances = {}
     for n, p in _paths.items():
         d = distance_to_minimum(_surface, p.points)
         if d is not None:
             distances[n] = (optimizers.get(n).title, d, p.diverged_at)
     if distances:
-        figure = background.figure_payload(race_charts.distance_figure(distances))
-        distance = {"kind": "distance", "figure": figure}
+        distance = {"kind": "distance", "figure": race_charts.distance_figure(distances)}
     else:
         distance = {"kind": "distance", "note": NO_MINIMUM_NOTE}
     return loss, distance
