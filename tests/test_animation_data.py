@@ -375,3 +375,14 @@ def test_a_script_with_the_player_runs_under_apptest(tmp_path, steps, n):
     # A rerun sends the same race (same id): the browser keeps playing instead of starting over.
     at.run()
     assert json.loads(at.get("bidi_component")[0].proto.json)["id"] == data["id"]
+
+
+def test_without_the_npm_registry_the_app_falls_back_to_the_full_bundle(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(assets, "REGISTRY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(assets, "STATIC_DIR", tmp_path / "checkout-static")  # no bundles to copy from
+    folder = tmp_path / "static"
+    assert assets.main(["--static", str(folder)]) == 0  # `make run`: warn and carry on
+    assert "WARNING: could not fetch plotly's partial bundles" in capsys.readouterr().err
+    assert (folder / "plotly.min.js").is_file()
+    assert assets.player_sources(folder) == ("./app/static/plotly.min.js",) * 2
+    assert assets.main(["--static", str(folder), "--strict"]) == 1  # `make test` and the image: fail
