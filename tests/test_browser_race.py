@@ -168,3 +168,31 @@ def test_first_picture_needs_only_the_cartesian_bundle_and_the_charts_follow_the
     assert all(b > a for a, b in zip(start, moved, strict=True)), (start, moved)
     assert page.locator(EXCEPTION).count() == 0
     assert not console_errors
+
+
+def _visible_3d(page) -> dict:
+    return page.evaluate("""() => {
+        const gd = document.querySelector('.dl-race .dl-plot-3d.js-plotly-plot');
+        const trails = gd.data.filter(t => t.uid && t.uid.startsWith('dlt3'));
+        return Object.fromEntries(trails.map(t => [t.name, t.visible]));
+    }""")
+
+
+def test_legend_choices_reach_the_3d_view_also_while_its_bundle_loads(page, app_server, console_errors):
+    held = []
+    page.route("**/plotly-gl3d.min.js", lambda route: held.append(route))  # held until the legend is used
+    page.goto(app_server + "/?surface=himmelblau&optimizers=sgd,adam&steps=200")
+    wait_for_app(page)
+    page.wait_for_selector(".dl-race[data-ready='true'] .dl-plot-2d .legend .traces", timeout=60_000)
+    page.locator(".dl-race .dl-plot-2d .legend .traces", has_text="SGD").first.click()
+    page.wait_for_timeout(300)
+    assert held, "the 3-D bundle was not requested"
+    held[0].continue_()
+    page.wait_for_function("() => (window.__descentLabPlayers || []).some(p => p.alive && p.stats.drawn3d)",
+                           timeout=90_000)
+    assert _visible_3d(page) == {"SGD": False, "Adam": True}
+    page.locator(".dl-race .dl-plot-2d .legend .traces", has_text="SGD").first.click()  # shown again
+    page.wait_for_function("""() => document.querySelector('.dl-race .dl-plot-3d.js-plotly-plot').data
+        .some(t => t.uid === 'dlt30' && t.visible === true)""", timeout=10_000)
+    assert page.locator(EXCEPTION).count() == 0
+    assert not console_errors

@@ -801,16 +801,21 @@ class DlRacePlayer {
     const traces = (fig.data || []).slice();
     const base = traces.length;
     const n = this.paths.length;
+    // An optimizer hidden from the contour's legend while this bundle loaded starts hidden here too.
+    const shown = this.paths.map((_, i) => {
+      const t = this.div2d.data && this.div2d.data[this.trail2d[i]];
+      return !t || t.visible === true || t.visible === undefined;
+    });
     this.paths.forEach((p, i) => {
       traces.push({
-        type: "scatter3d", mode: "lines", uid: `dlt3${i}`, name: this.traceName(p, false), legendgroup: p.slug,
+        visible: shown[i], type: "scatter3d", mode: "lines", uid: `dlt3${i}`, name: this.traceName(p, false), legendgroup: p.slug,
         x: p.x3.subarray(0, 1), y: p.y3.subarray(0, 1), z: p.z3.subarray(0, 1),
         line: { color: p.color, width: 6 }, hoverinfo: "skip", showlegend: false,
       });
     });
     this.paths.forEach((p, i) => {
       traces.push({
-        type: "scatter3d", mode: "markers", uid: `dlh3${i}`, name: this.traceName(p, false), legendgroup: p.slug,
+        visible: shown[i], type: "scatter3d", mode: "markers", uid: `dlh3${i}`, name: this.traceName(p, false), legendgroup: p.slug,
         showlegend: false, x: p.x3.subarray(0, 1), y: p.y3.subarray(0, 1), z: p.z3.subarray(0, 1),
         marker: { color: p.color, size: 5, symbol: "circle", line: { color: "#1f2328", width: 1 } },
         hovertemplate: `${dlEscape(p.name)}<extra></extra>`,
@@ -828,7 +833,9 @@ class DlRacePlayer {
   }
 
   mirrorVisibility(ev) {
-    if (this.committing || !this.div3d || !ev || !ev[0] || !("visible" in ev[0])) return;
+    // Before the 3-D view is drawn there is nothing to mirror: draw3d copies the 2-D visibility itself.
+    if (this.committing || !this.div3d || !this.div3d.data || !this.trail3d || !this.Plotly3d) return;
+    if (!ev || !ev[0] || !("visible" in ev[0])) return;
     const indices = ev[1] || [];
     const visible = [];
     const targets = [];
