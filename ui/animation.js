@@ -34,10 +34,13 @@ const DL_CLICK_SLOP = 4; // px a press may move and still count as a click (not 
 // bundle sets window.Plotly too) is the full bundle: it is used for every picture if it is recent enough
 // for typed arrays ("bdata", 2.28+). The bundles this player loads itself never stay in window.Plotly
 // (see dlInjectPlotly), so window.Plotly only ever holds such a full bundle.
-function dlUsablePlotly() {
-  const P = window.Plotly;
+function dlUsable(P) {
   const major = P && typeof P.version === "string" ? parseInt(P.version, 10) : 0;
   return P && typeof P.newPlot === "function" && major >= 3 ? P : null;
+}
+
+function dlUsablePlotly() {
+  return dlUsable(window.Plotly);
 }
 
 // Streamlit's own st.plotly_chart code is a lazily loaded chunk that sets window.Plotly when it runs. If
@@ -75,11 +78,10 @@ function dlInjectPlotly(src) {
     script.async = true;
     script.dataset.descentLab = "plotly";
     script.onload = () => {
-      const P = window.Plotly;
+      const P = dlUsable(window.Plotly);
       if (had) window.Plotly = before;
       else delete window.Plotly;
-      const major = P && typeof P.version === "string" ? parseInt(P.version, 10) : 0;
-      if (P && typeof P.newPlot === "function" && major >= 3) resolve(P);
+      if (P) resolve(P);
       else reject(new Error("plotly.js loaded without a usable Plotly"));
     };
     script.onerror = () => {
