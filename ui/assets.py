@@ -26,6 +26,7 @@ import shutil
 import sys
 import tarfile
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,15 +66,21 @@ def plotly_js_source() -> Path:
     return Path(plotly.__file__).resolve().parent / "package_data" / PLOTLY_JS_NAME
 
 
-def _atomic_copy(source: Path, target: Path) -> None:
+def _atomic_write(target: Path, fill: Callable[[Path], object]) -> None:
+    """``fill`` writes a temporary file next to ``target``, which then replaces ``target`` in one rename,
+    so a visitor never receives half a file; the temporary file never stays behind."""
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, tmp)
+        fill(tmp)
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _atomic_copy(source: Path, target: Path) -> None:
+    _atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
 def ensure_plotly_js(static_dir: Path | str | None = None) -> Path:
@@ -163,7 +170,6 @@ def has_bundle(folder: Path, bundle: Bundle) -> bool:
 def fetch_partial_bundles(static_dir: Path | str | None = None, timeout: float = 60.0) -> list[Path]:
     """Download the pinned partial bundles into ``static_dir`` (skips those already there)."""
     folder = Path(static_dir) if static_dir is not None else STATIC_DIR
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for bundle in PARTIAL_BUNDLES:
         target = folder / bundle.file
@@ -171,9 +177,7 @@ def fetch_partial_bundles(static_dir: Path | str | None = None, timeout: float =
             continue
         with urllib.request.urlopen(_tarball_url(bundle), timeout=timeout) as response:  # noqa: S310 (fixed https URL)
             script = extract_bundle(response.read(), bundle)
-        tmp = folder / f".{bundle.file}.{os.getpid()}.tmp"
-        tmp.write_bytes(script)
-        os.replace(tmp, target)
+        _atomic_write(target, lambda tmp, script=script: tmp.write_bytes(script))
         written.append(target)
     return written
 
