@@ -15,6 +15,7 @@ Layout choices:
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass
@@ -324,6 +325,13 @@ def surface3d_figure(surface: Surface, resolution: int = 80, clip_quantile: floa
         )
     )
     return fig
+
+
+def typed_array(values, dtype: str = "f8") -> dict:
+    """A 1-D array as a plotly.js typed array (``{"dtype", "bdata"}``, what plotly.py sends for NumPy
+    arrays); NaN stays NaN (a gap), never invalid JSON."""
+    arr = np.ascontiguousarray(np.asarray(values, dtype=np.dtype(dtype).newbyteorder("<")).ravel())
+    return {"dtype": dtype, "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
 
 
 def figure_payload(fig: go.Figure) -> dict:

@@ -9,12 +9,12 @@ busy time under a classroom's load (py-spy on the load test). Arrays travel as p
 
 from __future__ import annotations
 
-import base64
 from functools import lru_cache
 
 import numpy as np
 import plotly.io as pio
 
+from figures.background import typed_array
 from figures.palette import color_for
 
 # The legend sits under the axis title, so it never covers the chart's title.
@@ -26,12 +26,6 @@ _LAYOUT = dict(height=380, margin=dict(l=60, r=20, t=40, b=110),
 def _template() -> dict:
     """plotly's "plotly_white" template as JSON, built once per process (it is the same every time)."""
     return pio.templates["plotly_white"].to_plotly_json()
-
-
-def typed_array(values, dtype: str = "f8") -> dict:
-    """A 1-D array as a plotly.js typed array; NaN stays NaN (a gap), never invalid JSON."""
-    arr = np.ascontiguousarray(np.asarray(values, dtype=np.dtype(dtype).newbyteorder("<")).ravel())
-    return {"dtype": dtype, "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
 
 
 def _line(name: str, title: str, ys: np.ndarray, diverged_at: int | None) -> list[dict]:

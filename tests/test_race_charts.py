@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import optimizers
 import surfaces
-from figures import race_charts
+from figures import background, race_charts
 from lab.race import distance_to_minimum
 from ui.animation import decode_array
 
@@ -72,7 +72,7 @@ def test_non_positive_losses_use_a_linear_axis_of_raw_values():
 @given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(float("nan"))),
                 min_size=1, max_size=40))
 def test_typed_arrays_round_trip_any_floats(values):
-    encoded = race_charts.typed_array(values)
+    encoded = background.typed_array(values)
     decoded = decode_array(encoded)
     np.testing.assert_array_equal(decoded, np.asarray(values, dtype=np.float64))
     json.dumps(encoded, allow_nan=False)

@@ -31,6 +31,7 @@ import numpy as np
 import plotly.offline
 import streamlit as st
 
+from figures.background import typed_array
 from figures.palette import color_for
 from ui.assets import ensure_plotly_js, player_sources
 
@@ -66,7 +67,7 @@ def encode_array(values: Any) -> dict:
     with np.errstate(over="ignore", invalid="ignore"):
         f32 = arr.astype("<f4")
     f32[~np.isfinite(f32)] = np.nan
-    return {"dtype": "f4", "bdata": base64.b64encode(f32.tobytes()).decode("ascii")}
+    return typed_array(f32, "f4")
 
 
 def decode_array(encoded: Mapping | Iterable) -> np.ndarray:
