@@ -160,7 +160,7 @@ def _hyperparameter_inputs(state: PageState, names: list[str]) -> dict[str, dict
     if len(names) > 1:
         st.segmented_control("Optimizer", names, key=focus_key, required=True, persist_state="session",
                              format_func=lambda n: optimizers.get(n).title)
-    focus = st.session_state.get(focus_key) if st.session_state.get(focus_key) in names else names[0]
+    focus = st.session_state[focus_key]  # one of names: set above, and the picker requires a choice
     chosen = {}
     for name in names:
         opt = optimizers.get(name)
