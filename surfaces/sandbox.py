@@ -360,17 +360,23 @@ def _vm_bytes() -> int:
     return 0
 
 
-def _limit_memory() -> None:
+def _set_soft_limit(which: str, soft: int) -> None:
+    """Set the soft limit ``resource.<which>`` to ``soft``, never above the hard limit; a platform
+    without ``resource`` (or that refuses) leaves the limit as it is."""
     try:
         import resource
 
-        limit = max(MEMORY_LIMIT, _vm_bytes() + (256 << 20))
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        key = getattr(resource, which)
+        _soft, hard = resource.getrlimit(key)
         if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ImportError, OSError, ValueError):
+            soft = min(soft, hard)
+        resource.setrlimit(key, (soft, hard))
+    except (ImportError, AttributeError, OSError, ValueError):
         pass
+
+
+def _limit_memory() -> None:
+    _set_soft_limit("RLIMIT_AS", max(MEMORY_LIMIT, _vm_bytes() + (256 << 20)))
 
 
 def _limit_cpu() -> None:
@@ -379,13 +385,9 @@ def _limit_cpu() -> None:
         import resource
 
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        soft = int(usage.ru_utime + usage.ru_stime) + 1 + CPU_SECONDS
-        _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-    except (ImportError, OSError, ValueError):
-        pass
+    except (ImportError, OSError):
+        return
+    _set_soft_limit("RLIMIT_CPU", int(usage.ru_utime + usage.ru_stime) + 1 + CPU_SECONDS)
 
 
 def _worker_main() -> None:
