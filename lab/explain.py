@@ -21,8 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import optimizers
-from optimizers.rules import ScalarOps as xp
-from optimizers.rules import identity_lookahead
+from optimizers.rules import identity_lookahead, maximum, safe_div
 
 Pair = tuple[float | None, float | None]
 COORDINATES = ("x", "y")
@@ -178,7 +177,7 @@ def _adagrad(name: str, record) -> list[Line]:
         record, rf"-\frac{{{s['lr']}}}{{\sqrt{{G_t + {s['eps']}}}}}\, g_t",
         lambda GG, g: rf"-\frac{{{number(lr)}}}{{\sqrt{{{GG} + {number(eps)}}}}} \cdot {g}",
         (G, record.gradient),
-        _pair(lambda GG, g: -lr / xp.sqrt(GG + eps) * g, G, record.gradient))
+        _pair(lambda GG, g: -lr / math.sqrt(GG + eps) * g, G, record.gradient))
 
 
 def _squared_average(name: str, record, rho: float, Eg2_prev: Pair, Eg2: Pair) -> Line:
@@ -196,8 +195,8 @@ def _adadelta(name: str, record) -> list[Line]:
     g = record.gradient
     Eg2_prev, Eg2 = _field(record.state_before, "Eg2"), _field(record.state_after, "Eg2")
     Edx2_prev, Edx2 = _field(record.state_before, "Edx2"), _field(record.state_after, "Edx2")
-    rms_dx = _pair(lambda e: xp.sqrt(e + eps), Edx2_prev)
-    rms_g = _pair(lambda e: xp.sqrt(e + eps), Eg2)
+    rms_dx = _pair(lambda e: math.sqrt(e + eps), Edx2_prev)
+    rms_g = _pair(lambda e: math.sqrt(e + eps), Eg2)
     raw = _pair(lambda a, b, gg: -(a / b) * gg, rms_dx, rms_g, g)
     e = s["eps"]
     lines = _head(name, record) + [
@@ -232,7 +231,7 @@ def _rmsprop(name: str, record) -> list[Line]:
         record, rf"-\frac{{{s['lr']}}}{{\sqrt{{E[g^2]_t + {s['eps']}}}}}\, g_t",
         lambda e, g: rf"-\frac{{{number(lr)}}}{{\sqrt{{{e} + {number(eps)}}}}} \cdot {g}",
         (Eg2, record.gradient),
-        _pair(lambda e, g: -lr / xp.sqrt(e + eps) * g, Eg2, record.gradient))
+        _pair(lambda e, g: -lr / math.sqrt(e + eps) * g, Eg2, record.gradient))
 
 
 def _first_moment(name: str, record) -> tuple[Line, Pair]:
@@ -292,9 +291,9 @@ def _adam(name: str, record) -> list[Line]:
                            nesterov, (m_hat, record.gradient), nesterov))
         return lines + _tail(record, scale + r"\, \bar m_t", lambda vh, mb: rf"{filled_scale(vh)} \cdot {mb}",
                              (v_hat, nesterov),
-                             _pair(lambda vh, mb: -lr / (xp.sqrt(vh) + eps) * mb, v_hat, nesterov))
+                             _pair(lambda vh, mb: -lr / (math.sqrt(vh) + eps) * mb, v_hat, nesterov))
     return lines + _tail(record, scale + r"\, \hat m_t", lambda vh, mh: rf"{filled_scale(vh)} \cdot {mh}",
-                         (v_hat, m_hat), _pair(lambda vh, mh: -lr / (xp.sqrt(vh) + eps) * mh, v_hat, m_hat))
+                         (v_hat, m_hat), _pair(lambda vh, mh: -lr / (math.sqrt(vh) + eps) * mh, v_hat, m_hat))
 
 
 def _adamax(name: str, record) -> list[Line]:
@@ -305,13 +304,13 @@ def _adamax(name: str, record) -> list[Line]:
     u_line = _line("Largest recent gradient size (decayed maximum)", "u_t",
                    rf"\max({s['beta2']}\, u_{{t-1}},\ |g_t|)",
                    lambda up, g: rf"\max({number(b2)} \cdot {up},\ |{g}|)", u, (u_prev, record.gradient),
-                   _pair(lambda up, g: xp.maximum(b2 * up, xp.abs(g)), u_prev, record.gradient))
+                   _pair(lambda up, g: maximum(b2 * up, abs(g)), u_prev, record.gradient))
     mh_line, m_hat = _bias_corrected("Bias-corrected average of gradients (m starts at 0)", r"\hat m_t",
                                      "m_t", s["beta1"], b1, t, m)
     return _head(name, record) + [m_line, u_line, mh_line] + _tail(
         record, rf"-\frac{{{s['lr']}}}{{u_t}}\, \hat m_t",
         lambda uu, mh: rf"-\frac{{{number(lr)}}}{{{uu}}} \cdot {mh}",
-        (u, m_hat), _pair(lambda uu, mh: -lr * xp.safe_div(mh, uu), u, m_hat))
+        (u, m_hat), _pair(lambda uu, mh: -lr * safe_div(mh, uu), u, m_hat))
 
 
 def _amsgrad(name: str, record) -> list[Line]:
@@ -322,11 +321,11 @@ def _amsgrad(name: str, record) -> list[Line]:
     vmax_prev, vmax = _field(record.state_before, "v_max"), _field(record.state_after, "v_max")
     vmax_line = _line("Largest average of squared gradients so far (never shrinks)", r"\hat v_t",
                       r"\max(\hat v_{t-1},\ v_t)", lambda vp, vv: rf"\max({vp},\ {vv})", vmax, (vmax_prev, v),
-                      _pair(lambda vp, vv: xp.maximum(vp, vv), vmax_prev, v))
+                      _pair(lambda vp, vv: maximum(vp, vv), vmax_prev, v))
     return _head(name, record) + [m_line, v_line, vmax_line] + _tail(
         record, rf"-\frac{{{s['lr']}}}{{\sqrt{{\hat v_t}} + {s['eps']}}}\, m_t",
         lambda vm, mm: rf"-\frac{{{number(lr)}}}{{\sqrt{{{vm}}} + {number(eps)}}} \cdot {mm}", (vmax, m),
-        _pair(lambda vm, mm: -lr / (xp.sqrt(vm) + eps) * mm, vmax, m))
+        _pair(lambda vm, mm: -lr / (math.sqrt(vm) + eps) * mm, vmax, m))
 
 
 # The rule families, by the table's optimizer names (the keys must equal optimizers.available()).

@@ -1,34 +1,40 @@
 """Runs and sweeps: the update rules applied to surfaces, with checks, schedules, noise and divergence.
 
-Two engines run the *same* rule code (``optimizers.rules`` is elementwise):
-
-* the scalar engine, for a few starts (``run`` with P ≤ ``SCALAR_MAX_STARTS``): one coordinate per
-  Python float and the surface's ``math``-module gradient — about 2 µs a step, where a NumPy call alone
-  costs 1 µs;
-* the array engine, for many starts (large ``run`` batches and every ``sweep``): coordinates held as a
-  (2, P) array so each row is contiguous, the surface's NumPy gradient, one vectorized step for all P.
+One engine serves every caller: ``optimizers.kernel`` compiles one kernel per optimizer, and ``run`` (one
+start or a batch), ``sweep`` (thousands of starts, final points only) and ``trace`` (the explainer) all
+evaluate the same compiled rule and the same surface program (``Surface.program``) with the same
+operations in the same order. So the three agree bit for bit on any CPU: no NumPy ufunc, whose SIMD
+kernels round differently on AVX-512, touches a path.
 
 Divergence. A start stops at the first step t whose new point has a non-finite or huge coordinate or
 value (|θ| or |f| above ``LIMIT`` = 1e6), or whose gradient cannot be evaluated (a custom formula's
-domain). ``diverged_at`` is that t; the points from t on repeat the last good point θ_{t−1}, so every
+domain: NaN). ``diverged_at`` is that t; the points from t on repeat the last good point θ_{t−1}, so every
 path stays finite and drawable. No RuntimeWarning escapes and nothing raises.
+
+Noise (the ``noise`` option) is one sequence of draws per run, shared by all its starts: a start's path
+does not depend on which batch it ran in, and an Atlas cell replays exactly on the Race page.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from optimizers import schedules
-from optimizers.rules import ArrayOps, ScalarOps, identity_lookahead
+from optimizers.compiled import fused_kernels_when_ready, kernels
+from optimizers.kernel import LIMIT, evaluate_point
+from optimizers.rules import FIXED, hyper_for_step
+from optimizers.rules import identity_lookahead as _identity
 from optimizers.table import OPTIMIZERS, Optimizer
 
-LIMIT = 1e6  # |θ| or |f| beyond this counts as divergence (the saddle is unbounded below)
-SCALAR_MAX_STARTS = 16  # above this many starts, run() uses the array engine
 MAX_STEPS = 100_000
-_SCALAR_ERRORS = (OverflowError, ValueError, ZeroDivisionError, TypeError)
+PARALLEL_MIN_STARTS = 4096  # from this many starts a run is split over the CPU's cores
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="descent-kernel") if _THREADS > 1 else None
 
 
 def available() -> list[str]:
@@ -111,11 +117,21 @@ def as_starts(start) -> tuple[np.ndarray, bool]:
     return arr, single
 
 
-def _noise_draws(s: Settings, count: int):
-    """All noise draws for a scalar run, (steps, P, 2), or None when noise is off."""
+def noise_draws(s: Settings) -> np.ndarray:
+    """σ_t·z_t for each step and coordinate, (steps, 2); empty when noise is off.
+
+    The same draws are added to the gradient of every start of the run (see the module docstring).
+    """
     if s.options["noise"] == 0.0:
-        return None
-    return np.random.default_rng(s.options["seed"]).standard_normal((s.steps, count, 2))
+        return np.zeros((0, 2))
+    z = np.random.default_rng(s.options["seed"]).standard_normal((s.steps, 2))
+    return np.asarray(s.noise_scales)[:, None] * z
+
+
+def fixed_hyperparameters(hyperparameters: dict) -> np.ndarray:
+    """The kernel's row of the hyperparameters that no schedule changes (``rules.FIXED`` order, 0 for
+    those the rule lacks)."""
+    return np.array([float(hyperparameters.get(f, 0.0)) for f in FIXED])
 
 
 @dataclass(frozen=True)
@@ -141,176 +157,56 @@ class Path:
         return self.points.shape[-2] - 1
 
 
-# --- scalar engine ------------------------------------------------------------------------------------
-def _scalar_point_ok(x, y) -> bool:
-    """Inside the box. NaN fails the comparison; a complex number (Python's (-8) ** (1/3)) the type test."""
-    return x.__class__ is float and y.__class__ is float and abs(x) <= LIMIT and abs(y) <= LIMIT
-
-
-def _run_scalar_one(s: Settings, surface, x: float, y: float, noise, out: np.ndarray) -> int:
-    """One start with floats; fills out (steps + 1, 2); returns diverged_at (-1 when none)."""
-    opt = s.optimizer
-    step, lookahead, grad = opt.step, opt.lookahead, surface.scalar_gradient
-    looks_ahead = lookahead is not identity_lookahead
-    xp = ScalarOps
-    sx = sy = opt.init(0.0)
-    h = dict(s.hyperparameters)
-    scheduled = s.scheduled
-    lrs, moms, has_momentum = s.learning_rates, s.momenta, "momentum" in h
-    out[0] = (x, y)
-    xs = [x]
-    ys = [y]
-    diverged = -1
-    for t in range(1, s.steps + 1):
-        if scheduled:
-            h["lr"] = lrs[t - 1]
-            if has_momentum:
-                h["momentum"] = moms[t - 1]
-        try:
-            if looks_ahead:
-                gx, gy = grad(lookahead(x, sx, h), lookahead(y, sy, h))
-            else:
-                gx, gy = grad(x, y)
-            if noise is not None:
-                sigma = s.noise_scales[t - 1]
-                zx, zy = noise[t - 1]
-                gx = gx + sigma * zx
-                gy = gy + sigma * zy
-            dx, sx = step(xp, gx, sx, h, t)
-            dy, sy = step(xp, gy, sy, h, t)
-            x = x + dx
-            y = y + dy
-        except _SCALAR_ERRORS:
-            diverged = t
-            break
-        if not _scalar_point_ok(x, y):
-            diverged = t
-            break
-        xs.append(x)
-        ys.append(y)
-    n = len(xs)
-    out[:n, 0] = xs
-    out[:n, 1] = ys
-    out[n:] = out[n - 1]
-    return diverged
-
-
-def _check_values(points: np.ndarray, values: np.ndarray, diverged: np.ndarray) -> None:
-    """Apply the |f| part of the divergence rule after the fact (exact: later points never feed back)."""
-    bad = ~(np.abs(values) <= LIMIT)
-    for i in np.flatnonzero(bad.any(axis=1)):
-        first = int(np.argmax(bad[i]))
-        if diverged[i] == -1 or first < diverged[i]:
-            diverged[i] = first
-            keep = max(first - 1, 0)
-            points[i, first:] = points[i, keep]
-            values[i, first:] = values[i, keep]
-
-
-def _run_scalar(s: Settings, surface, starts: np.ndarray):
-    count = len(starts)
-    points = np.empty((count, s.steps + 1, 2))
-    diverged = np.full(count, -1, dtype=int)
-    noise = _noise_draws(s, count)
-    for i, (x, y) in enumerate(starts.tolist()):
-        # Python floats for the start's draws: NumPy scalars would fail the float type test.
-        own_noise = None if noise is None else noise[:, i, :].tolist()
-        diverged[i] = _run_scalar_one(s, surface, x, y, own_noise, points[i])
-    values = surface.value(points)
-    _check_values(points, values, diverged)
-    return points, values, diverged
-
-
-# --- array engine ---------------------------------------------------------------------------------------
+# --- the kernel driver ---------------------------------------------------------------------------------
 @dataclass
-class _ArrayResult:
-    final: np.ndarray  # (2, P)
+class _Result:
+    final: np.ndarray  # (P, 2)
     final_values: np.ndarray  # (P,)
     diverged: np.ndarray  # (P,) int, -1 none
-    converged: np.ndarray | None  # (P,) int, -1 never
+    converged: np.ndarray  # (P,) int, -1 never (only filled when tracked)
     points: np.ndarray | None  # (P, steps + 1, 2) when kept
-    values: np.ndarray | None
+    values: np.ndarray | None  # (P, steps + 1)
 
 
-def _run_array(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=None,
-               tol: float = 0.0) -> _ArrayResult:
-    opt = s.optimizer
-    step, lookahead = opt.step, opt.lookahead
-    xp = ArrayOps
+def execute(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=None, tol: float = 0.0,
+            table: dict | None = None) -> _Result:
+    """Run the optimizer's kernel from ``table`` (default: the interpreting kernels) over all starts,
+    split across the CPU's cores when there are many."""
+    run_kernel = (table or kernels())[s.optimizer.name]
+    program = surface.program
     count = len(starts)
-    theta = np.ascontiguousarray(starts.T)  # (2, P)
-    state = opt.init(np.zeros_like(theta))
-    grad = np.empty_like(theta)
-    h = dict(s.hyperparameters)
-    has_momentum = "momentum" in h
-    rng = np.random.default_rng(s.options["seed"]) if s.options["noise"] else None
-    diverged = np.full(count, -1, dtype=int)
-    frozen = None  # boolean mask of stopped starts, once there are any
-    points = values = None
-    f = surface.value_xy(theta)
-    if keep_path:
-        points = np.empty((count, s.steps + 1, 2))
-        values = np.empty((count, s.steps + 1))
-        points[:, 0] = starts
-        values[:, 0] = f
-    converged = None
-    if minima is not None:
-        converged = np.full(count, -1, dtype=int)
-        _mark_converged(surface, theta, minima, tol, converged, 0)
-    bad0 = ~((np.abs(f) <= LIMIT) & (np.abs(theta) <= LIMIT).all(axis=0))
-    if bad0.any():
-        diverged[bad0] = 0
-        frozen = bad0
-    for t in range(1, s.steps + 1):
-        h["lr"] = s.learning_rates[t - 1]
-        if has_momentum:
-            h["momentum"] = s.momenta[t - 1]
-        surface.gradient_xy(lookahead(theta, state, h), grad)
-        g = grad
-        if rng is not None:
-            g = grad + s.noise_scales[t - 1] * rng.standard_normal((count, 2)).T
-        delta, state = step(xp, g, state, h, t)
-        new = theta + delta
-        f_new = surface.value_xy(new)
-        # Fast path: two reductions decide that every start is fine (NaN makes max() fail the test).
-        if frozen is not None or not (np.abs(f_new).max() <= LIMIT and np.abs(new).max() <= LIMIT):
-            ok = (np.abs(f_new) <= LIMIT) & (np.abs(new[0]) <= LIMIT) & (np.abs(new[1]) <= LIMIT)
-            if frozen is not None:
-                ok |= frozen
-            if not ok.all():
-                newly = ~ok
-                diverged[newly] = t
-                frozen = newly if frozen is None else frozen | newly
-        if frozen is not None:
-            new[:, frozen] = theta[:, frozen]
-            f_new[frozen] = f[frozen]
-        theta, f = new, f_new
-        if keep_path:
-            points[:, t] = theta.T
-            values[:, t] = f
-        if converged is not None:
-            _mark_converged(surface, theta, minima, tol, converged, t)
-    return _ArrayResult(theta, f, diverged, converged, points, values)
+    starts = np.ascontiguousarray(starts, dtype=np.float64)
+    lrs = np.asarray(s.learning_rates, dtype=np.float64)
+    moms = np.asarray(s.momenta, dtype=np.float64)
+    fixed = fixed_hyperparameters(s.hyperparameters)
+    noise = noise_draws(s)
+    track = minima is not None
+    minima = np.zeros((0, 2)) if minima is None else np.ascontiguousarray(minima, dtype=np.float64)
+    steps = s.steps
+    points = np.empty((steps + 1, 2, count) if keep_path else (0, 2, 0))
+    values = np.empty((steps + 1, count) if keep_path else (0, 0))
+    final = np.empty((count, 2))
+    final_values = np.empty(count)
+    diverged = np.empty(count, dtype=np.int64)
+    converged = np.full(count, -1, dtype=np.int64)
 
+    def block(lo: int, hi: int) -> None:
+        # Slices are views: each thread fills its own columns of the shared outputs.
+        run_kernel(program.code, program.constants, program.registers, program.outputs[:3], starts[lo:hi],
+                   lrs, moms, fixed, noise, minima, tol, keep_path, track,
+                   points[:, :, lo:hi] if keep_path else points, values[:, lo:hi] if keep_path else values,
+                   final[lo:hi], final_values[lo:hi], diverged[lo:hi], converged[lo:hi])
 
-def _mark_converged(surface, theta, minima, tol, converged, t):
-    """Record step t for starts first within tol of a minimum (or of a stationary point)."""
-    pending = converged < 0
-    if not pending.any():
-        return
-    if len(minima):
-        d2 = None
-        for mx, my in minima.tolist():
-            dx = theta[0] - mx
-            dy = theta[1] - my
-            dist2 = dx * dx + dy * dy
-            d2 = dist2 if d2 is None else np.minimum(d2, dist2, out=d2)
-        hit = d2 <= tol * tol
+    if _pool is None or count < PARALLEL_MIN_STARTS:
+        block(0, count)
     else:
-        g = np.empty_like(theta)
-        surface.gradient_xy(theta, g)
-        hit = g[0] ** 2 + g[1] ** 2 <= tol * tol
-    converged[pending & hit] = t
+        edges = np.linspace(0, count, _THREADS + 1).astype(int)
+        for future in [_pool.submit(block, lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]:
+            future.result()
+    if keep_path:
+        paths = np.ascontiguousarray(points.transpose(2, 0, 1))
+        return _Result(final, final_values, diverged, converged, paths, np.ascontiguousarray(values.T))
+    return _Result(final, final_values, diverged, converged, None, None)
 
 
 # --- public API ----------------------------------------------------------------------------------------
@@ -324,12 +220,8 @@ def run(name: str, surface, start, steps: int, **hyperparameters) -> Path:
     """
     s = settings(name, steps, **hyperparameters)
     starts, single = as_starts(start)
-    with np.errstate(all="ignore"):
-        if len(starts) <= SCALAR_MAX_STARTS:
-            points, values, diverged = _run_scalar(s, surface, starts)
-        else:
-            r = _run_array(s, surface, starts, keep_path=True)
-            points, values, diverged = r.points, r.values, r.diverged
+    r = execute(s, surface, starts, keep_path=True)
+    points, values, diverged = r.points, r.values, r.diverged
     if single:
         d = int(diverged[0])
         diverged_at = None if d < 0 else d
@@ -359,15 +251,17 @@ class Sweep:
 
 
 def sweep(name: str, surface, starts, steps: int, tol: float = 1e-3, **hyperparameters) -> Sweep:
-    """Run ``name`` from every start in ``starts`` (P, 2) at once with the array engine."""
+    """Run ``name`` from every start in ``starts`` (P, 2) at once, keeping only where each ends."""
     s = settings(name, steps, **hyperparameters)
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"Invalid tolerance: {tol}")
     pts, _ = as_starts(starts)
     minima = surface.all_minima
+    # The fused kernels when they are compiled (always for the catalogue): same bits, several times faster.
+    r = execute(s, surface, pts, keep_path=False, minima=minima, tol=float(tol),
+                table=fused_kernels_when_ready(surface))
+    final = r.final
     with np.errstate(all="ignore"):
-        r = _run_array(s, surface, pts, keep_path=False, minima=minima, tol=float(tol))
-        final = np.ascontiguousarray(r.final.T)
         if len(minima):
             d2 = ((final[:, None, :] - minima[None, :, :]) ** 2).sum(axis=-1)
             nearest = np.argmin(d2, axis=1)
@@ -402,38 +296,46 @@ def trace(name: str, surface, start, steps: int, **hyperparameters) -> list[Step
     """The first ``steps`` steps of a single-start run, recorded one by one.
 
     It stops where ``run`` reports divergence: the records are exactly the steps before ``diverged_at``.
-
-    It applies the same rule functions to the same floats as ``run``'s scalar engine, so each
-    ``theta_next`` equals the run's point exactly.
+    It calls the same compiled rule and the same surface program as ``run``'s kernel, in the same order,
+    so each ``theta_next`` equals the run's point exactly.
     """
     s = settings(name, steps, **hyperparameters)
     starts, single = as_starts(start)
     if not single:
         raise ValueError("Invalid start: trace takes one (x, y) start")
     opt = s.optimizer
+    program = surface.program
+    outputs = program.outputs[:3]
+
+    def at(px: float, py: float):
+        f, gx, gy = evaluate_point(program.code, program.constants, program.registers, outputs, px, py)
+        return float(f), float(gx), float(gy)
+
     x, y = starts[0].tolist()
     sx = sy = opt.init(0.0)
-    noise = _noise_draws(s, 1)
+    noise = noise_draws(s).tolist()
+    fixed = fixed_hyperparameters(s.hyperparameters)
     records = []
-    if not (_scalar_point_ok(x, y) and abs(float(surface.value((x, y)))) <= LIMIT):
+    f, gx_here, gy_here = at(x, y)
+    if not _inside(x, y, f):
         return records
     for t in range(1, s.steps + 1):
         h = s.step_hyperparameters(t)
-        try:
-            ax, ay = opt.lookahead(x, sx, h), opt.lookahead(y, sy, h)
-            gx, gy = surface.scalar_gradient(ax, ay)
-            if noise is not None:
-                sigma = s.noise_scales[t - 1]
-                zx, zy = noise[t - 1, 0].tolist()
-                gx, gy = gx + sigma * zx, gy + sigma * zy
-            dx, nsx = opt.step(ScalarOps, gx, sx, h, t)
-            dy, nsy = opt.step(ScalarOps, gy, sy, h, t)
-        except _SCALAR_ERRORS:
-            break
+        hyper = hyper_for_step(s.learning_rates[t - 1], s.momenta[t - 1], fixed, t)
+        ax, ay = float(opt.lookahead(x, sx, hyper)), float(opt.lookahead(y, sy, hyper))
+        gx, gy = (gx_here, gy_here) if opt.lookahead is _identity else at(ax, ay)[1:]
+        if noise:
+            gx, gy = gx + noise[t - 1][0], gy + noise[t - 1][1]
+        dx, nsx = opt.step(gx, sx, hyper, t)
+        dy, nsy = opt.step(gy, sy, hyper, t)
         nx, ny = x + dx, y + dy
-        # The same rule as run: the box on θ, then |f| (with NumPy's value, as run computes it).
-        if not (_scalar_point_ok(nx, ny) and abs(float(surface.value((nx, ny)))) <= LIMIT):
+        f, gx_here, gy_here = at(nx, ny)
+        if not _inside(nx, ny, f):
             break
         records.append(StepRecord(t, (x, y), (ax, ay), (gx, gy), h, (sx, sy), (nsx, nsy), (dx, dy), (nx, ny)))
         x, y, sx, sy = nx, ny, nsx, nsy
     return records
+
+
+def _inside(x: float, y: float, f: float) -> bool:
+    return abs(x) <= LIMIT and abs(y) <= LIMIT and abs(f) <= LIMIT

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -114,7 +115,7 @@ def test_first_three_steps_match_the_formula(name, surface_name):
     np.testing.assert_allclose(path.points, expected, rtol=1e-12, atol=1e-14)
 
 
-# --- batched equals one-by-one, and both engines agree ------------------------------------------------
+# --- one start, a batch and a sweep give the same bits, in every kernel --------------------------------
 def _starts(surface, count, seed=0):
     (x0, x1), (y0, y1) = surface.bounds
     rng = np.random.default_rng(seed)
@@ -123,9 +124,11 @@ def _starts(surface, count, seed=0):
 
 @pytest.mark.parametrize("surface_name", SURFACE_NAMES)
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)
-def test_batch_equals_single_runs_exactly(name, surface_name):
+def test_batch_equals_single_equals_sweep_exactly(name, surface_name):
+    """A race (one start), a batch run and an Atlas sweep agree bit for bit, and so do the interpreting
+    and the fused kernels; 60 steps are enough for chaotic surfaces to amplify any last-bit difference."""
     surface = surfaces.get(surface_name)
-    starts = _starts(surface, engine.SCALAR_MAX_STARTS + 4)  # large enough for the array engine
+    starts = _starts(surface, 20)
     batch = optimizers.run(name, surface, starts, 60)
     assert batch.points.shape == (len(starts), 61, 2)
     for i, start in enumerate(starts):
@@ -134,6 +137,44 @@ def test_batch_equals_single_runs_exactly(name, surface_name):
         np.testing.assert_array_equal(single.points, batch.points[i])
         np.testing.assert_array_equal(single.values, batch.values[i])
         assert (single.diverged_at if single.diverged_at is not None else -1) == batch.diverged_at[i]
+    fused = optimizers.sweep(name, surface, starts, 60)
+    s = optimizers.settings(name, 60)
+    interpreted = engine.execute(s, surface, starts, keep_path=False, minima=surface.all_minima, tol=1e-3)
+    for final, values, diverged in ((fused.final_points, fused.final_values, fused.diverged_at),
+                                     (interpreted.final, interpreted.final_values, interpreted.diverged)):
+        np.testing.assert_array_equal(final, batch.points[:, -1])
+        np.testing.assert_array_equal(values, batch.values[:, -1])
+        np.testing.assert_array_equal(diverged, batch.diverged_at)
+    np.testing.assert_array_equal(fused.converged_at, interpreted.converged)
+
+
+def test_sweep_uses_the_fused_kernels_for_catalogue_surfaces():
+    from optimizers import compiled
+
+    surface = surfaces.get("himmelblau")
+    assert compiled.fused_kernels_when_ready(surface) is compiled.fused_kernels(surface)
+
+
+def test_a_new_formula_is_swept_at_once_and_compiled_in_the_background():
+    """A visitor's surface never waits for LLVM: the interpreting kernels answer the first sweep, a
+    background process compiles the fused ones, and later sweeps use them, with the same bits."""
+    import time
+
+    from optimizers import compiled
+
+    wobble = Surface(name="wobble", title="", latex="", bounds=((-2, 2), (-2, 2)), minima=[(0.0, 0.0)],
+                     starts=[(1.0, 1.0)], expression=X**2 + Y**2 + sp.sin(3 * X) * Y / 7)
+    starts = _starts(wobble, 300, seed=9)
+    assert compiled.fused_kernels_when_ready(wobble) is None  # the compile starts now, in the background
+    first = optimizers.sweep("adam", wobble, starts, 100, lr=0.05)
+    deadline = time.monotonic() + 240
+    while (table := compiled.fused_kernels_when_ready(wobble)) is None:
+        assert time.monotonic() < deadline, "the background compile did not finish"
+        time.sleep(0.5)
+    assert table is compiled.fused_kernels(wobble)
+    later = optimizers.sweep("adam", wobble, starts, 100, lr=0.05)
+    np.testing.assert_array_equal(first.final_points, later.final_points)
+    np.testing.assert_array_equal(first.converged_at, later.converged_at)
 
 
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)
@@ -288,17 +329,20 @@ def test_gradient_noise_is_seeded_and_annealed():
     assert s.noise_scales[0] == pytest.approx(math.sqrt(0.3))
     assert s.noise_scales[99] == pytest.approx(math.sqrt(0.3 / 100**0.55))
     # The first noisy step is the plain step plus lr·σ₀·z₀ for the seeded draw z₀.
-    z = np.random.default_rng(7).standard_normal((100, 1, 2))[0, 0]
+    z = np.random.default_rng(7).standard_normal((100, 2))[0]
     expected = plain.points[1] - 0.01 * math.sqrt(0.3) * z
     np.testing.assert_allclose(a.points[1], expected, rtol=1e-12)
 
 
-def test_noise_is_the_same_in_both_engines():
-    starts = _starts(BOWL, engine.SCALAR_MAX_STARTS + 4)
-    big = optimizers.run("adam", BOWL, starts, 50, noise=1.0, seed=3)
-    s = optimizers.settings("adam", 50, noise=1.0, seed=3)
-    points, _, _ = engine._run_scalar(s, BOWL, starts)
-    np.testing.assert_array_equal(points, big.points)
+def test_noise_is_one_sequence_per_run_shared_by_its_starts():
+    """A start's noisy path does not depend on the batch it ran in (an Atlas cell replays exactly)."""
+    starts = _starts(BOWL, 20)
+    batch = optimizers.run("adam", BOWL, starts, 50, noise=1.0, seed=3)
+    for i in (0, 7, 19):
+        single = optimizers.run("adam", BOWL, starts[i], 50, noise=1.0, seed=3)
+        np.testing.assert_array_equal(single.points, batch.points[i])
+    sw = optimizers.sweep("adam", BOWL, starts, 50, noise=1.0, seed=3)
+    np.testing.assert_array_equal(sw.final_points, batch.points[:, -1])
 
 
 # --- sweeps ----------------------------------------------------------------------------------------------

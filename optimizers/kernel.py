@@ -1,0 +1,253 @@
+"""The compiled engine's building blocks: the program interpreter and the per-start checks.
+
+Everything here is compiled by numba (``optimizers.jit``) and called by the generated kernels
+(``optimizers.codegen``, loaded by ``optimizers.compiled``):
+
+* ``evaluate`` runs a surface's program (``surfaces.program``) instruction by instruction over a chunk of
+  starts: each instruction is one loop over the chunk, which LLVM vectorizes;
+* the helpers of the few operations whose domain needs a rule (``_sqrt``, ``_log``, ``_pow``, …) are called
+  by the interpreter and by generated code alike, so both give NaN in the same places;
+* ``inside`` (the divergence rule: |x|, |y| and |f| at most ``LIMIT``), ``mark_converged`` and ``record``
+  serve every kernel.
+
+Every operation here is one IEEE operation or one call of the C library's math, so a start's numbers do
+not depend on how many starts run beside it, nor on the CPU's vector width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from optimizers.jit import kernel
+from surfaces.program import OP
+
+LIMIT = 1e6  # |θ| or |f| beyond this counts as divergence (the saddle is unbounded below)
+CHUNK = 512  # starts processed together: registers and state stay in the CPU's cache
+
+# numba reads module globals as compile-time constants: one name per operation code.
+ADD, SUB, MUL, DIV, NEG, POW, SQRT, EXP, LOG = (OP[n] for n in ("add", "sub", "mul", "div", "neg", "pow",
+                                                               "sqrt", "exp", "log"))
+SIN, COS, TAN, ASIN, ACOS, ATAN, ATAN2 = (OP[n] for n in ("sin", "cos", "tan", "asin", "acos", "atan",
+                                                          "atan2"))
+SINH, COSH, TANH, ABS, MAX, MIN = (OP[n] for n in ("sinh", "cosh", "tanh", "abs", "max", "min"))
+LT, LE, GT, GE, EQ, NE, AND, OR, NOT, SELECT = (OP[n] for n in ("lt", "le", "gt", "ge", "eq", "ne", "and",
+                                                                "or", "not", "select"))
+
+
+@kernel
+def registers_for(constants, registers):
+    """The register file of one chunk, with the program's constants loaded (they are never overwritten)."""
+    R = np.zeros((registers, CHUNK))
+    for r in range(constants.shape[0]):
+        R[2 + r, :] = constants[r]
+    return R
+
+
+@kernel
+def evaluate(code, R, k, outputs, point, out):  # noqa: C901 - one branch per instruction
+    """Run ``code`` for the first k starts of a chunk at ``point`` (2, CHUNK); outputs go to ``out``."""
+    for i in range(k):
+        R[0, i] = point[0, i]
+        R[1, i] = point[1, i]
+    for n in range(code.shape[0]):
+        op = code[n, 0]
+        d = R[code[n, 1]]
+        a = R[code[n, 2]]
+        b = R[code[n, 3]]
+        if op == ADD:
+            for i in range(k):
+                d[i] = a[i] + b[i]
+        elif op == SUB:
+            for i in range(k):
+                d[i] = a[i] - b[i]
+        elif op == MUL:
+            for i in range(k):
+                d[i] = a[i] * b[i]
+        elif op == DIV:
+            for i in range(k):
+                d[i] = a[i] / b[i]
+        elif op == NEG:
+            for i in range(k):
+                d[i] = -a[i]
+        elif op == POW:
+            for i in range(k):
+                d[i] = _pow(a[i], b[i])
+        elif op == SQRT:
+            for i in range(k):
+                d[i] = _sqrt(a[i])
+        elif op == EXP:
+            for i in range(k):
+                d[i] = math.exp(a[i])
+        elif op == LOG:
+            for i in range(k):
+                d[i] = _log(a[i])
+        elif op == SIN:
+            for i in range(k):
+                d[i] = math.sin(a[i])
+        elif op == COS:
+            for i in range(k):
+                d[i] = math.cos(a[i])
+        elif op == TAN:
+            for i in range(k):
+                d[i] = math.tan(a[i])
+        elif op == ASIN:
+            for i in range(k):
+                d[i] = _asin(a[i])
+        elif op == ACOS:
+            for i in range(k):
+                d[i] = _acos(a[i])
+        elif op == ATAN:
+            for i in range(k):
+                d[i] = math.atan(a[i])
+        elif op == ATAN2:
+            for i in range(k):
+                d[i] = math.atan2(a[i], b[i])
+        elif op == SINH:
+            for i in range(k):
+                d[i] = math.sinh(a[i])
+        elif op == COSH:
+            for i in range(k):
+                d[i] = math.cosh(a[i])
+        elif op == TANH:
+            for i in range(k):
+                d[i] = math.tanh(a[i])
+        elif op == ABS:
+            for i in range(k):
+                d[i] = abs(a[i])
+        elif op == MAX:
+            for i in range(k):
+                d[i] = _max(a[i], b[i])
+        elif op == MIN:
+            for i in range(k):
+                d[i] = _min(a[i], b[i])
+        elif op == LT:
+            for i in range(k):
+                d[i] = 1.0 if a[i] < b[i] else 0.0
+        elif op == LE:
+            for i in range(k):
+                d[i] = 1.0 if a[i] <= b[i] else 0.0
+        elif op == GT:
+            for i in range(k):
+                d[i] = 1.0 if a[i] > b[i] else 0.0
+        elif op == GE:
+            for i in range(k):
+                d[i] = 1.0 if a[i] >= b[i] else 0.0
+        elif op == EQ:
+            for i in range(k):
+                d[i] = 1.0 if a[i] == b[i] else 0.0
+        elif op == NE:
+            for i in range(k):
+                d[i] = 1.0 if a[i] != b[i] else 0.0
+        elif op == AND:
+            for i in range(k):
+                d[i] = 1.0 if (a[i] != 0.0 and b[i] != 0.0) else 0.0
+        elif op == OR:
+            for i in range(k):
+                d[i] = 1.0 if (a[i] != 0.0 or b[i] != 0.0) else 0.0
+        elif op == NOT:
+            for i in range(k):
+                d[i] = 1.0 if a[i] == 0.0 else 0.0
+        elif op == SELECT:
+            c = R[code[n, 4]]
+            for i in range(k):
+                d[i] = b[i] if a[i] != 0.0 else c[i]
+    for j in range(outputs.shape[0]):
+        src = R[outputs[j]]
+        for i in range(k):
+            out[j, i] = src[i]
+
+
+# The operations whose edge cases need a rule (NaN outside the domain, as NumPy gives): used by the
+# interpreter above and by the generated code of fused kernels alike.
+@kernel
+def _sqrt(a):
+    return math.sqrt(a) if a >= 0.0 else math.nan
+
+
+@kernel
+def _asin(a):
+    return math.asin(a) if abs(a) <= 1.0 else math.nan
+
+
+@kernel
+def _acos(a):
+    return math.acos(a) if abs(a) <= 1.0 else math.nan
+
+
+@kernel
+def _max(a, b):
+    return a if a >= b else b
+
+
+@kernel
+def _min(a, b):
+    return a if a <= b else b
+
+
+@kernel
+def _pow(a, b):
+    # A negative number to a non-integer power is not real: NaN (Python's ** would give a complex).
+    if a < 0.0 and b != math.floor(b):
+        return math.nan
+    return math.pow(a, b)
+
+
+@kernel
+def _log(a):
+    if a > 0.0:
+        return math.log(a)
+    return -math.inf if a == 0.0 else math.nan
+
+
+@kernel
+def evaluate_point(code, constants, registers, outputs, x, y):
+    """The program's outputs at one point, as an array: what the kernels compute for that start."""
+    R = registers_for(constants, registers)
+    point = np.empty((2, CHUNK))
+    point[0, 0] = x
+    point[1, 0] = y
+    out = np.empty((outputs.shape[0], CHUNK))
+    evaluate(code, R, 1, outputs, point, out)
+    return out[:, 0].copy()
+
+
+@kernel
+def inside(x, y, f):
+    """Within the box: |x|, |y| and |f| at most LIMIT (NaN fails every comparison)."""
+    # & rather than `and`: no branches, so the loops that call this stay vectorized.
+    return (abs(x) <= LIMIT) & (abs(y) <= LIMIT) & (abs(f) <= LIMIT)
+
+
+@kernel
+def mark_converged(converged, t, c0, k, theta, here, stop, minima, tol, nearest):
+    """Record step t for running starts first within tol of a minimum (or, with none listed, of a
+    stationary point). ``nearest`` is scratch space (CHUNK). The loop over starts is innermost and has
+    selects instead of ifs, so LLVM vectorizes it."""
+    tol2 = tol * tol
+    if minima.shape[0] > 0:
+        for i in range(k):
+            nearest[i] = math.inf
+        for m in range(minima.shape[0]):
+            mx, my = minima[m, 0], minima[m, 1]
+            for i in range(k):
+                dx = theta[0, i] - mx
+                dy = theta[1, i] - my
+                d2 = dx * dx + dy * dy
+                best = nearest[i]
+                nearest[i] = d2 if d2 < best else best
+    else:
+        for i in range(k):
+            nearest[i] = here[1, i] * here[1, i] + here[2, i] * here[2, i]
+    for i in range(k):
+        before, stopped, d2 = converged[c0 + i], stop[i], nearest[i]
+        converged[c0 + i] = t if ((d2 <= tol2) & (before < 0) & (stopped < 0)) else before
+
+
+@kernel
+def record(points, values, t, c0, k, theta, value):
+    for i in range(k):
+        points[t, 0, c0 + i] = theta[0, i]
+        points[t, 1, c0 + i] = theta[1, i]
+        values[t, c0 + i] = value[i]

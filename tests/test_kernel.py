@@ -1,0 +1,153 @@
+"""The compiled engine: surface programs, the C library's math, and independence from NumPy's SIMD dispatch.
+
+What must hold on every CPU (AVX2, AVX-512, ARM): the numbers of a path come from one compiled program per
+surface and one compiled rule per optimizer, never from a NumPy ufunc, so they cannot depend on which SIMD
+kernels NumPy dispatches to. These tests check that by construction and by measurement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import optimizers
+import surfaces
+from optimizers import codegen, kernel
+from surfaces.program import evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+NO_AVX512 = "X86_V4 AVX512_ICL AVX512_SPR"
+
+
+def python_program(program, x: float, y: float) -> list[float]:
+    """The reference: the same instructions with Python floats and the math module (the C library)."""
+    return list(evaluate(program, x, y))
+
+
+def _same_bits(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or np.float64(a).tobytes() == np.float64(b).tobytes()
+
+
+def _points(surface, count: int, seed: int = 0) -> np.ndarray:
+    (x0, x1), (y0, y1) = surface.bounds
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)])
+
+
+def _compiled(program, x: float, y: float) -> list[float]:
+    return kernel.evaluate_point(program.code, program.constants, program.registers, program.outputs,
+                                 x, y).tolist()
+
+
+def assert_same_as_reference(program, x: float, y: float) -> list[float]:
+    compiled = _compiled(program, x, y)
+    reference = python_program(program, x, y)
+    assert all(_same_bits(a, b) for a, b in zip(compiled, reference, strict=True)), (x, y, reference)
+    return compiled
+
+
+@pytest.mark.parametrize("name", surfaces.available())
+def test_compiled_program_uses_the_c_library_math(name):
+    """numba's code gives the bits that Python's math module (the C library) gives, instruction by
+    instruction: no SVML, no fused multiply-add, no reordering."""
+    surface = surfaces.get(name)
+    for x, y in _points(surface, 300).tolist():
+        assert_same_as_reference(surface.program, x, y)
+
+
+@pytest.mark.parametrize("name", surfaces.available())
+def test_program_computes_the_surface_and_its_derivatives(name):
+    surface = surfaces.get(name)
+    points = _points(surface, 200, seed=1)
+    out = np.array([_compiled(surface.program, x, y) for x, y in points.tolist()])
+    np.testing.assert_allclose(out[:, 0], surface.value(points), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(out[:, 1:3], surface.gradient(points), rtol=1e-9, atol=1e-7)
+    hess = surface.hessian(points)
+    np.testing.assert_allclose(out[:, 3:], np.stack([hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1]], axis=1),
+                               rtol=1e-9, atol=1e-6)
+
+
+FORMULAS = ["x^2 + 3*y^2", "sin(x)*cos(y)", "exp(-x^2-y^2)", "abs(x) + max(x, y)^2", "log(1 + x^2) - y^3",
+            "sqrt(x^2 + y^2 + 1)", "x^2.5 + y", "atan2(y, x) + tanh(x*y)", "min(x, y) + 2^x", "acos(x/4) * y"]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_formula_programs_match_python_and_sympy(text):
+    """Visitor formulas (through the whitelisted parser) compile to programs that match the reference
+    bit for bit and NumPy's evaluation of the same SymPy tree to rounding."""
+    from surfaces.base import Surface, X, Y
+    from surfaces.expression import parse
+
+    expr = parse(text)
+    surface = Surface(name="custom", title=text, expression=expr, latex="", bounds=((-3, 3), (-3, 3)),
+                      minima=[], starts=[(0.5, 0.5)])
+    points = _points(surface, 100, seed=2)
+    for (x, y), v in zip(points.tolist(), surface.value(points).tolist(), strict=True):
+        f = assert_same_as_reference(surface.program, x, y)[0]
+        assert (math.isnan(v) and math.isnan(f)) or f == pytest.approx(v, rel=1e-9, abs=1e-9)
+    assert {X, Y} >= expr.free_symbols
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3))
+def test_every_instruction_matches_python_floats(a, b):
+    """Arithmetic, powers, roots and abs on arbitrary operands: compiled equals Python's floats."""
+    from surfaces.base import Surface, X, Y
+
+    surface = Surface(name="ops", title="", latex="", bounds=((-3, 3), (-3, 3)), minima=[], starts=[(0, 0)],
+                      expression=X * Y + X / (Y + 2) - X**3 + (X**2 + 1) ** 0.7 + (Y**2 + 0.5) ** 1.5)
+    assert_same_as_reference(surface.program, a, b)
+
+
+def test_numba_is_configured_for_exact_arithmetic():
+    from optimizers import jit
+
+    assert not numba.config.USING_SVML
+    assert jit.OPTIONS["fastmath"] is False and jit.OPTIONS["error_model"] == "numpy"
+
+
+def test_generated_code_is_one_line_per_instruction():
+    """The fused kernels run the program's own instructions: the generated function has one assignment
+    per instruction that f and ∇f need, and only operations from the interpreter's table."""
+    program = surfaces.get("rosenbrock").program
+    source = codegen.fused_source(program, np.zeros((0, 2)))
+    body = [line.strip() for line in source.splitlines() if line.strip().startswith("r")]
+    assert 0 < len(body) <= len(program.code)
+    assert "import" not in source and "eval" not in source
+
+
+# --- independence from NumPy's SIMD dispatch ----------------------------------------------------------
+def _digest() -> str:
+    """A hash of every optimizer's path, batch and sweep on every catalogue surface."""
+    h = hashlib.sha256()
+    for name in surfaces.available():
+        surface = surfaces.get(name)
+        starts = _points(surface, 24, seed=4)
+        for optimizer in optimizers.available():
+            path = optimizers.run(optimizer, surface, starts, 80)
+            sweep = optimizers.sweep(optimizer, surface, starts, 80)
+            for arr in (path.points, path.values, path.diverged_at, sweep.final_points, sweep.converged_at):
+                h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def test_results_do_not_depend_on_numpys_simd_dispatch():
+    """The same runs in a process whose NumPy may not use AVX-512 give the same bits as this one (on a CPU
+    without AVX-512 both processes dispatch alike; on one with it, this is the proof)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from tests.test_kernel import _digest; "
+            "print(_digest())")
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": NO_AVX512}
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], env=env, capture_output=True, text=True,
+                         timeout=600, check=True)
+    other = out.stdout.strip().splitlines()[-1]
+    assert other == _digest()
