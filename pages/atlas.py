@@ -15,6 +15,7 @@ bar; results are cached per optimizer and settings.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 
 import streamlit as st
@@ -24,7 +25,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 import optimizers
 import surfaces
 from figures import atlas as atlas_figures
-from lab import atlas, jobs, presets, urlstate
+from lab import atlas, jobs, literal, presets, urlstate
 from ui import urlsync
 from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface, surface_header
@@ -43,6 +44,8 @@ QUANTITIES = {"x": "x", "y": "y", "loss": "loss"}
 SENS_LRS = 32  # learning rates per sensitivity map (columns)
 SENS_VALUES = 16  # values of the second hyperparameter (rows)
 BUSY = "The server is busy — try again in a moment"
+FAILED = "The computation failed. Try fewer steps or another setting."
+_LOGGER = logging.getLogger("pages.atlas")  # a page runs as __main__: name it
 
 
 state = PageState(PAGE)
@@ -148,13 +151,18 @@ def choose_surface(warnings: list[str]):
             # The workers rebuild the surface from (text, bounds): build it the same way here.
             spec = atlas.custom_spec(text, get("bounds") or default_bounds(text))
             surface = atlas.surface_from_spec(spec)
-            st.sidebar.caption(f"Custom formula from the URL: `{text}`")
+            st.sidebar.caption("Custom formula from the URL: " + literal.code(text, limit=10_000))
             if st.sidebar.button("Back to the catalogue", key=key("btn_catalogue")):
                 put(None, "expr")
                 st.rerun()
             return surface, spec
         except Exception as exc:  # noqa: BLE001 - any refusal of a visitor's formula becomes a warning
-            warnings.append(f"URL parameter `expr`: the formula was not accepted ({exc}). "
+            if isinstance(exc, ValueError):  # the parser's reason, written for the visitor
+                reason = f" ({literal.text(exc)})"
+            else:  # anything else is ours: logged, not shown
+                _LOGGER.error("Atlas: building the formula from the URL failed", exc_info=exc)
+                reason = ""
+            warnings.append(f"URL parameter `expr`: the formula was not accepted{reason}. "
                             "Showing a catalogue surface instead.")
             put(None, "expr")
     st.sidebar.selectbox("Surface", surfaces.available(), key=key("surface"), persist_state="session",
@@ -356,7 +364,9 @@ def run_heavy(fn, *args):
         st.warning(BUSY)
         st.button("Try again", key=key("btn_retry"))
     except jobs.JobFailed as exc:
-        st.error(f"The computation failed ({exc.__cause__!r}). Try fewer steps or another setting.")
+        _LOGGER.error("Atlas: %s failed in a worker", getattr(fn, "__name__", fn),
+                      exc_info=exc.__cause__ or exc)
+        st.error(FAILED)
     return None
 
 
@@ -373,7 +383,7 @@ def race_link(surface, spec: tuple, name: str, start, steps: int, hyper: dict, l
     except StreamlitAPIException:  # the Custom page is not in this app's navigation
         st.caption("The page that replays runs of custom formulas is not available here.")
         return
-    st.caption(f"Link: `{atlas.race_url(query, base)}`")
+    st.caption("Link: " + literal.code(atlas.race_url(query, base), limit=10_000))
 
 
 def selected_point(event) -> dict | None:
@@ -441,7 +451,7 @@ def sensitivity_view(surface, spec: tuple, settings: dict, hyper: dict) -> None:
         put(wanted, "param")
     if get("param") not in axes:
         if wanted is not None and wanted not in axes:
-            st.warning(f"URL parameter `param`: {optimizers.get(name).title} has no {wanted}. "
+            st.warning(f"URL parameter `param`: {optimizers.get(name).title} has no {literal.code(wanted)}. "
                        "Using the default instead.")
         put(axes[0] if axes else None, "param")
     if axes:
@@ -489,7 +499,8 @@ def rates_view(surface, spec: tuple, settings: dict, hyper: dict) -> dict:
     try:
         lrs = parse_lrs(get("lrs"))
     except ValueError as exc:
-        st.warning(f"Learning rates: {exc}. Using {', '.join(map(str, atlas.REFERENCE_LEARNING_RATES))}.")
+        st.warning(f"Learning rates: {literal.text(exc)}. "
+                   f"Using {', '.join(map(str, atlas.REFERENCE_LEARNING_RATES))}.")
         lrs = atlas.REFERENCE_LEARNING_RATES
     start, steps = settings["start"], settings["steps"]
     items = tuple((n, atlas.hyper_items(hyper[n])) for n in names)
@@ -510,7 +521,7 @@ tuned = tuned_presets(spec)
 apply_presets(surface, spec, tuned)
 settings = sidebar_controls(surface)
 
-st.title(f"Landscape atlas of {surface.title}")
+st.title("Landscape atlas of " + literal.text(surface.title))
 surface_header(surface)
 for message in warnings:
     st.warning(message)
