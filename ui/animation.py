@@ -2,7 +2,8 @@
 
 Python hands the browser everything once, through the component's ``data``: the two background figures
 (``figures.background``) and each optimizer's whole path as base64 float32 arrays. The browser then plays
-the race itself (``ui/animation.js``): ``Plotly.newPlot`` once per picture, then per frame only the trails
+the race itself (the ES modules in ``ui/player/``, joined by ``ui.bundle``): ``Plotly.newPlot`` once per
+picture, then per frame only the trails
 and head markers move (plotly's own SVG trail paths in 2-D, its WebGL line objects in 3-D; one real
 ``Plotly.restyle`` when the visitor pauses or seeks). Nothing travels per frame, so a 10 x 1000 step race
 costs about half a megabyte over the websocket instead of the ~136 MB a Plotly frame animation with growing
@@ -34,9 +35,10 @@ import streamlit as st
 from figures.background import typed_array
 from figures.palette import color_for
 from ui.assets import ensure_plotly_js, player_sources
+from ui.bundle import bundle
 
 _HERE = Path(__file__).resolve().parent
-PLAYER_JS = (_HERE / "animation.js").read_text(encoding="utf-8")
+PLAYER_JS = bundle()  # ui/player/*.js joined into one script; defines mountRace
 PLAYER_CSS = (_HERE / "animation.css").read_text(encoding="utf-8")
 COMPONENT_NAME = "descent_lab_race_player"
 OVERLAY_KEYS = ("px", "py", "gx", "gy", "dx", "dy")  # see lab.overlays
@@ -87,6 +89,7 @@ def path_payload(
     diverged_at: int | None,
     note: str = "",
     overlay: Mapping | None = None,
+    dash: str = "solid",
 ) -> dict:
     """One optimizer's path, ready for ``race_animation``.
 
@@ -94,7 +97,8 @@ def path_payload(
     those points (the 3-D trail height). ``diverged_at`` is the step where the run blew up, or None; a
     diverged path gets the note "<name> diverged at step <n>" unless ``note`` says otherwise. ``color``
     None means the optimizer's fixed palette colour. ``overlay`` (optional, only when an overlay is
-    shown) maps ``px py gx gy dx dy`` to per-step arrays (``lab.overlays.overlay_arrays``).
+    shown) maps ``px py gx gy dx dy`` to per-step arrays (``lab.overlays.overlay_arrays``). ``dash`` is
+    the trail's plotly line style (the high-contrast option dashes some, ``figures.palette.line_dash``).
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     vals = np.full(len(pts), np.nan) if values is None else np.asarray(values, dtype=np.float64).ravel()
@@ -112,6 +116,8 @@ def path_payload(
         "diverged_at": diverged_at,
         "note": str(note),
     }
+    if dash != "solid":
+        out["dash"] = str(dash)
     if overlay is not None:
         out["overlay"] = {k: encode_array(overlay.get(k)) for k in OVERLAY_KEYS}
     return out
@@ -171,6 +177,7 @@ def race_data(
     step_scale: float | None = None,
     clickable: bool = False,
     charts: Iterable[Mapping] = (),
+    present: Mapping | None = None,
 ) -> dict:
     """The exact ``data`` the player receives (also what tests inspect; AppTest runs no JavaScript).
 
@@ -179,7 +186,9 @@ def race_data(
     one magnification of every step arrow and |Δx| × |Δy| box (1: true size), ``clickable``
     whether a click on the contour reports a new start. ``charts`` are drawn under the pictures with a
     cursor at the shown step: each ``{"kind": .., "figure": figure_payload(..)}`` (x axis: the step) or
-    ``{"kind": .., "note": "why there is no chart"}``.
+    ``{"kind": .., "note": "why there is no chart"}``. ``present`` (``ui.present.player_options``) switches
+    the player to the presenter view: ``title``, ``contrast`` (bool), and the race's ``url`` with its QR
+    matrix ``qr`` (``{"size": n, "rows": ["0101…", …]}``).
     """
     norm = [_normalize_path(p) for p in paths]
     plotly_src, plotly_3d_src = player_sources()
@@ -203,11 +212,26 @@ def race_data(
         data["step_scale"] = float(step_scale or 1.0)
     if clickable:
         data["clickable"] = True
+    if present is not None:
+        data["present"] = _present_entry(present)
     # Lets the browser tell "same race again" (a rerun: keep playing, at most with a new speed) from "new
     # race" (rebuild).
     identity = {k: v for k, v in data.items() if k != "speed"}
     data["id"] = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=12).hexdigest()
     return data
+
+
+def _present_entry(present: Mapping) -> dict:
+    entry: dict[str, Any] = {"title": str(present.get("title") or ""),
+                             "contrast": bool(present.get("contrast"))}
+    qr = present.get("qr")
+    if qr is not None:
+        rows = [str(r) for r in qr["rows"]]
+        if any(set(r) - {"0", "1"} or len(r) != len(rows) for r in rows):
+            raise ValueError("a QR matrix is square rows of 0 and 1")
+        entry["qr"] = {"size": len(rows), "rows": rows}
+        entry["url"] = str(present.get("url") or "")
+    return entry
 
 
 def _chart_entry(chart: Mapping) -> dict:
@@ -248,6 +272,7 @@ def race_animation(
     step_scale: float | None = None,
     on_start: Callable[[], None] | None = None,
     charts: Iterable[Mapping] = (),
+    present: Mapping | None = None,
 ) -> None:
     """Show the race player: contour (and 3-D, if given) pictures with a Play/Pause clock.
 
@@ -255,7 +280,7 @@ def race_animation(
     ``path_payload``/``encode_paths``. The step the visitor paused or scrubbed to is available as
     ``st.session_state[key]["step"]`` after that rerun. With ``on_start``, a click on the contour sends
     the trigger ``start`` (``{"x": .., "y": ..}``, readable as ``st.session_state[key]["start"]`` inside
-    that callback, which runs before the script). ``charts``: see ``race_data``.
+    that callback, which runs before the script). ``charts`` and ``present``: see ``race_data``.
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -264,7 +289,7 @@ def race_animation(
         _provision_static(ctx.main_script_path)
     data = race_data(contour, surface3d, paths, steps=steps, height=height, speed=speed, overlays=overlays,
                      gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None,
-                     charts=charts)
+                     charts=charts, present=present)
     callbacks = {"on_step_change": _noop}
     if on_start is not None:
         callbacks["on_start_change"] = on_start
