@@ -5,12 +5,15 @@ The formula is parsed by a whitelist (never eval'd) in a sandboxed worker with a
 share it.
 """
 
+import contextlib
+
 import streamlit as st
 import sympy as sp
 
 import surfaces
 from lab import urlstate
 from surfaces.expression import ALLOWED_FUNCTIONS, MAX_LENGTH
+from ui import present
 from ui import race as race_ui
 from ui.page import use_app_navigation
 from ui.surfaces import surface_header
@@ -49,15 +52,20 @@ for i, name in enumerate(BOUND_NAMES):
     if state.key("bound", name) not in st.session_state:
         state.set(DEFAULT_BOUNDS[i], "bound", name)
 
-st.title("Race on your own surface")
-st.text_input("f(x, y) =", key=state.key("expr"), max_chars=MAX_LENGTH, persist_state="session",
-              help="Use x and y, numbers, + − * / ^ (power), parentheses, pi, e and the functions "
-                   + ", ".join(sorted(ALLOWED_FUNCTIONS)) + ".")
-st.caption("Examples: " + " · ".join(f"`{e}`" for e in EXAMPLES))
-cols = st.columns(4)
-for col, name in zip(cols, BOUND_NAMES, strict=True):
-    col.number_input(name, key=state.key("bound", name), min_value=-1e6, max_value=1e6, format="%.4g",
-                     persist_state="session")
+bar = present.bar(state)  # None unless the presenter view (present=1)
+if bar is None:
+    st.title("Race on your own surface")
+(bar.surface if bar else st).text_input(
+    "f(x, y) =", key=state.key("expr"), max_chars=MAX_LENGTH, persist_state="session",
+    label_visibility="collapsed" if bar else "visible",
+    help="Use x and y, numbers, + − * / ^ (power), parentheses, pi, e and the functions "
+         + ", ".join(sorted(ALLOWED_FUNCTIONS)) + ".")
+with bar.settings if bar else contextlib.nullcontext():
+    st.caption("Examples: " + " · ".join(f"`{e}`" for e in EXAMPLES))
+    cols = st.columns(4)
+    for col, name in zip(cols, BOUND_NAMES, strict=True):
+        col.number_input(name, key=state.key("bound", name), min_value=-1e6, max_value=1e6, format="%.4g",
+                         persist_state="session")
 bounds = tuple(float(state.get("bound", n)) for n in BOUND_NAMES)
 typed = state.get("expr")
 
@@ -75,20 +83,22 @@ except ValueError as exc:
     text, bounds = DEFAULT_EXPRESSION, DEFAULT_BOUNDS
     surface = custom_surface(text, bounds)
 
-surface_header(surface)
-gx, gy = surface.gradient_expressions
-st.latex(r"\nabla f = \left(" + sp.latex(gx) + r",\; " + sp.latex(gy) + r"\right)")
-if len(surface.all_minima):
-    found = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in surface.minima) or "none inside the window"
-    local = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in surface.local_minima)
-    st.caption(f"Global minima found in the window: {found}" + (f"; local minima: {local}" if local else "")
-               + ". Found numerically: Newton steps on the exact Hessian from a 25 × 25 grid of starts.")
-else:
-    st.caption("No minimum inside the window (the surface may be unbounded below, like a saddle).")
+if bar is None:
+    surface_header(surface)
+    gx, gy = surface.gradient_expressions
+    st.latex(r"\nabla f = \left(" + sp.latex(gx) + r",\; " + sp.latex(gy) + r"\right)")
+    if len(surface.all_minima):
+        found = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in surface.minima) or "none inside the window"
+        local = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in surface.local_minima)
+        local_text = f"; local minima: {local}" if local else ""
+        st.caption(f"Global minima found in the window: {found}{local_text}"
+                   + ". Found numerically: Newton steps on the exact Hessian from a 25 × 25 grid of starts.")
+    else:
+        st.caption("No minimum inside the window (the surface may be unbounded below, like a saddle).")
 
 surface_key = ("custom", text, bounds)
 # The URL keeps what the visitor typed (even a refused formula), so a reload shows the same page.
 typed_bounds = tuple(float(state.get("bound", n)) for n in BOUND_NAMES)
 race_ui.show_race(state, surface, surface_key,
                   {"expr": typed, "bounds": ",".join(urlstate.format_number(b) for b in typed_bounds)},
-                  race_ui.presets_cached(surface_key, surface))
+                  race_ui.presets_cached(surface_key, surface), bar=bar)

@@ -5,13 +5,14 @@ Every control mirrors into the query string (``ui.urlsync``), so a link reproduc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 import streamlit as st
 
 import optimizers
-from figures import background, race_charts
+from figures import background, palette, race_charts
 from lab import jobs, overlays, presets, urlstate
 from lab.race import (
     DEFAULT_OPTIMIZERS,
@@ -24,7 +25,7 @@ from lab.race import (
     trajectories_csv,
 )
 from optimizers.schedules import RUN_OPTIONS
-from ui import animation, gif_export, urlsync
+from ui import animation, gif_export, present, urlsync
 from ui.urlsync import PageState
 
 RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
@@ -72,6 +73,7 @@ def _parsers(extra: dict[str, Callable[[str], object]]) -> dict[str, Callable[[s
         for p in optimizers.get(opt).hyperparameters:
             parsers[urlstate.hyperparameter_key(opt, p.name)] = (
                 lambda t, o=opt, n=p.name: urlstate.parse_hyperparameter(o, n, t))
+    parsers.update(present.URL_PARSERS)
     parsers.update(extra)
     return parsers
 
@@ -191,8 +193,11 @@ def _step_for(p: optimizers.Hyperparameter) -> float:
 
 
 def race_controls(state: PageState, surface, surface_key: tuple, surface_presets: dict,
-                  extra_url: dict[str, str]) -> RaceControls:
-    """Draw the sidebar controls and return the visitor's choices (after applying a new URL)."""
+                  extra_url: dict[str, str], bar: present.Bar | None = None) -> RaceControls:
+    """Draw the sidebar controls and return the visitor's choices (after applying a new URL).
+
+    In the presenter view (``bar``) the same controls sit in the bar's Optimizers and Settings pop-overs.
+    """
     if state.get("surface_applied") != surface_key:
         _apply_surface(state, surface, surface_presets)
         state.set(surface_key, "surface_applied")
@@ -212,10 +217,11 @@ def race_controls(state: PageState, surface, surface_key: tuple, surface_presets
     state.init(list(DEFAULT_OPTIMIZERS), "optimizers")
     all_names = optimizers.available()
 
-    side = st.sidebar
-    side.multiselect("Optimizers", all_names, key=state.key("optimizers"),
+    side = bar.settings if bar else st.sidebar
+    picker = bar.optimizers if bar else side
+    picker.multiselect("Optimizers", all_names, key=state.key("optimizers"),
                      format_func=lambda n: optimizers.get(n).title, persist_state="session")
-    c1, c2 = side.columns(2)
+    c1, c2 = picker.columns(2)
     c1.button("All ten", on_click=_set_optimizers, args=(state, all_names), key=state.key("btn_all"),
               width="stretch")
     c2.button("Radford's + Adam", on_click=_set_optimizers, args=(state, DEFAULT_OPTIMIZERS),
@@ -245,13 +251,14 @@ def race_controls(state: PageState, surface, surface_key: tuple, surface_presets
     side.radio("Pictures", urlstate.VIEWS, key=state.key("view"), horizontal=True, persist_state="session",
                format_func={"both": "Contour + 3-D", "contour": "Contour", "3d": "3-D"}.get)
 
-    with st.expander("Hyperparameters", expanded=False):
+    with bar.settings if bar else contextlib.nullcontext(), st.expander("Hyperparameters", expanded=False):
         st.caption("Learning rates start from a per-surface preset tuned so every method makes visible "
                    "progress; the rest are the published defaults.")
         st.button("Reset to this surface's presets", on_click=_reset_hyperparameters,
                   args=(state, surface_presets), key=state.key("btn_reset"))
         hyper = _hyperparameter_inputs(state, names)
-    with st.expander("Schedules and gradient noise", expanded=False):
+    with bar.settings if bar else contextlib.nullcontext(), \
+            st.expander("Schedules and gradient noise", expanded=False):
         options = _option_inputs(state)
 
     start = (float(state.get("start", "x")), float(state.get("start", "y")))
@@ -288,12 +295,15 @@ def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
             background.figure_payload(background.surface3d_figure(_surface)))
 
 
-def paths_payload(paths: dict[str, optimizers.Path], overlay_arrays: dict | None = None) -> list[dict]:
+def paths_payload(paths: dict[str, optimizers.Path], overlay_arrays: dict | None = None,
+                  contrast: bool = False) -> list[dict]:
     """The player's paths; with ``overlay_arrays`` (name -> ``lab.overlays.overlay_arrays``) each carries
-    its overlay arrays too (only when an overlay is shown: the default payload stays small)."""
+    its overlay arrays too (only when an overlay is shown: the default payload stays small). ``contrast``:
+    the high-contrast colours and line styles of the presenter view (``figures.palette``)."""
     extra = overlay_arrays or {}
-    return [animation.path_payload(optimizers.get(n).title, n, None, p.points, p.values, p.diverged_at,
-                                   overlay=extra.get(n))
+    return [animation.path_payload(optimizers.get(n).title, n,
+                                   palette.high_contrast_color(n) if contrast else None, p.points, p.values,
+                                   p.diverged_at, overlay=extra.get(n), dash=palette.line_dash(n, contrast))
             for n, p in paths.items()]
 
 
@@ -302,12 +312,12 @@ OVERLAY_LABELS = {"gradient": "Gradient", "step": "Step", "lookahead": "Look-ahe
                   "effective": "Effective step"}
 
 
-def _overlay_toggles(state: PageState) -> list[str]:
+def _overlay_toggles(state: PageState, where=st) -> list[str]:
     """The overlay pills above the player (``keep.<page>.overlays``, URL ``overlays=``)."""
     if url_value(state, "overlays") is not None:
         state.set(list(url_value(state, "overlays")), "overlays")
     state.init([], "overlays")
-    st.pills("Overlays", urlstate.OVERLAYS, selection_mode="multi", key=state.key("overlays"),
+    where.pills("Overlays", urlstate.OVERLAYS, selection_mode="multi", key=state.key("overlays"),
              format_func=OVERLAY_LABELS.get, persist_state="session",
              help="Drawn at the current step of the animation: −∇f where the gradient was measured (scaled, "
                   "one scale for the whole race), the step Δθ actually taken, NAG's look-ahead point "
@@ -340,14 +350,18 @@ def _start_from_click(state: PageState) -> None:
 
 # --- the whole race ------------------------------------------------------------------------------------
 def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str, str],
-              surface_presets: dict) -> None:
-    controls = race_controls(state, surface, surface_key, surface_presets, extra_url)
+              surface_presets: dict, bar: present.Bar | None = None) -> None:
+    """The race below the page's header; ``bar`` (``ui.present.bar``): the presenter view."""
+    controls = race_controls(state, surface, surface_key, surface_presets, extra_url, bar)
     for message in controls.warnings:
         st.warning(message)
-    shown = _overlay_toggles(state)
+    if bar is None:
+        present.present_button(state)
+    shown = _overlay_toggles(state, bar.settings if bar else st)
     url_extra = dict(extra_url)
     if shown:
         url_extra["overlays"] = urlstate.format_overlays(shown)
+    url_extra.update(present.url_params(state))
     write_url(state, controls, url_extra)
     if not controls.names:
         return
@@ -362,18 +376,22 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
         gscale = overlays.gradient_scale(list(extra.values()), span)
         sscale = overlays.step_scale(list(extra.values()), span)
     charts = _charts(surface_key, race, surface, paths)
+    contrast = bar is not None and bar.contrast
+    shown_in_room = (present.player_options(surface.title, st.query_params.to_dict(), contrast)
+                     if bar is not None else None)
     animation.race_animation(contour, surface3d if controls.view != "contour" else None,
-                             paths_payload(paths, extra), steps=race.steps, key=state.key("player"),
+                             paths_payload(paths, extra, contrast), steps=race.steps, key=state.key("player"),
                              speed=controls.speed, overlays=shown, gradient_scale=gscale,
                              step_scale=sscale, charts=charts,
-                             on_start=lambda: _start_from_click(state))
+                             on_start=lambda: _start_from_click(state), present=shown_in_room)
     notes = [note for n, p in paths.items() if (note := divergence_note(optimizers.get(n).title, p))]
     if notes:
         st.caption(" · ".join(notes) + ". A diverged path stops where it left the picture (|θ| or |f| "
                    "above 10⁶, or outside the formula's domain).")
     st.dataframe(results_rows(surface, paths), hide_index=True, width="stretch")
-    _downloads(surface, race, paths, contour, surface3d, charts)
-    gif_export.gif_download(surface, paths, key=(surface_key, race))
+    if bar is None:
+        _downloads(surface, race, paths, contour, surface3d, charts)
+        gif_export.gif_download(surface, paths, key=(surface_key, race))
 
 
 NO_MINIMUM_NOTE = "This surface has no minimum (it is unbounded below), so there is no distance to show."

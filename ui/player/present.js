@@ -34,6 +34,11 @@ export function dlPresentLayout(layout, kind) {
     out.title = { text: out.title, font: { size: T.title } };
   }
   dlMerge(out, "legend", { font: Object.assign({}, (out.legend || {}).font || {}, { size: T.legend }) });
+  // The contour's legend goes to its right, one optimizer a line (at room size, a legend under the map
+  // takes five rows of its height); the colour bar makes way for it (styleBackground).
+  if (kind === "contour") {
+    Object.assign(out.legend, { orientation: "v", x: 1.02, xanchor: "left", y: 1, yanchor: "top", itemwidth: 40 });
+  }
   dlMerge(out, "hoverlabel", { font: { size: T.ticks } });
   const axis = (a) => Object.assign({}, a || {}, {
     tickfont: Object.assign({}, (a || {}).tickfont || {}, { size: T.ticks }),
@@ -88,14 +93,19 @@ export const DlPresent = {
     return this.present ? dlPresentLayout(layout, kind) : layout;
   },
 
-  // Background traces (contour, 3-D surface) in the high-contrast option: a light grey ramp with dark
-  // contour lines, so coloured trails stand out on a washed-out projector.
+  // Background traces (contour, 3-D surface). Presenter view: no colour bar beside the contour (its
+  // legend sits there). High-contrast option: a light grey ramp with dark contour lines, so coloured
+  // trails stand out on a washed-out projector.
   styleBackground(traces) {
-    if (!this.contrast) return traces;
+    if (!this.present && !this.contrast) return traces;
     return traces.map((t) => {
       if (!t || (t.type !== "contour" && t.type !== "surface")) return t;
-      const out = Object.assign({}, t, { colorscale: DL_CONTRAST_SCALE });
-      if (t.type === "contour") out.line = Object.assign({}, t.line || {}, { color: DL_CONTRAST_LINES, width: 1 });
+      const out = Object.assign({}, t);
+      if (this.present && t.type === "contour") out.showscale = false;
+      if (this.contrast) {
+        out.colorscale = DL_CONTRAST_SCALE;
+        if (t.type === "contour") out.line = Object.assign({}, t.line || {}, { color: DL_CONTRAST_LINES, width: 1 });
+      }
       return out;
     });
   },
