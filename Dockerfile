@@ -4,6 +4,7 @@ FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    DESCENT_LAB_KERNEL_DIR=/var/cache/descent-lab \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -18,11 +19,17 @@ COPY . .
 # The app serves plotly.js itself from static/ (server.enableStaticServing): the full plotly.min.js out
 # of the installed plotly package, and plotly's partial bundles (pinned version and sha512) from the npm
 # registry, which make the first chart faster (ui/assets.py). Readable by everyone; owned by root.
+# The optimizer kernels are compiled here, once (about 3 minutes on 2 cores), into numba's disk cache in
+# DESCENT_LAB_KERNEL_DIR, so no visitor waits for a compiler. The app user may add kernels for visitors'
+# formulas there at run time (the only directory it writes).
 RUN python -m ui.assets --static /app/static --strict \
     && chmod -R a+rX /app \
     && groupadd --gid 10001 app \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin app
+        --shell /usr/sbin/nologin app \
+    && mkdir -p "$DESCENT_LAB_KERNEL_DIR" \
+    && python -m optimizers --warm \
+    && chown -R 10001:10001 "$DESCENT_LAB_KERNEL_DIR"
 
 # Numeric, so that Kubernetes' runAsNonRoot can check it.
 USER 10001:10001

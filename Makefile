@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench clean venv dev assets assets-strict
+.PHONY: help run test lint bench clean venv dev assets assets-strict kernels
 
 help:
 	@echo "make run    - install requirements.txt into .venv and start the app (http://localhost:8501)"
@@ -35,13 +35,19 @@ dev: $(VENV)/.dev-stamp
 # plotly.min.js, slower); `make test` insists, so the browser tests measure what visitors get.
 assets: $(VENV)/.req-stamp
 	$(BIN)/python -m ui.assets
+# For the tests: the partial bundles must be there, and axe-core (tests/test_a11y.py) too.
 assets-strict: $(VENV)/.req-stamp
-	$(BIN)/python -m ui.assets --strict
+	$(BIN)/python -m ui.assets --strict --axe
+
+# The optimizer kernels, compiled into numba's disk cache (~/.cache/descent-lab, or DESCENT_LAB_KERNEL_DIR):
+# about 3 minutes on 2 cores the first time, seconds after that, so no visitor or test waits for LLVM.
+kernels: $(VENV)/.req-stamp
+	$(BIN)/python -m optimizers --warm
 
 # Dev defaults: listen on localhost only and reload on code changes, unless STREAMLIT_SERVER_ADDRESS /
 # STREAMLIT_SERVER_FILE_WATCHER_TYPE say otherwise. The port (8501) and every other option come from
 # .streamlit/config.toml (the production settings) and Streamlit's own STREAMLIT_* variables.
-run: assets
+run: assets kernels
 	STREAMLIT_SERVER_FILE_WATCHER_TYPE="$${STREAMLIT_SERVER_FILE_WATCHER_TYPE:-auto}" \
 	  exec $(BIN)/streamlit run app.py --server.address "$${STREAMLIT_SERVER_ADDRESS:-localhost}"
 
@@ -50,7 +56,7 @@ lint: $(VENV)/.dev-stamp
 
 # Both steps always run, so one report shows everything; either failing fails the target. pytest's exit
 # code 5 (no test collected) counts as a failure.
-test: $(VENV)/.dev-stamp assets-strict
+test: $(VENV)/.dev-stamp assets-strict kernels
 	@lint=0; echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || lint=$$?; \
 	echo "$(BIN)/python -m pytest $(PYTEST_ARGS)"; rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	[ $$lint -eq 0 ] || echo "FAILED: ruff check (exit $$lint)"; \
@@ -58,7 +64,7 @@ test: $(VENV)/.dev-stamp assets-strict
 	[ $$rc -eq 0 ] || [ $$rc -eq 5 ] || echo "FAILED: pytest (exit $$rc)"; \
 	[ $$lint -eq 0 ] && [ $$rc -eq 0 ]
 
-bench: $(VENV)/.dev-stamp assets
+bench: $(VENV)/.dev-stamp assets kernels
 	@set -e; found=0; \
 	for f in bench/*.py; do \
 	  [ -e "$$f" ] || continue; found=1; \

@@ -6,21 +6,20 @@ Three views, all computed by the optimizer core (``optimizers.sweep`` and ``opti
   ends: at one of ``surface.all_minima`` (index ≥ 0), at another flat point (``FLAT``), nowhere yet
   (``NOT_YET``) or off the map (``DIVERGED``);
 * sensitivity maps — one start, a log-spaced grid of learning rates × a second hyperparameter (momentum,
-  β₁, β₂, ρ or ε), each cell one scalar-engine run (``optimizers.run``, about 1 ms for 500 steps);
+  β₁, β₂, ρ or ε), each cell one run (``optimizers.run``, well under a millisecond for 500 steps);
 * the learning-rate comparison of the advanced-gradient-descent notes: the same start under three
   learning rates, every optimizer's coordinate or loss against the iteration.
 
-The heavy parts are split into *pieces* (``basin_piece``, ``sensitivity_piece``): module-level functions of
-picklable arguments that a worker process runs after rebuilding the surface from a *spec* —
-``("catalogue", name)`` or ``("custom", text, bounds)`` — so no compiled function ever crosses a process
-boundary. ``lab.jobs`` runs the pieces in parallel; the ``*_local`` functions run them in this process.
+Everything runs in the calling process: the compiled engine sweeps a 256 × 256 map of 500 steps for ten
+optimizers in about a second, releasing Python's lock while it works (so other visitors' pages keep
+running) and splitting large sweeps over the CPU's cores. A surface is named by a *spec* —
+``("catalogue", name)`` or ``("custom", text, bounds)`` — which is what caches and links key on.
 
 Also here: the query strings that open one cell's run on the Race page.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -35,7 +34,6 @@ TOLERANCE = 1e-3  # "arrived": within this distance of a listed minimum (the cor
 GRID_SIZES = (32, 64, 128, 192, 256)
 MAX_GRID = 256
 MAX_STEPS = 2000  # the atlas runs up to 65,536 starts per optimizer; the Race page allows 5000 steps
-PIECE_STARTS = 16384  # starts per basin piece: ~0.3 s of work; larger pieces gain little, smaller lose
 
 # Classes of a basin-map cell besides "minimum i" (i ≥ 0, an index into surface.all_minima).
 NOT_YET = -1  # finite, but not within TOLERANCE of a listed minimum nor at a flat point
@@ -90,12 +88,6 @@ def _check_grid(size) -> int:
     return int(size)
 
 
-def row_blocks(size: int, pieces_at_least: int = 2) -> list[tuple[int, int]]:
-    """Row ranges of about PIECE_STARTS starts each, at least ``pieces_at_least`` of them (two cores)."""
-    rows = max(1, min(PIECE_STARTS // size, math.ceil(size / pieces_at_least)))
-    return [(r, min(r + rows, size)) for r in range(0, size, rows)]
-
-
 # --- classification ---------------------------------------------------------------------------------------
 def classify(surface, sweep: optimizers.Sweep, tol: float = TOLERANCE) -> np.ndarray:
     """Class of each start (int8, P): the minimum its run ends at, FLAT, NOT_YET or DIVERGED.
@@ -116,7 +108,7 @@ def classify(surface, sweep: optimizers.Sweep, tol: float = TOLERANCE) -> np.nda
             codes[at_min] = sweep.nearest_minimum[at_min]
         else:
             at_min = np.zeros(len(final), dtype=bool)
-        g = surface.gradient(final)
+        g = optimizers.evaluate(surface, final)[:, 1:3]  # the engine's gradient: the same on every CPU
         flat = (g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1] <= tol * tol) & ~at_min
     codes[flat] = FLAT
     codes[sweep.diverged_at >= 0] = DIVERGED
@@ -150,60 +142,34 @@ class BasinMap:
         return {int(v): c / total for v, c in zip(values.tolist(), counts.tolist(), strict=True)}
 
 
-def basin_piece(spec: tuple, name: str, hyperparameters: tuple, size: int, rows: tuple[int, int],
-                steps: int, tol: float = TOLERANCE) -> dict[str, np.ndarray]:
-    """Rows ``rows`` of one optimizer's basin map (runs in a worker): codes, converged_at, diverged_at."""
-    surface = surface_from_spec(spec)
-    starts = grid_starts(surface.bounds, size, rows)
-    result = optimizers.sweep(name, surface, starts, steps, tol=tol, **dict(hyperparameters))
-    shape = (rows[1] - rows[0], size)
-    return {
-        "codes": classify(surface, result, tol).reshape(shape),
-        "converged_at": result.converged_at.astype(np.int32).reshape(shape),
-        "diverged_at": result.diverged_at.astype(np.int32).reshape(shape),
-    }
+def basin_map(surface, name: str, hyperparameters: dict, size: int, steps: int,
+              tol: float = TOLERANCE) -> BasinMap:
+    """One optimizer's basin map: a sweep from every start of the size × size grid."""
+    size = _check_grid(size)
+    result = optimizers.sweep(name, surface, grid_starts(surface.bounds, size), steps, tol=tol,
+                              **hyperparameters)
+    xs, ys = grid_axes(surface.bounds, size)
+    full = {**optimizers.defaults(name), **hyperparameters}
+    return BasinMap(name, full, int(steps), xs, ys, classify(surface, result, tol).reshape(size, size),
+                    result.converged_at.astype(np.int32).reshape(size, size),
+                    result.diverged_at.astype(np.int32).reshape(size, size))
 
 
 def hyper_items(hyperparameters: dict) -> tuple[tuple[str, float], ...]:
-    """Hashable, picklable, ordered form of a hyperparameter dict."""
+    """Hashable, ordered form of a hyperparameter dict (a cache key)."""
     return tuple(sorted((str(k), float(v)) for k, v in hyperparameters.items()))
 
 
-def basin_tasks(spec: tuple, names, hyperparameters: dict[str, dict], size: int, steps: int,
-                tol: float = TOLERANCE) -> list[tuple]:
-    """The pieces of the basin maps of ``names`` as (function, args) tuples, optimizer-major."""
-    size = _check_grid(size)
-    tasks = []
-    for name in names:
-        hyper = hyper_items(hyperparameters.get(name, {}))
-        for rows in row_blocks(size):
-            tasks.append((basin_piece, (spec, name, hyper, size, rows, int(steps), float(tol))))
-    return tasks
-
-
-def assemble_basins(surface, names, hyperparameters: dict[str, dict], size: int, steps: int,
-                    pieces: list[dict]) -> dict[str, BasinMap]:
-    """Stitch the pieces (in ``basin_tasks`` order) back into one BasinMap per optimizer."""
-    xs, ys = grid_axes(surface.bounds, size)
-    per = len(row_blocks(size))
-    if len(pieces) != per * len(names):
-        raise ValueError(f"expected {per * len(names)} pieces, got {len(pieces)}")
+def basin_maps(spec: tuple, names, hyperparameters: dict[str, dict], size: int, steps: int,
+               tol: float = TOLERANCE, on_progress=None) -> dict[str, BasinMap]:
+    """The basin maps of ``names``, one after the other; ``on_progress(done, total)`` after each."""
+    surface = surface_from_spec(spec)
     maps = {}
     for k, name in enumerate(names):
-        own = pieces[k * per:(k + 1) * per]
-        arrays = {key: np.concatenate([p[key] for p in own]) for key in ("codes", "converged_at",
-                                                                          "diverged_at")}
-        full = {**optimizers.defaults(name), **hyperparameters.get(name, {})}
-        maps[name] = BasinMap(name, full, int(steps), xs, ys, **arrays)
+        maps[name] = basin_map(surface, name, hyperparameters.get(name, {}), size, steps, tol)
+        if on_progress is not None:
+            on_progress(k + 1, len(names))
     return maps
-
-
-def basin_maps_local(spec: tuple, names, hyperparameters: dict[str, dict], size: int, steps: int,
-                     tol: float = TOLERANCE) -> dict[str, BasinMap]:
-    """All basin maps computed in this process (tests, small grids)."""
-    tasks = basin_tasks(spec, names, hyperparameters, size, steps, tol)
-    return assemble_basins(surface_from_spec(spec), names, hyperparameters, size, steps,
-                           [fn(*args) for fn, args in tasks])
 
 
 # --- sensitivity maps ---------------------------------------------------------------------------------------
@@ -249,29 +215,10 @@ def arrival_step(surface, points: np.ndarray, tol: float = TOLERANCE) -> int:
                 dist2 = dx * dx + dy * dy
                 d2 = dist2 if d2 is None else np.minimum(d2, dist2)
         else:
-            g = surface.gradient(points)
-            d2 = g[:, 0] ** 2 + g[:, 1] ** 2
+            g = optimizers.evaluate(surface, points)[:, 1:3]
+            d2 = g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1]
     hits = np.flatnonzero(d2 <= tol * tol)
     return int(hits[0]) if len(hits) else -1
-
-
-def sensitivity_piece(spec: tuple, name: str, hyperparameters: tuple, parameter: str | None, value: float,
-                      lrs: tuple, start: tuple[float, float], steps: int,
-                      tol: float = TOLERANCE) -> dict[str, np.ndarray]:
-    """One row of a sensitivity map (runs in a worker): each learning rate with ``parameter = value``."""
-    surface = surface_from_spec(spec)
-    hyper = dict(hyperparameters)
-    if parameter is not None:
-        hyper[parameter] = float(value)
-    final = np.empty(len(lrs))
-    converged = np.empty(len(lrs), dtype=np.int32)
-    diverged = np.empty(len(lrs), dtype=np.int32)
-    for k, lr in enumerate(lrs):
-        path = optimizers.run(name, surface, start, steps, **{**hyper, "lr": float(lr)})
-        final[k] = path.values[-1]
-        converged[k] = arrival_step(surface, path.points, tol)
-        diverged[k] = -1 if path.diverged_at is None else path.diverged_at
-    return {"final_values": final, "converged_at": converged, "diverged_at": diverged}
 
 
 @dataclass(frozen=True)
@@ -296,34 +243,32 @@ class SensitivityMap:
         return hyper
 
 
-def sensitivity_tasks(spec: tuple, name: str, hyperparameters: dict, parameter: str | None,
-                      lrs, values, start, steps: int, tol: float = TOLERANCE) -> list[tuple]:
+def sensitivity_map(spec: tuple, name: str, hyperparameters: dict, parameter: str | None, lrs, values,
+                    start, steps: int, tol: float = TOLERANCE) -> SensitivityMap:
+    """One run from ``start`` per (value of ``parameter``, learning rate): final loss and arrival step."""
     if parameter is not None and parameter not in second_axes(name):
         raise ValueError(f"{optimizers.get(name).title} has no hyperparameter {parameter!r} to vary")
-    hyper = hyper_items({k: v for k, v in hyperparameters.items() if k != "lr"})
-    lrs = tuple(float(v) for v in lrs)
+    surface = surface_from_spec(spec)
     start = (float(start[0]), float(start[1]))
-    return [(sensitivity_piece, (spec, name, hyper, parameter, float(v), lrs, start, int(steps), float(tol)))
-            for v in values]
-
-
-def assemble_sensitivity(name: str, hyperparameters: dict, parameter: str | None, lrs, values, start,
-                         steps: int, pieces: list[dict]) -> SensitivityMap:
-    arrays = {key: np.stack([p[key] for p in pieces]) for key in ("final_values", "converged_at",
-                                                                   "diverged_at")}
     fixed = {**optimizers.defaults(name), **{k: v for k, v in hyperparameters.items() if k != "lr"}}
     fixed.pop("lr", None)
+    rows = (len(values), len(lrs))
+    final = np.empty(rows)
+    converged = np.empty(rows, dtype=np.int32)
+    diverged = np.empty(rows, dtype=np.int32)
+    for r, value in enumerate(values):
+        hyper = dict(fixed)
+        if parameter is not None:
+            hyper[parameter] = float(value)
+        for c, lr in enumerate(lrs):
+            path = optimizers.run(name, surface, start, steps, **{**hyper, "lr": float(lr)})
+            final[r, c] = path.values[-1]
+            converged[r, c] = arrival_step(surface, path.points, tol)
+            diverged[r, c] = -1 if path.diverged_at is None else path.diverged_at
     if parameter is not None:
         fixed.pop(parameter, None)
-    return SensitivityMap(name, parameter, fixed, (float(start[0]), float(start[1])), int(steps),
-                          np.asarray(lrs, dtype=float), np.asarray(values, dtype=float), **arrays)
-
-
-def sensitivity_local(spec: tuple, name: str, hyperparameters: dict, parameter: str | None, lrs, values,
-                      start, steps: int, tol: float = TOLERANCE) -> SensitivityMap:
-    tasks = sensitivity_tasks(spec, name, hyperparameters, parameter, lrs, values, start, steps, tol)
-    return assemble_sensitivity(name, hyperparameters, parameter, lrs, values, start, steps,
-                                [fn(*args) for fn, args in tasks])
+    return SensitivityMap(name, parameter, fixed, start, int(steps), np.asarray(lrs, dtype=float),
+                          np.asarray(values, dtype=float), final, converged, diverged)
 
 
 # --- the learning-rate comparison ---------------------------------------------------------------------------

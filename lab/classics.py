@@ -66,6 +66,7 @@ class Classic:
     source: str
     links: tuple[RaceLink, ...]
     atlas_query: dict[str, str] | None = None  # a link to the Atlas page, when that page exists
+    table: tuple[tuple[str, ...], ...] = ()  # a small table shown with the figure: header row, then rows
 
     @property
     def atlas_url(self) -> str | None:
@@ -149,6 +150,42 @@ CLASSICS: tuple[Classic, ...] = (
         "Advanced gradient descent with animations (performance for different learning rates).",
         LR_COMPARISON,
         atlas_query=ATLAS_LR_QUERY,
+    ),
+    Classic(
+        "newton-saddle", "Newton walks into the saddle",
+        "From (1, 0.5) on f = x² − y², Newton's first step lands exactly on the saddle point (0, 0), where "
+        "the gradient is zero, and it stays there for good: it jumps to the centre of the quadratic it "
+        "fits, and here that centre is the saddle. Saddle-free Newton takes the absolute value of each "
+        "curvature, so it goes downhill along y instead, and Adam and SGD drift away from the ridge too.",
+        "Dauphin et al. (2014), 'Identifying and attacking the saddle point problem in high-dimensional "
+        "non-convex optimization'; Ruder (2016), section 6.",
+        (RaceLink("Open the race", "saddle", ("sgd", "adam", "newton", "saddle_free_newton"), 200, (1.0, 0.5),
+                  _rates({"sgd": 0.01, "adam": 0.01, "newton": 1.0, "saddle_free_newton": 0.2})),),
+    ),
+    Classic(
+        "newton-rosenbrock", "Newton on Rosenbrock",
+        "From the textbook start (−1.2, 1), Newton is at the minimum (1, 1) after 6 steps, to within 1e-8: "
+        "it follows the curvature of the banana valley. SGD, with a learning rate small enough to stay "
+        "stable on the valley walls, is still crawling along the valley floor after 1000 steps.",
+        "Rosenbrock (1960); Nocedal & Wright, Numerical Optimization (2006), chapter 3.",
+        (RaceLink("Open the race", "rosenbrock", ("sgd", "adam", "newton"), 1000, (-1.2, 1.0),
+                  _rates({"sgd": 0.001, "adam": 0.01, "newton": 1.0})),),
+    ),
+    Classic(
+        "cost-of-curvature", "The cost of curvature",
+        "In two dimensions a Newton step is cheap; a network with d weights needs the d × d Hessian and a "
+        "linear solve at every step, which is why deep learning uses first-order methods (and Ruder's "
+        "overview leaves second-order ones out).",
+        "Ruder (2016), section 4; Nocedal & Wright (2006), chapters 3 and 7.",
+        (),
+        table=(
+            ("Per step, d weights", "First-order (SGD … AMSGrad)", "Newton"),
+            ("Memory", "O(d): a few numbers per weight", "O(d²): the Hessian"),
+            ("Time", "O(d): one gradient", "O(d³): solving H Δθ = −g"),
+            ("d = 2 (this app)", "a handful of numbers", "4 numbers, a 2 × 2 solve"),
+            ("d = 1,000,000", "a few vectors of 10⁶ numbers (8 MB each)",
+             "10¹² numbers (8 TB), ~10¹⁸ operations"),
+        ),
     ),
 )
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import optimizers
-from optimizers.rules import identity_lookahead, maximum, safe_div
+from optimizers.rules import eigen2, identity_lookahead, maximum, safe_div
 
 Pair = tuple[float | None, float | None]
 COORDINATES = ("x", "y")
@@ -42,6 +42,7 @@ class Line:
     filled: tuple[str, str]
     values: Pair
     computed: Pair | None = None
+    rows: tuple[str, str] = COORDINATES  # what the two numbers are about (x and y, or v₁ and v₂)
 
 
 # --- number formatting ----------------------------------------------------------------------------
@@ -80,7 +81,8 @@ def plain(value: float | None, digits: int = 6) -> str:
 
 # --- building lines -------------------------------------------------------------------------------
 def _line(label: str, symbol: str, formula: str, template: Callable[..., str], values: Pair,
-          inputs: Sequence[Pair] = (), computed: Pair | None = None) -> Line:
+          inputs: Sequence[Pair] = (), computed: Pair | None = None,
+          rows: tuple[str, str] = COORDINATES) -> Line:
     """A line whose filled-in text is ``template(*inputs for one coordinate) = value``."""
     filled = []
     for i in range(2):
@@ -88,7 +90,7 @@ def _line(label: str, symbol: str, formula: str, template: Callable[..., str], v
         rhs = template(*args) if inputs else ""
         result = number(values[i])
         filled.append(f"{rhs} = {result}" if rhs else result)
-    return Line(label, symbol, formula, (filled[0], filled[1]), values, computed)
+    return Line(label, symbol, formula, (filled[0], filled[1]), values, computed, rows)
 
 
 def _pair(f: Callable[..., float | None], *pairs: Pair) -> Pair:
@@ -328,6 +330,60 @@ def _amsgrad(name: str, record) -> list[Line]:
         _pair(lambda vm, mm: -lr / (math.sqrt(vm) + eps) * mm, vmax, m))
 
 
+def _hessian_lines(record) -> tuple[list[Line], float, float, float]:
+    hxx, hxy, hyy = record.hessian
+    lines = [
+        _line("Curvature along each axis (the Hessian's diagonal)", "H_{ii}",
+              r"\partial^2 f / \partial \theta_i^2", None, (hxx, hyy)),
+        _line("How the slopes interact (the Hessian's off-diagonal)", "H_{xy}",
+              r"\partial^2 f / \partial x\, \partial y", None, (hxy, hxy)),
+    ]
+    return lines, hxx, hxy, hyy
+
+
+def _newton(name: str, record) -> list[Line]:
+    """Newton: solve H Δθ = −η g, with the 2 × 2 inverse written out."""
+    h, s = record.hyperparameters, _symbols(name)
+    lr = h["lr"]
+    lines, hxx, hxy, hyy = _hessian_lines(record)
+    det = hxx * hyy - hxy * hxy
+    lines.append(_line("Determinant of H (zero: no unique solution, the run stops)", r"\det H",
+                       r"H_{xx} H_{yy} - H_{xy}^2", lambda a, b, c: rf"{a} \cdot {b} - {c}^2", (det, det),
+                       ((hxx, hxx), (hyy, hyy), (hxy, hxy)), (hxx * hyy - hxy * hxy,) * 2))
+    gx, gy = record.gradient
+    # Per coordinate: Δθ_i = −η (H_jj g_i − H_xy g_j) / det H, where j is the other coordinate.
+    inputs = ((hyy, hxx), (record.gradient[0], record.gradient[1]), (hxy, hxy), (gy, gx), (det, det))
+    computed = (-lr * ((hyy * gx - hxy * gy) / det), -lr * ((hxx * gy - hxy * gx) / det))
+    return _head(name, record) + lines + _tail(
+        record, rf"-{s['lr']}\, H_t^{{-1}} g_t",
+        lambda a, g, b, go, d: rf"-{number(lr)} \cdot \frac{{{a} \cdot {g} - {b} \cdot {go}}}{{{d}}}",
+        inputs, computed)
+
+
+def _saddle_free_newton(name: str, record) -> list[Line]:
+    """Saddle-free Newton: Newton's step in the Hessian's eigenbasis, each curvature taken as |λ| ≥ ε."""
+    h, s = record.hyperparameters, _symbols(name)
+    lr, eps = h["lr"], h["eps"]
+    lines, hxx, hxy, hyy = _hessian_lines(record)
+    lam1, lam2, c, sn = eigen2(hxx, hxy, hyy)
+    gx, gy = record.gradient
+    eigen = ("v_1", "v_2")
+    lines.append(_line("Curvatures: the eigenvalues of H (negative: the surface curves down)", r"\lambda_i",
+                       "", None, (lam1, lam2), rows=eigen))
+    lines.append(_line("Eigenvectors vᵢ = (cos φ, sin φ), (−sin φ, cos φ): the angle's cosine and sine",
+                       r"(\cos\varphi, \sin\varphi)", "", None, (c, sn), rows=("cos", "sin")))
+    along = ((c * gx + sn * gy) / maximum(abs(lam1), eps), (c * gy - sn * gx) / maximum(abs(lam2), eps))
+    lines.append(_line("The gradient along each eigenvector, divided by its |curvature| (at least ε)", "p_i",
+                       rf"\frac{{v_i^\top g_t}}{{\max(|\lambda_i|, {s['eps']})}}", None, along, rows=eigen))
+    # Δθ = −η (p₁ v₁ + p₂ v₂): x gets cos φ·p₁ − sin φ·p₂, y gets sin φ·p₁ + cos φ·p₂.
+    p1, p2 = along
+    inputs = ((c, sn), (p1, p1), (-sn, c), (p2, p2))
+    computed = (-lr * (c * p1 - sn * p2), -lr * (sn * p1 + c * p2))
+    return _head(name, record) + lines + _tail(
+        record, rf"-{s['lr']}\, |H_t|^{{-1}} g_t = -{s['lr']} (p_1 v_1 + p_2 v_2)",
+        lambda a, p, b, q: rf"-{number(lr)} \cdot ({a} \cdot {p} + {b} \cdot {q})", inputs, computed)
+
+
 # The rule families, by the table's optimizer names (the keys must equal optimizers.available()).
 FAMILIES: dict[str, Callable[[str, object], list[Line]]] = {
     "sgd": _sgd,
@@ -340,6 +396,8 @@ FAMILIES: dict[str, Callable[[str, object], list[Line]]] = {
     "adamax": _adamax,
     "nadam": _adam,
     "amsgrad": _amsgrad,
+    "newton": _newton,
+    "saddle_free_newton": _saddle_free_newton,
 }
 
 
@@ -368,7 +426,7 @@ def aligned_latex(line: Line) -> str:
     rows = []
     if line.formula:
         rows.append(rf"{line.symbol} &= {line.formula}")
-    for coordinate, filled in zip(COORDINATES, line.filled, strict=True):
+    for coordinate, filled in zip(line.rows, line.filled, strict=True):
         rows.append(rf"{coordinate}:\quad {line.symbol} &= {filled}")
     return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 

@@ -28,6 +28,8 @@ def tune_learning_rate(name: str, surface, start=None, steps: int = TUNING_STEPS
     default is kept. Preferring the smallest good rate draws a calmer path than the single best one.
     """
     start = surface.start if start is None else start
+    if optimizers.get(name).second_order:
+        return optimizers.defaults(name)["lr"]  # Newton's full step (η = 1) is the method itself
     grid = ADADELTA_GRID if name == "adadelta" else LR_GRID
     losses = {}
     for lr in grid:
@@ -36,7 +38,7 @@ def tune_learning_rate(name: str, surface, start=None, steps: int = TUNING_STEPS
             losses[lr] = float(path.values[-1])
     if not losses:
         return optimizers.defaults(name)["lr"]
-    initial = float(surface.value(np.asarray(start, dtype=float)))
+    initial = float(optimizers.evaluate(surface, [start])[0, 0])
     best = min(losses.values())
     good_enough = best + 0.1 * (initial - best)
     chosen = min(lr for lr, loss in losses.items() if loss <= good_enough)

@@ -58,9 +58,11 @@ def arrived_at(surface, path: optimizers.Path, tol: float = CONVERGENCE_TOLERANC
 
 
 def divergence_note(title: str, path: optimizers.Path) -> str | None:
-    """"Adagrad diverged at step 37" — a note, not an error."""
+    """"Adagrad diverged at step 37", "Newton stopped: Hessian singular at step 3" — a note, not an error."""
     if path.diverged_at is None:
         return None
+    if path.stopped_by:
+        return f"{title} stopped: {path.note}"
     return f"{title} diverged at step {path.diverged_at}"
 
 

@@ -1,4 +1,4 @@
-"""Gradient-descent optimizers on 2-D surfaces: the ten rules of Ruder's overview, runs and sweeps.
+"""Optimizers on 2-D surfaces: the ten rules of Ruder's overview and two second-order methods; runs, sweeps.
 
 Public API: ``available()``, ``defaults(name)``, ``run(name, surface, start, steps, **hyperparameters)``,
 ``sweep(name, surface, starts, steps, tol=..., **hyperparameters)``, the table ``OPTIMIZERS`` and the
@@ -7,11 +7,13 @@ result types ``Path`` and ``Sweep``. Imports neither streamlit nor plotly.
 
 from optimizers.engine import (
     LIMIT,
+    STOP_REASONS,
     Path,
     StepRecord,
     Sweep,
     available,
     defaults,
+    evaluate,
     get,
     run,
     settings,
@@ -22,6 +24,7 @@ from optimizers.schedules import RUN_OPTIONS
 from optimizers.table import OPTIMIZERS, Hyperparameter, Optimizer
 
 __all__ = [
-    "LIMIT", "OPTIMIZERS", "RUN_OPTIONS", "Hyperparameter", "Optimizer", "Path", "StepRecord", "Sweep",
-    "available", "defaults", "get", "run", "settings", "sweep", "trace",
+    "LIMIT", "OPTIMIZERS", "STOP_REASONS", "RUN_OPTIONS", "Hyperparameter", "Optimizer", "Path", "StepRecord",
+    "Sweep",
+    "available", "defaults", "evaluate", "get", "run", "settings", "sweep", "trace",
 ]

@@ -31,23 +31,40 @@ import numpy as np
 from optimizers.rules import identity_lookahead
 from surfaces.program import OPS
 
-_TEMPLATE = '''
+# Placeholders: {name}; {fields} (the rule's state fields); {gradient}, {rule} (filled in per optimizer).
+# Outputs: final points and values, diverged (step, -1) and why (rules.HESSIAN_* codes, 0 = left the box),
+# converged (step, -1; sweeps), and with keep_path the points (steps + 1, 2, P) and values (steps + 1, P).
+_SIGNATURE = '''
 @kernel
 def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, noise, minima, tol, keep_path,
-               track, points, values, final, final_values, diverged, converged):
+               track, points, values, final, final_values, diverged, why, converged):
     count = starts.shape[0]
     steps = lrs.shape[0]
     noisy = noise.shape[0] > 0
-    R = registers_for(constants, registers)
     theta = np.empty((2, CHUNK))  # θ_t of each start in the chunk
     value = np.empty(CHUNK)  # f(θ_t)
+    state = np.zeros(({fields}, 2, CHUNK))  # the rule's accumulators, per coordinate
+    stop = np.empty(CHUNK, dtype=np.int64)  # the step at which a start stopped, -1 while it runs
+    reason = np.zeros(CHUNK, dtype=np.int64)  # why it stopped (0: it left the box)
+    status = np.zeros(CHUNK, dtype=np.int64)  # this step's rules.HESSIAN_* code (second-order rules)'''
+
+_FINISH = '''
+        for i in range(k):
+            final[c0 + i, 0] = theta[0, i]
+            final[c0 + i, 1] = theta[1, i]
+            final_values[c0 + i] = value[i]
+            diverged[c0 + i] = stop[i]
+            why[c0 + i] = reason[i]
+'''
+
+# The interpreting kernel: each phase of a step is one pass over the chunk.
+_TEMPLATE = _SIGNATURE + '''
+    R = registers_for(constants, registers)
     trial = np.empty((2, CHUNK))  # θ_t + Δθ_t, accepted unless it leaves the box
     ahead = np.empty((2, CHUNK))  # where the gradient is taken (NAG's look-ahead point)
-    here = np.empty((3, CHUNK))  # f, ∂f/∂x, ∂f/∂y at θ_t (for a start that is still running)
-    there = np.empty((3, CHUNK))  # the same at the trial point
-    look = np.empty((3, CHUNK))  # the same at the look-ahead point
-    state = np.zeros(({fields}, 2, CHUNK))  # the rule's accumulators, per coordinate
-    stop = np.empty(CHUNK, dtype=np.int64)  # the step at which a start diverged, -1 while it runs
+    here = np.empty((outputs.shape[0], CHUNK))  # f, ∂f/∂x, ∂f/∂y (, Hessian) at θ_t, while running
+    there = np.empty((outputs.shape[0], CHUNK))  # the same at the trial point
+    look = np.empty((outputs.shape[0], CHUNK))  # the same at the look-ahead point
     scratch = np.empty(CHUNK)
     for c0 in range(0, count, CHUNK):
         k = min(CHUNK, count - c0)
@@ -59,6 +76,7 @@ def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, no
         for i in range(k):
             value[i] = here[0, i]
             stop[i] = -1 if inside(theta[0, i], theta[1, i], here[0, i]) else 0
+            reason[i] = 0
         if keep_path:
             record(points, values, 0, c0, k, theta, value)
         if track:
@@ -66,7 +84,32 @@ def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, no
         for t in range(1, steps + 1):
             h = hyper_for_step(lrs[t - 1], moms[t - 1], fixed, t)
 {gradient}
-            for c in range(2):
+{rule}
+            evaluate(code, R, k, outputs, trial, there)
+            for i in range(k):  # selects, not branches (every operand loaded first): this loop vectorizes
+                x, y, nx, ny, f = theta[0, i], theta[1, i], trial[0, i], trial[1, i], there[0, i]
+                last, stopped, was, code_now = value[i], stop[i], reason[i], status[i]
+                ok = inside(nx, ny, f) & (stopped < 0) & (code_now == 0)
+                theta[0, i] = nx if ok else x
+                theta[1, i] = ny if ok else y
+                value[i] = f if ok else last
+                stop[i] = -1 if ok else (t if stopped < 0 else stopped)
+                reason[i] = code_now if (stopped < 0) else was
+            # A running start's new point was accepted, so the values there are now the values here; a
+            # stopped start never reads them again.
+            here, there = there, here
+            if keep_path:
+                record(points, values, t, c0, k, theta, value)
+            if track:
+                mark_converged(converged, t, c0, k, theta, here, stop, minima, tol, scratch)''' + _FINISH
+
+_OWN_GRADIENT = "            grad = here"
+_LOOKAHEAD_GRADIENT = '''            for c in range(2):
+                for i in range(k):
+                    ahead[c, i] = {lookahead}(theta[c, i], {state_load}, h)
+            evaluate(code, R, k, outputs, ahead, look)
+            grad = look'''
+_FIRST_ORDER_RULE = '''            for c in range(2):
                 nudge = noise[t - 1, c] if noisy else 0.0
                 for i in range(k):
                     g = grad[1 + c, i]
@@ -75,52 +118,25 @@ def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, no
                     s = {state_load}
                     delta, s = {step}(g, s, h, t)
 {state_store}
-                    trial[c, i] = theta[c, i] + delta
-            evaluate(code, R, k, outputs, trial, there)
-            for i in range(k):  # selects, not branches (every operand loaded first): this loop vectorizes
-                x, y, nx, ny, f = theta[0, i], theta[1, i], trial[0, i], trial[1, i], there[0, i]
-                last, stopped = value[i], stop[i]
-                ok = inside(nx, ny, f) & (stopped < 0)
-                theta[0, i] = nx if ok else x
-                theta[1, i] = ny if ok else y
-                value[i] = f if ok else last
-                stop[i] = -1 if ok else (t if stopped < 0 else stopped)
-            # A running start's new point was accepted, so the values there are now the values here; a
-            # stopped start never reads them again.
-            here, there = there, here
-            if keep_path:
-                record(points, values, t, c0, k, theta, value)
-            if track:
-                mark_converged(converged, t, c0, k, theta, here, stop, minima, tol, scratch)
-        for i in range(k):
-            final[c0 + i, 0] = theta[0, i]
-            final[c0 + i, 1] = theta[1, i]
-            final_values[c0 + i] = value[i]
-            diverged[c0 + i] = stop[i]
-'''
+                    trial[c, i] = theta[c, i] + delta'''
+_SECOND_ORDER_RULE = '''            noise_x = noise[t - 1, 0] if noisy else 0.0
+            noise_y = noise[t - 1, 1] if noisy else 0.0
+            for i in range(k):
+                gx = grad[1, i]
+                gy = grad[2, i]
+                if noisy:
+                    gx = gx + noise_x
+                    gy = gy + noise_y
+                s = {state_load}
+                dx, dy, s, status[i] = {step}(gx, gy, grad[3, i], grad[4, i], grad[5, i], s, h, t)
+{state_store}
+                trial[0, i] = theta[0, i] + dx
+                trial[1, i] = theta[1, i] + dy'''
 
-_OWN_GRADIENT = "            grad = here"
-_LOOKAHEAD_GRADIENT = '''            for c in range(2):
-                for i in range(k):
-                    ahead[c, i] = {lookahead}(theta[c, i], {state_load}, h)
-            evaluate(code, R, k, outputs, ahead, look)
-            grad = look'''
-
-
-# The same steps with the surface compiled in: one pass over the chunk per step, everything for a start in
+# The fused kernel: the surface compiled in, one pass over the chunk per step, everything for a start in
 # registers, which LLVM vectorizes whole. Each start sees exactly the operations of the kernel above.
-_FUSED_TEMPLATE = '''
-@kernel
-def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, noise, minima, tol, keep_path,
-               track, points, values, final, final_values, diverged, converged):
-    count = starts.shape[0]
-    steps = lrs.shape[0]
-    noisy = noise.shape[0] > 0
-    theta = np.empty((2, CHUNK))  # θ_t of each start in the chunk
-    value = np.empty(CHUNK)  # f(θ_t)
-    here = np.empty((3, CHUNK))  # f, ∂f/∂x, ∂f/∂y at θ_t (for a start that is still running)
-    state = np.zeros(({fields}, 2, CHUNK))  # the rule's accumulators, per coordinate
-    stop = np.empty(CHUNK, dtype=np.int64)  # the step at which a start diverged, -1 while it runs
+_FUSED_TEMPLATE = _SIGNATURE + '''
+    here = np.empty(({outputs}, CHUNK))  # f, ∂f/∂x, ∂f/∂y (, Hessian) at θ_t, while running
     arrived = np.empty(CHUNK, dtype=np.int64)  # the step at which a start came within tol, -1 before
     tol2 = tol * tol
     for c0 in range(0, count, CHUNK):
@@ -129,14 +145,14 @@ def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, no
         for i in range(k):
             x = starts[c0 + i, 0]
             y = starts[c0 + i, 1]
-            f, gx, gy = value_and_gradient(x, y)
+            {evaluate_here}
             theta[0, i] = x
             theta[1, i] = y
-            here[1, i] = gx
-            here[2, i] = gy
-            value[i] = f
-            stop[i] = -1 if inside(x, y, f) else 0
-            arrived[i] = 0 if (track & (stop[i] < 0) & (distance2(x, y, gx, gy) <= tol2)) else -1
+            value[i] = here[0, i]
+            stop[i] = -1 if inside(x, y, here[0, i]) else 0
+            reason[i] = 0
+            near = distance2(x, y, here[1, i], here[2, i]) <= tol2
+            arrived[i] = 0 if (track & (stop[i] < 0) & near) else -1
         if keep_path:
             record(points, values, 0, c0, k, theta, value)
         for t in range(1, steps + 1):
@@ -152,23 +168,20 @@ def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, no
                 if noisy:
                     gx = gx + noise_x
                     gy = gy + noise_y
-                dx, s = {step}(gx, {load_x}, h, t)
-{store_x}
-                dy, s = {step}(gy, {load_y}, h, t)
-{store_y}
+{rule}
                 nx = x + dx
                 ny = y + dy
-                f, ngx, ngy = value_and_gradient(nx, ny)
+                {evaluate_trial}
                 # Every operand is loaded before the selects: LLVM turns them into vector blends only
                 # when no load hides in a branch.
-                last, stopped = value[i], stop[i]
-                ok = inside(nx, ny, f) & (stopped < 0)
+                last, stopped, was = value[i], stop[i], reason[i]
+                ok = inside(nx, ny, f) & (stopped < 0) & (code_now == 0)
                 theta[0, i] = nx if ok else x
                 theta[1, i] = ny if ok else y
                 value[i] = f if ok else last
-                here[1, i] = ngx
-                here[2, i] = ngy
+{store_here}
                 stop[i] = -1 if ok else (t if stopped < 0 else stopped)
+                reason[i] = code_now if (stopped < 0) else was
                 if track:
                     before = arrived[i]
                     near = distance2(theta[0, i], theta[1, i], ngx, ngy) <= tol2
@@ -176,23 +189,31 @@ def run_{name}(code, constants, registers, outputs, starts, lrs, moms, fixed, no
             if keep_path:
                 record(points, values, t, c0, k, theta, value)
         for i in range(k):
-            final[c0 + i, 0] = theta[0, i]
-            final[c0 + i, 1] = theta[1, i]
-            final_values[c0 + i] = value[i]
-            diverged[c0 + i] = stop[i]
             if track:
-                converged[c0 + i] = arrived[i]
-'''
+                converged[c0 + i] = arrived[i]''' + _FINISH
 
 _FUSED_OWN_GRADIENT = '''                gx = here[1, i]
                 gy = here[2, i]'''
 _FUSED_LOOKAHEAD_GRADIENT = '''                ax = {lookahead}(x, {load_x}, h)
                 ay = {lookahead}(y, {load_y}, h)
                 _, gx, gy = value_and_gradient(ax, ay)'''
+_FUSED_FIRST_ORDER_RULE = '''                code_now = 0
+                dx, s = {step}(gx, {load_x}, h, t)
+{store_x}
+                dy, s = {step}(gy, {load_y}, h, t)
+{store_y}'''
+_FUSED_SECOND_ORDER_RULE = '''                hxx, hxy, hyy = here[3, i], here[4, i], here[5, i]
+                dx, dy, s, code_now = {step}(gx, gy, hxx, hxy, hyy, {load_x}, h, t)
+{store_x}'''
 
 
 def _state_class(optimizer):
     return type(optimizer.init.py_func(0.0))
+
+
+def outputs_needed(optimizer) -> int:
+    """How many of the program's outputs the optimizer's kernel uses: f and ∇f, and the Hessian."""
+    return 6 if optimizer.second_order else 3
 
 
 def _kernel_source(optimizer, fused: bool) -> str:
@@ -206,22 +227,35 @@ def _kernel_source(optimizer, fused: bool) -> str:
         pad = " " * indent
         return "\n".join(f"{pad}state[{j}, {c}, i] = s[{j}]" for j in range(fields)) or f"{pad}pass"
 
-    lookahead = optimizer.lookahead is not identity_lookahead
+    own = optimizer.lookahead is identity_lookahead
+    lookahead = None if own else optimizer.lookahead.py_func.__name__
     step = optimizer.step.py_func.__name__
+    n = outputs_needed(optimizer)
     if fused:
         gradient = _FUSED_OWN_GRADIENT
         if lookahead:
-            gradient = _FUSED_LOOKAHEAD_GRADIENT.format(lookahead=optimizer.lookahead.py_func.__name__,
-                                                        load_x=load("0"), load_y=load("1"))
-        return _FUSED_TEMPLATE.format(name=optimizer.name, fields=fields, gradient=gradient, step=step,
-                                      load_x=load("0"), load_y=load("1"), store_x=store("0", 16),
-                                      store_y=store("1", 16))
+            gradient = _FUSED_LOOKAHEAD_GRADIENT.format(lookahead=lookahead, load_x=load("0"),
+                                                        load_y=load("1"))
+        if optimizer.second_order:
+            rule = _FUSED_SECOND_ORDER_RULE.format(step=step, load_x=load("0"), store_x=store("0", 16))
+        else:
+            rule = _FUSED_FIRST_ORDER_RULE.format(step=step, load_x=load("0"), load_y=load("1"),
+                                                  store_x=store("0", 16), store_y=store("1", 16))
+        names = ["f", "ngx", "ngy", "nhxx", "nhxy", "nhyy"][:n]
+        evaluate = "value_gradient_hessian" if optimizer.second_order else "value_and_gradient"
+        return _FUSED_TEMPLATE.format(
+            name=optimizer.name, fields=fields, gradient=gradient, rule=rule, outputs=n,
+            evaluate_here=f"{', '.join(f'here[{j}, i]' for j in range(n))} = {evaluate}(x, y)",
+            evaluate_trial=f"{', '.join(names)} = {evaluate}(nx, ny)",
+            store_here="\n".join(f"                here[{j}, i] = {v}" for j, v in enumerate(names) if j))
     gradient = _OWN_GRADIENT
     if lookahead:
-        gradient = _LOOKAHEAD_GRADIENT.format(lookahead=optimizer.lookahead.py_func.__name__,
-                                              state_load=load("c"))
-    return _TEMPLATE.format(name=optimizer.name, fields=fields, gradient=gradient, state_load=load("c"),
-                            step=step, state_store=store("c", 20))
+        gradient = _LOOKAHEAD_GRADIENT.format(lookahead=lookahead, state_load=load("c"))
+    if optimizer.second_order:
+        rule = _SECOND_ORDER_RULE.format(step=step, state_load=load("0"), state_store=store("0", 16))
+    else:
+        rule = _FIRST_ORDER_RULE.format(step=step, state_load=load("c"), state_store=store("c", 20))
+    return _TEMPLATE.format(name=optimizer.name, fields=fields, gradient=gradient, rule=rule)
 
 
 def module_source(surface=None) -> str:
@@ -278,9 +312,15 @@ def _literal(value: float) -> str:
 
 
 def fused_source(program, minima) -> str:
-    """``value_and_gradient(x, y)`` written out from the program (only what f and ∇f need): one line per
-    instruction, the same operation the interpreter would apply."""
-    outputs = [int(o) for o in program.outputs[:3]]
+    """``value_and_gradient(x, y)`` and ``value_gradient_hessian(x, y)`` written out from the program, and
+    ``distance2`` (below): one line per instruction, the same operation the interpreter would apply."""
+    return "\n".join([_straight_line(program, "value_and_gradient", 3),
+                      _straight_line(program, "value_gradient_hessian", 6), *_distance_source(minima)])
+
+
+def _straight_line(program, name: str, count: int) -> str:
+    """The program's first ``count`` outputs as one function (only the instructions they need)."""
+    outputs = [int(o) for o in program.outputs[:count]]
     needed = set(outputs)
     lines = []
     for op, d, a, b, c in reversed(program.code.tolist()):
@@ -300,15 +340,8 @@ def fused_source(program, minima) -> str:
 
     body = [f"    r{d} = " + _EXPRESSIONS[OPS[op]].format(a=reg(a), b=reg(b), c=reg(c))
             for op, d, a, b, c in lines]
-    return "\n".join([
-        "",
-        "@kernel",
-        "def value_and_gradient(x, y):",
-        *body,
-        f"    return {', '.join(reg(o) for o in outputs)}",
-        "",
-        *_distance_source(minima),
-    ])
+    return "\n".join(["", "@kernel", f"def {name}(x, y):", *body,
+                      f"    return {', '.join(reg(o) for o in outputs)}", ""])
 
 
 def _distance_source(minima) -> list[str]:

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizers import schedules
+from optimizers.codegen import outputs_needed
 from optimizers.compiled import fused_kernels_when_ready, kernels
-from optimizers.kernel import LIMIT, evaluate_point
-from optimizers.rules import FIXED, hyper_for_step
+from optimizers.kernel import LIMIT, evaluate_many, evaluate_point
+from optimizers.rules import FIXED, HESSIAN_NOT_FINITE, HESSIAN_OK, HESSIAN_SINGULAR, hyper_for_step
 from optimizers.rules import identity_lookahead as _identity
 from optimizers.table import OPTIMIZERS, Optimizer
 
@@ -38,7 +39,7 @@ _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="descent-kernel") if _TH
 
 
 def available() -> list[str]:
-    """Slugs of the ten optimizers, in the order of Ruder's overview."""
+    """Slugs of the optimizers: the ten of Ruder's overview in its order, then the second-order ones."""
     return list(OPTIMIZERS)
 
 
@@ -134,6 +135,12 @@ def fixed_hyperparameters(hyperparameters: dict) -> np.ndarray:
     return np.array([float(hyperparameters.get(f, 0.0)) for f in FIXED])
 
 
+# Why a start stopped: it left the box (|θ| or |f| above LIMIT, or NaN), or a second-order rule could not
+# solve with its Hessian.
+STOP_REASONS = {HESSIAN_OK: "diverged", HESSIAN_SINGULAR: "Hessian singular",
+                HESSIAN_NOT_FINITE: "Hessian not finite"}
+
+
 @dataclass(frozen=True)
 class Path:
     """A run's trajectory.
@@ -151,10 +158,18 @@ class Path:
     points: np.ndarray
     values: np.ndarray
     diverged_at: int | None | np.ndarray
+    stopped_by: int | np.ndarray = 0  # why it stopped (STOP_REASONS); per start for a batch
 
     @property
     def steps(self) -> int:
         return self.points.shape[-2] - 1
+
+    @property
+    def note(self) -> str | None:
+        """For one start: why and where the run stopped ("Hessian singular at step 3"), or None."""
+        if self.diverged_at is None or isinstance(self.diverged_at, np.ndarray):
+            return None
+        return f"{STOP_REASONS[int(self.stopped_by)]} at step {self.diverged_at}"
 
 
 # --- the kernel driver ---------------------------------------------------------------------------------
@@ -163,6 +178,7 @@ class _Result:
     final: np.ndarray  # (P, 2)
     final_values: np.ndarray  # (P,)
     diverged: np.ndarray  # (P,) int, -1 none
+    why: np.ndarray  # (P,) int: STOP_REASONS code of each stopped start
     converged: np.ndarray  # (P,) int, -1 never (only filled when tracked)
     points: np.ndarray | None  # (P, steps + 1, 2) when kept
     values: np.ndarray | None  # (P, steps + 1)
@@ -174,6 +190,7 @@ def execute(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=No
     split across the CPU's cores when there are many."""
     run_kernel = (table or kernels())[s.optimizer.name]
     program = surface.program
+    outputs = program.outputs[:outputs_needed(s.optimizer)]
     count = len(starts)
     starts = np.ascontiguousarray(starts, dtype=np.float64)
     lrs = np.asarray(s.learning_rates, dtype=np.float64)
@@ -188,14 +205,15 @@ def execute(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=No
     final = np.empty((count, 2))
     final_values = np.empty(count)
     diverged = np.empty(count, dtype=np.int64)
+    why = np.zeros(count, dtype=np.int64)
     converged = np.full(count, -1, dtype=np.int64)
 
     def block(lo: int, hi: int) -> None:
         # Slices are views: each thread fills its own columns of the shared outputs.
-        run_kernel(program.code, program.constants, program.registers, program.outputs[:3], starts[lo:hi],
+        run_kernel(program.code, program.constants, program.registers, outputs, starts[lo:hi],
                    lrs, moms, fixed, noise, minima, tol, keep_path, track,
                    points[:, :, lo:hi] if keep_path else points, values[:, lo:hi] if keep_path else values,
-                   final[lo:hi], final_values[lo:hi], diverged[lo:hi], converged[lo:hi])
+                   final[lo:hi], final_values[lo:hi], diverged[lo:hi], why[lo:hi], converged[lo:hi])
 
     if _pool is None or count < PARALLEL_MIN_STARTS:
         block(0, count)
@@ -205,8 +223,8 @@ def execute(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=No
             future.result()
     if keep_path:
         paths = np.ascontiguousarray(points.transpose(2, 0, 1))
-        return _Result(final, final_values, diverged, converged, paths, np.ascontiguousarray(values.T))
-    return _Result(final, final_values, diverged, converged, None, None)
+        return _Result(final, final_values, diverged, why, converged, paths, np.ascontiguousarray(values.T))
+    return _Result(final, final_values, diverged, why, converged, None, None)
 
 
 # --- public API ----------------------------------------------------------------------------------------
@@ -225,8 +243,17 @@ def run(name: str, surface, start, steps: int, **hyperparameters) -> Path:
     if single:
         d = int(diverged[0])
         diverged_at = None if d < 0 else d
-        return Path(name, surface.name, s.hyperparameters, s.options, points[0], values[0], diverged_at)
-    return Path(name, surface.name, s.hyperparameters, s.options, points, values, diverged)
+        return Path(name, surface.name, s.hyperparameters, s.options, points[0], values[0], diverged_at,
+                    int(r.why[0]))
+    return Path(name, surface.name, s.hyperparameters, s.options, points, values, diverged, r.why)
+
+
+def evaluate(surface, points) -> np.ndarray:
+    """f, ∂f/∂x, ∂f/∂y, ∂²f/∂x², ∂²f/∂x∂y, ∂²f/∂y² at points (P, 2) → (P, 6), computed exactly as the
+    engine computes them (the surface's program, compiled): the same bits on every CPU."""
+    pts = np.ascontiguousarray(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+    program = surface.program
+    return evaluate_many(program.code, program.constants, program.registers, program.outputs, pts).T
 
 
 @dataclass(frozen=True)
@@ -290,6 +317,7 @@ class StepRecord:
     state_after: tuple
     delta: tuple[float, float]
     theta_next: tuple[float, float]
+    hessian: tuple[float, float, float] | None = None  # (∂²f/∂x², ∂²f/∂x∂y, ∂²f/∂y²) at θ, second-order rules
 
 
 def trace(name: str, surface, start, steps: int, **hyperparameters) -> list[StepRecord]:
@@ -305,34 +333,43 @@ def trace(name: str, surface, start, steps: int, **hyperparameters) -> list[Step
         raise ValueError("Invalid start: trace takes one (x, y) start")
     opt = s.optimizer
     program = surface.program
-    outputs = program.outputs[:3]
 
-    def at(px: float, py: float):
-        f, gx, gy = evaluate_point(program.code, program.constants, program.registers, outputs, px, py)
-        return float(f), float(gx), float(gy)
+    def at(px: float, py: float) -> list[float]:
+        """f, ∇f and the Hessian at one point, from the compiled program."""
+        return evaluate_point(program.code, program.constants, program.registers, program.outputs,
+                              px, py).tolist()
 
     x, y = starts[0].tolist()
     sx = sy = opt.init(0.0)
     noise = noise_draws(s).tolist()
     fixed = fixed_hyperparameters(s.hyperparameters)
     records = []
-    f, gx_here, gy_here = at(x, y)
-    if not _inside(x, y, f):
+    here = at(x, y)
+    if not _inside(x, y, here[0]):
         return records
     for t in range(1, s.steps + 1):
         h = s.step_hyperparameters(t)
         hyper = hyper_for_step(s.learning_rates[t - 1], s.momenta[t - 1], fixed, t)
         ax, ay = float(opt.lookahead(x, sx, hyper)), float(opt.lookahead(y, sy, hyper))
-        gx, gy = (gx_here, gy_here) if opt.lookahead is _identity else at(ax, ay)[1:]
+        gx, gy = here[1:3] if opt.lookahead is _identity else at(ax, ay)[1:3]
         if noise:
             gx, gy = gx + noise[t - 1][0], gy + noise[t - 1][1]
-        dx, nsx = opt.step(gx, sx, hyper, t)
-        dy, nsy = opt.step(gy, sy, hyper, t)
+        hessian = None
+        if opt.second_order:
+            hessian = tuple(here[3:6])
+            dx, dy, nsx, status = opt.step(gx, gy, *hessian, sx, hyper, t)
+            nsy = nsx
+            if status != HESSIAN_OK:
+                break
+        else:
+            dx, nsx = opt.step(gx, sx, hyper, t)
+            dy, nsy = opt.step(gy, sy, hyper, t)
         nx, ny = x + dx, y + dy
-        f, gx_here, gy_here = at(nx, ny)
-        if not _inside(nx, ny, f):
+        here = at(nx, ny)
+        if not _inside(nx, ny, here[0]):
             break
-        records.append(StepRecord(t, (x, y), (ax, ay), (gx, gy), h, (sx, sy), (nsx, nsy), (dx, dy), (nx, ny)))
+        records.append(StepRecord(t, (x, y), (ax, ay), (gx, gy), h, (sx, sy), (nsx, nsy), (dx, dy), (nx, ny),
+                                  hessian))
         x, y, sx, sy = nx, ny, nsx, nsy
     return records
 

@@ -214,6 +214,26 @@ def evaluate_point(code, constants, registers, outputs, x, y):
 
 
 @kernel
+def evaluate_many(code, constants, registers, outputs, points):
+    """The program's outputs at each of P points (P, 2), as (len(outputs), P): the engine's own numbers."""
+    count = points.shape[0]
+    R = registers_for(constants, registers)
+    block = np.empty((2, CHUNK))
+    values = np.empty((outputs.shape[0], CHUNK))
+    out = np.empty((outputs.shape[0], count))
+    for c0 in range(0, count, CHUNK):
+        k = min(CHUNK, count - c0)
+        for i in range(k):
+            block[0, i] = points[c0 + i, 0]
+            block[1, i] = points[c0 + i, 1]
+        evaluate(code, R, k, outputs, block, values)
+        for j in range(outputs.shape[0]):
+            for i in range(k):
+                out[j, c0 + i] = values[j, i]
+    return out
+
+
+@kernel
 def inside(x, y, f):
     """Within the box: |x|, |y| and |f| at most LIMIT (NaN fails every comparison)."""
     # & rather than `and`: no branches, so the loops that call this stay vectorized.

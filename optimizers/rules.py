@@ -244,3 +244,69 @@ def amsgrad_step(g, state, h, t):
     m, v = _moments(g, state, h)
     v_max = maximum(state.v_max, v)
     return -h.lr / (math.sqrt(v_max) + h.eps) * m, AMSGradState(m=m, v=v, v_max=v_max)
+
+
+# --- Second-order rules: one step for both coordinates, from the gradient and the Hessian -----------------
+# ``step2(gx, gy, hxx, hxy, hyy, state, h, t) -> (dx, dy, state, status)``; status is HESSIAN_OK, or why
+# the step cannot be taken (the engine then stops the start at this step and says why).
+HESSIAN_OK = 0
+HESSIAN_SINGULAR = 1
+HESSIAN_NOT_FINITE = 2
+SINGULAR_RTOL = 1e-12  # |det H| below this fraction of |hxx·hyy| + hxy² counts as singular
+
+
+class NewtonState(NamedTuple):
+    pass
+
+
+@rule
+def newton_init(zero):
+    return NewtonState()
+
+
+@rule
+def _hessian_status(hxx, hxy, hyy):
+    if not (math.isfinite(hxx) and math.isfinite(hxy) and math.isfinite(hyy)):
+        return HESSIAN_NOT_FINITE
+    return HESSIAN_OK
+
+
+# --- Newton's method ------------------------------------------------------------------------------------
+@rule
+def newton_step(gx, gy, hxx, hxy, hyy, state, h, t):
+    # θ ← θ − η H⁻¹ ∇f, with the 2 × 2 inverse written out: H⁻¹ = [[hyy, −hxy], [−hxy, hxx]] / det H.
+    status = _hessian_status(hxx, hxy, hyy)
+    det = hxx * hyy - hxy * hxy
+    if status == HESSIAN_OK and abs(det) <= SINGULAR_RTOL * (abs(hxx * hyy) + hxy * hxy):
+        status = HESSIAN_SINGULAR
+    dx = -h.lr * ((hyy * gx - hxy * gy) / det)
+    dy = -h.lr * ((hxx * gy - hxy * gx) / det)
+    return dx, dy, state, status
+
+
+# --- Saddle-free Newton (Dauphin et al. 2014) ------------------------------------------------------------
+@rule
+def eigen2(hxx, hxy, hyy):
+    """Eigen-decomposition of the symmetric [[hxx, hxy], [hxy, hyy]]: (λ₁, λ₂, cos φ, sin φ), where
+    v₁ = (cos φ, sin φ) and v₂ = (−sin φ, cos φ) are the eigenvectors (the Jacobi rotation angle)."""
+    if hxy == 0.0:  # already diagonal: the axes are the eigenvectors, exactly
+        return hxx, hyy, 1.0, 0.0
+    phi = 0.5 * math.atan2(2.0 * hxy, hxx - hyy)
+    c = math.cos(phi)
+    s = math.sin(phi)
+    lam1 = hxx * c * c + 2.0 * hxy * s * c + hyy * s * s
+    lam2 = hxx * s * s - 2.0 * hxy * s * c + hyy * c * c
+    return lam1, lam2, c, s
+
+
+@rule
+def saddle_free_newton_step(gx, gy, hxx, hxy, hyy, state, h, t):
+    # θ ← θ − η |H|⁻¹ ∇f, |H| = V diag(max(|λᵢ|, ε)) Vᵀ: Newton's step with every curvature made positive,
+    # so a direction of negative curvature is descended instead of climbed.
+    status = _hessian_status(hxx, hxy, hyy)
+    lam1, lam2, c, s = eigen2(hxx, hxy, hyy)
+    p1 = (c * gx + s * gy) / maximum(abs(lam1), h.eps)  # the gradient's part along v₁, rescaled
+    p2 = (c * gy - s * gx) / maximum(abs(lam2), h.eps)  # … along v₂
+    dx = -h.lr * (c * p1 - s * p2)
+    dy = -h.lr * (s * p1 + c * p2)
+    return dx, dy, state, status

@@ -87,8 +87,13 @@ class Optimizer:
     torch_note: str  # where torch.optim's convention differs (or that it does not)
     paper: str
     init: Callable
-    step: Callable
+    step: Callable  # first order: step(g, state, h, t) per coordinate; second: step2(gx, gy, H…, state, h, t)
     lookahead: Callable = rules.identity_lookahead
+    second_order: bool = False  # uses the Hessian (a 2 × 2 solve per step) instead of one rule per coordinate
+
+    @property
+    def family(self) -> str:
+        return "second-order" if self.second_order else "first-order"
 
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.hyperparameters}
@@ -209,4 +214,33 @@ OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in [
         "1 − β₂^t); Reddi et al. and Ruder drop them, as we do here.",
         "Reddi, Kale & Kumar (2018).",
         rules.amsgrad_init, rules.amsgrad_step),
+    Optimizer(
+        "newton", "Newton", (_lr(1.0, "η: 1 is Newton's full step; below 1 it is damped."),),
+        r"\theta_{t+1} = \theta_t - \eta\, H_t^{-1} g_t, \quad H_t = \nabla^2 J(\theta_t)",
+        "Uses the curvature as well as the slope: it fits a quadratic bowl to the surface where it stands "
+        "and jumps to the bowl's centre. Near a minimum that takes a handful of steps where gradient descent "
+        "needs thousands, and no learning rate is needed. But the centre of the fitted quadratic is any "
+        "stationary point: at a saddle, Newton jumps *onto* the saddle. In d dimensions each step needs the "
+        "d × d Hessian and a linear solve (O(d²) memory, O(d³) time), which is why Ruder's overview leaves "
+        "second-order methods out for networks.",
+        "torch.optim has no Newton step; torch.optim.LBFGS builds a quasi-Newton approximation of H⁻¹ from "
+        "past gradients instead of the exact Hessian. A singular Hessian stops the run here with a note.",
+        "Newton (1685), Raphson (1690); Nocedal & Wright, Numerical Optimization (2006), chapter 3.",
+        rules.newton_init, rules.newton_step, second_order=True),
+    Optimizer(
+        "saddle_free_newton", "Saddle-free Newton",
+        (_lr(1.0, "η: 1 is the full step; below 1 it is damped."),
+         Hyperparameter("eps", "epsilon value", r"\epsilon", 1e-6, 0.0, math.inf, low_open=True, ui_min=1e-10,
+                        ui_max=1.0, log=True, help="ε: the smallest curvature the step divides by.")),
+        r"H_t = V \operatorname{diag}(\lambda_i) V^\top, \quad "
+        r"|H_t| = V \operatorname{diag}(\max(|\lambda_i|, \epsilon)) V^\top \\ "
+        r"\theta_{t+1} = \theta_t - \eta\, |H_t|^{-1} g_t",
+        "Newton's step with every curvature made positive: along a direction where the surface curves "
+        "down (a negative eigenvalue of the Hessian), it moves downhill at the scale the curvature sets, "
+        "instead of uphill towards the saddle. Dauphin et al. proposed it because in high dimensions most "
+        "stationary points are saddles, which attract plain Newton.",
+        "No torch.optim counterpart. Dauphin et al. work in a Krylov subspace for networks; in two "
+        "dimensions the exact eigen-decomposition is cheap.",
+        "Dauphin, Pascanu, Gulcehre, Cho, Ganguli & Bengio (2014).",
+        rules.newton_init, rules.saddle_free_newton_step, second_order=True),
 ]}

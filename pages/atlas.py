@@ -8,24 +8,23 @@ State lives under ``keep.atlas.*`` and mirrors into the URL after every run (for
 ``surface``, ``optimizers``, ``steps``, ``start``, ``lr_<optimizer>``, ``<param>_<optimizer>``; plus
 ``grid``, ``view``, ``sens``, ``param``, ``metric``, ``lrs``, ``quantity``, and ``expr`` for a custom
 formula). A URL is read when it differs from the one this session last wrote; each bad parameter gives
-one warning and the default is kept. Heavy work runs in ``lab.jobs``' worker processes with a progress
-bar; results are cached per optimizer and settings.
+one warning and the default is kept. The maps are computed in this process by the compiled engine (about
+a second for the largest; a progress bar for several) and cached per optimizer and settings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
+import math
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import optimizers
 import surfaces
 from figures import atlas as atlas_figures
-from lab import atlas, jobs, literal, presets, urlstate
+from lab import atlas, literal, presets, urlstate
 from ui import urlsync
 from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface, surface_header
@@ -43,7 +42,6 @@ METRICS = {"loss": "final loss", "steps": "steps to arrive"}
 QUANTITIES = {"x": "x", "y": "y", "loss": "loss"}
 SENS_LRS = 32  # learning rates per sensitivity map (columns)
 SENS_VALUES = 16  # values of the second hyperparameter (rows)
-BUSY = "The server is busy — try again in a moment"
 FAILED = "The computation failed. Try fewer steps or another setting."
 _LOGGER = logging.getLogger("pages.atlas")  # a page runs as __main__: name it
 
@@ -82,6 +80,15 @@ def parse_param(text: str) -> str:
     return urlstate.parse_choice(text, atlas.SECOND_AXES)
 
 
+# The live slider of the basin view: every shown optimizer's learning rate times this factor.
+LR_SCALES = tuple(float(f"{10 ** (k / 8):.3g}") for k in range(-16, 17))  # 0.01 … 100, 8 per decade
+
+
+def parse_scale(text: str) -> float:
+    value = urlstate.parse_float(text, LR_SCALES[0], LR_SCALES[-1])
+    return min(LR_SCALES, key=lambda s: abs(math.log(s / value)))
+
+
 def parsers() -> dict:
     table = {
         "surface": lambda t: urlstate.parse_choice(t, surfaces.available()),
@@ -97,6 +104,7 @@ def parsers() -> dict:
         "metric": lambda t: urlstate.parse_choice(t, METRICS),
         "lrs": parse_lrs,
         "quantity": lambda t: urlstate.parse_choice(t, QUANTITIES),
+        "lr_scale": parse_scale,
     }
     for opt in optimizers.available():
         for p in optimizers.get(opt).hyperparameters:
@@ -262,85 +270,39 @@ def hyperparameter_inputs(names: list[str]) -> dict[str, dict[str, float]]:
     return chosen
 
 
-# --- heavy work through the pool, cached ---------------------------------------------------------------
-class _NotComputed(Exception):
-    """Raised by the cached readers on a miss: exceptions are not cached, results are."""
-
-
-_handoff: dict[tuple, object] = {}  # results on their way into the cache, keyed by (thread id, cache key)
-
-
-def _owner() -> str:
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "no-session"
-
-
-def _handoff_key(*cache_key) -> tuple:
-    return (threading.get_ident(), *cache_key)
-
-
-@st.cache_data(max_entries=40, ttl=3600, show_spinner=False)
+# --- the computations, cached ----------------------------------------------------------------------------
+# They run in this process: the compiled engine releases Python's lock while it sweeps (other visitors'
+# pages keep running) and a 128 × 128 map of 500 steps takes about 0.05 s per optimizer, so the map follows
+# a slider as it moves. Cached per surface, optimizer and settings.
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def cached_basin(spec: tuple, name: str, hyper: tuple, grid: int, steps: int) -> atlas.BasinMap:
-    result = _handoff.pop(_handoff_key(spec, name, hyper, grid, steps), None)
-    if result is None:
-        raise _NotComputed
-    return result
+    return atlas.basin_map(atlas.surface_from_spec(spec), name, dict(hyper), grid, steps)
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def cached_sensitivity(spec: tuple, name: str, hyper: tuple, parameter, steps: int,
                        start: tuple) -> atlas.SensitivityMap:
-    result = _handoff.pop(_handoff_key(spec, name, hyper, parameter, steps, start), None)
-    if result is None:
-        raise _NotComputed
-    return result
-
-
-def _progress_callback(bar, label: str):
-    def update(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{label}: {done} of {total} pieces")
-    return update
+    lrs = atlas.lr_values(*atlas.lr_range(name), SENS_LRS)
+    values = atlas.second_values(parameter, SENS_VALUES)
+    return atlas.sensitivity_map(spec, name, dict(hyper), parameter, lrs, values, start, steps)
 
 
 def basin_maps(surface, spec: tuple, names: list[str], hyper: dict, grid: int, steps: int):
-    """{name: BasinMap}, from the cache where possible; the rest in one job with a progress bar."""
-    maps, missing = {}, []
-    for name in names:
-        try:
-            maps[name] = cached_basin(spec, name, atlas.hyper_items(hyper[name]), grid, steps)
-        except _NotComputed:
-            missing.append(name)
-    if missing:
-        bar = st.progress(0.0, text="Computing basin maps…")
-        tasks = atlas.basin_tasks(spec, missing, hyper, grid, steps)
-        label = f"Running {grid}×{grid} starts × {steps} steps for {len(missing)} optimizer(s)"
-        pieces = jobs.run_tasks(_owner(), tasks, on_progress=_progress_callback(bar, label))
+    """{name: BasinMap}; a progress bar while more than one map is computed."""
+    bar = st.empty() if len(names) > 1 else None
+    maps = {}
+    for k, name in enumerate(names):
+        maps[name] = cached_basin(spec, name, atlas.hyper_items(hyper[name]), grid, steps)
+        if bar is not None and k + 1 < len(names):
+            bar.progress((k + 1) / len(names), text=f"Basin maps: {k + 1} of {len(names)} optimizers")
+    if bar is not None:
         bar.empty()
-        fresh = atlas.assemble_basins(surface, missing, hyper, grid, steps, pieces)
-        for name, m in fresh.items():
-            items = atlas.hyper_items(hyper[name])
-            _handoff[_handoff_key(spec, name, items, grid, steps)] = m
-            maps[name] = cached_basin(spec, name, items, grid, steps)
-    return {name: maps[name] for name in names}
+    return maps
 
 
 def sensitivity_map(spec: tuple, name: str, hyper: dict, parameter, steps: int, start: tuple):
     items = atlas.hyper_items({k: v for k, v in hyper.items() if k not in ("lr", parameter)})
-    ck = (spec, name, items, parameter, steps, start)
-    try:
-        return cached_sensitivity(*ck)
-    except _NotComputed:
-        pass
-    lrs = atlas.lr_values(*atlas.lr_range(name), SENS_LRS)
-    values = atlas.second_values(parameter, SENS_VALUES)
-    bar = st.progress(0.0, text="Computing the sensitivity map…")
-    tasks = atlas.sensitivity_tasks(spec, name, dict(items), parameter, lrs, values, start, steps)
-    pieces = jobs.run_tasks(_owner(), tasks, on_progress=_progress_callback(
-        bar, f"{len(lrs) * len(values)} runs of {steps} steps"))
-    bar.empty()
-    _handoff[_handoff_key(*ck)] = atlas.assemble_sensitivity(name, dict(items), parameter, lrs, values, start,
-                                                             steps, pieces)
-    return cached_sensitivity(*ck)
+    return cached_sensitivity(spec, name, items, parameter, steps, start)
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
@@ -357,15 +319,11 @@ def cached_basin_figure(spec: tuple, keys: tuple, _surface, _maps):
 
 # --- views -------------------------------------------------------------------------------------------------
 def run_heavy(fn, *args):
-    """Run a pool-backed computation; Busy and failures become messages, never tracebacks."""
+    """Run a computation; a failure becomes a plain message (the detail goes to the log), no traceback."""
     try:
         return fn(*args)
-    except jobs.Busy:
-        st.warning(BUSY)
-        st.button("Try again", key=key("btn_retry"))
-    except jobs.JobFailed as exc:
-        _LOGGER.error("Atlas: %s failed in a worker", getattr(fn, "__name__", fn),
-                      exc_info=exc.__cause__ or exc)
+    except Exception:  # noqa: BLE001 - anything the engine or a formula throws; the visitor sees a message
+        _LOGGER.exception("Atlas: %s failed", getattr(fn, "__name__", fn))
         st.error(FAILED)
     return None
 
@@ -403,6 +361,16 @@ def basins_view(surface, spec: tuple, settings: dict, hyper: dict) -> None:
     if not names:
         st.info("Choose at least one optimizer in the sidebar.")
         return
+    if url_value("lr_scale") is not None:
+        put(url_value("lr_scale"), "lr_scale")
+    init(1.0, "lr_scale")
+    scale = st.select_slider(
+        "Learning rates × (drag: the maps follow)", LR_SCALES, key=key("lr_scale"), persist_state="session",
+        format_func=lambda v: f"× {v:g}",
+        help="Multiplies the learning rate of every optimizer shown (as set under Hyperparameters). Drag "
+             "it to see the basins change: small rates leave many starts on the way, large ones scatter "
+             "or diverge.")
+    hyper = {n: {**hyper[n], "lr": hyper[n]["lr"] * scale} for n in names}
     maps = run_heavy(basin_maps, surface, spec, names, hyper, grid, steps)
     if maps is None:
         return
@@ -557,6 +525,8 @@ params["steps"] = str(settings["steps"])
 params["start"] = urlstate.format_point(settings["start"])
 if view != "basins":
     params["view"] = view
+elif get("lr_scale") not in (None, 1.0):
+    params["lr_scale"] = urlstate.format_number(get("lr_scale"))
 shown = list(settings["names"])
 if view == "sensitivity" and get("sens") not in shown:
     shown.append(get("sens"))

@@ -43,6 +43,9 @@ for c in classics.CLASSICS:
         st.subheader(c.title)
         st.markdown(f"**Watch for:** {c.watch}")
         st.caption(f"Source: {c.source}")
+        if c.table:
+            header, *rows = c.table
+            st.table({column: [row[k] for row in rows] for k, column in enumerate(header)})
         if c.atlas_query is not None and _atlas_link(c.atlas_query):
             st.code(c.atlas_url, language=None, wrap_lines=True)
         for link in c.links:

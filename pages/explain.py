@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -19,6 +21,7 @@ TRACE_STEPS = 300
 DEFAULT_SURFACE = "ravine"  # f = x²/20 + 5y²: gradients (x/10, 10y) that can be checked by hand
 DEFAULT_OPTIMIZER = "adam"
 K = "explain"  # session-state prefix
+_LOGGER = logging.getLogger("pages.explain")  # a page runs as __main__: name it
 
 
 def _key(*parts: str) -> str:
@@ -31,7 +34,8 @@ def _init(key: str, value) -> None:
 
 
 def _title(name: str) -> str:
-    return optimizers.get(name).title
+    opt = optimizers.get(name)
+    return f"{opt.title} (2nd order)" if opt.second_order else opt.title
 
 
 @st.cache_data(max_entries=len(surfaces.available()), show_spinner=False)
@@ -57,7 +61,9 @@ with rule:
     st.subheader(f"{opt.title}: the update rule")
     st.latex(explain.rule_latex(opt.latex))
     st.markdown(opt.summary)
-    st.caption(f"Notation: gₜ = ∇f(θₜ) is the gradient at step t. Paper: {opt.paper}")
+    hessian = " and Hₜ = ∇²f(θₜ) the Hessian (the curvature)" if opt.second_order else ""
+    st.caption(f"A {opt.family} method. Notation: gₜ = ∇f(θₜ) is the gradient at step t{hessian}. "
+               f"Paper: {opt.paper}")
 with facts:
     st.subheader("Hyperparameters")
     st.table([{"Name": p.name, "Default": f"{p.default:g}", "Valid range": p.valid_range,
@@ -108,20 +114,26 @@ for message in problems:
 start = (float(x0), float(y0))
 try:
     records = optimizers.trace(name, surface, start, TRACE_STEPS, **hyper)
-except ValueError as exc:  # the inputs are bounded, so this is a safety net, not a path
-    st.warning(f"Could not run {opt.title} with these settings: {exc}. Showing the defaults instead.")
+except ValueError:  # the inputs are bounded, so this is a safety net, not a path
+    _LOGGER.warning("Explain: %s refused %s from %s", name, hyper, start, exc_info=True)
+    st.warning(f"Could not run {opt.title} with these settings. Showing the defaults instead.")
     start, hyper = surface.start, dict(preset)
     records = optimizers.trace(name, surface, start, TRACE_STEPS, **hyper)
 # The run (and the Race page) stops at the first step whose |θ| or |f| exceeds the limit; explain no further.
-diverged_at = optimizers.run(name, surface, start, TRACE_STEPS, **hyper).diverged_at
+stopped = optimizers.run(name, surface, start, TRACE_STEPS, **hyper)
+diverged_at = stopped.diverged_at
 if diverged_at is not None:
     records = records[:diverged_at - 1]
-
-if not records:
+if stopped.stopped_by:  # a second-order rule that cannot solve with its Hessian
+    st.warning(f"{opt.title} stopped: {stopped.note}. Newton's step needs an invertible Hessian; try another "
+               "start, or Saddle-free Newton, which only needs its curvatures to be non-zero.")
+    if not records:
+        st.stop()
+elif not records:
     st.warning(f"{opt.title} leaves the picture on its very first step from this start (|θ| or |f| above "
                "10⁶, or outside the formula's domain). Try a smaller learning rate or another start.")
     st.stop()
-if len(records) < TRACE_STEPS:
+if len(records) < TRACE_STEPS and not stopped.stopped_by:
     st.info(f"{opt.title} leaves the picture at step {len(records) + 1}, so only the first {len(records)} "
             "steps can be explained. A smaller learning rate keeps it on the map.")
 

@@ -37,15 +37,6 @@ def test_grid_cells_tile_the_bounds_row_major():
     np.testing.assert_array_equal(atlas.grid_starts(bounds, 4, (1, 3)), starts[4:12])
 
 
-@pytest.mark.parametrize("size", [2, 32, 100, 256])
-def test_row_blocks_cover_every_row_once_in_at_least_two_pieces(size):
-    blocks = atlas.row_blocks(size)
-    assert len(blocks) >= 2
-    assert blocks[0][0] == 0 and blocks[-1][1] == size
-    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
-    assert all((r1 - r0) * size <= max(atlas.PIECE_STARTS, size) for r0, r1 in blocks)
-
-
 @pytest.mark.parametrize("size", [0, 1, 257, 3.5, True])
 def test_bad_grid_sizes_are_refused(size):
     with pytest.raises(ValueError, match="grid size"):
@@ -84,7 +75,7 @@ def test_classify_flat_point_that_is_no_listed_minimum():
 def test_basin_map_equals_the_core_sweep():
     himmelblau = surfaces.get("himmelblau")
     presets = surface_presets("himmelblau")
-    maps = atlas.basin_maps_local(HIMMELBLAU, ["adam", "nag"], presets, 32, 150)
+    maps = atlas.basin_maps(HIMMELBLAU, ["adam", "nag"], presets, 32, 150)
     starts = atlas.grid_starts(himmelblau.bounds, 32)
     for name, m in maps.items():
         sw = optimizers.sweep(name, himmelblau, starts, 150, **presets[name])
@@ -100,7 +91,7 @@ def test_basin_cells_match_single_runs(name):
     """A cell's class is where ``optimizers.run`` from that start ends (sweep equals run)."""
     himmelblau = surfaces.get("himmelblau")
     hyper = surface_presets("himmelblau")[name]
-    m = atlas.basin_maps_local(HIMMELBLAU, [name], {name: hyper}, 16, 120)[name]
+    m = atlas.basin_maps(HIMMELBLAU, [name], {name: hyper}, 16, 120)[name]
     for i, j in [(0, 0), (3, 11), (8, 8), (15, 2)]:
         path = optimizers.run(name, himmelblau, m.start(i, j), 120, **hyper)
         final = path.points[-1]
@@ -115,7 +106,7 @@ def test_basin_cells_match_single_runs(name):
 
 
 def test_divergence_shows_in_the_map():
-    maps = atlas.basin_maps_local(atlas.catalogue_spec("rosenbrock"), ["sgd"], {"sgd": {"lr": 0.5}}, 8, 50)
+    maps = atlas.basin_maps(atlas.catalogue_spec("rosenbrock"), ["sgd"], {"sgd": {"lr": 0.5}}, 8, 50)
     assert (maps["sgd"].codes == atlas.DIVERGED).all()
     assert (maps["sgd"].diverged_at > 0).all()
 
@@ -123,7 +114,7 @@ def test_divergence_shows_in_the_map():
 def test_surface_without_minima_marks_flat_points():
     saddle = surfaces.get("saddle")
     # SGD with lr 0.5 on x² − y² sends x to 0 in one step; starts with y = 0 stay at the saddle point.
-    m = atlas.basin_maps_local(atlas.catalogue_spec("saddle"), ["sgd"], {"sgd": {"lr": 0.5}}, 3, 5)["sgd"]
+    m = atlas.basin_maps(atlas.catalogue_spec("saddle"), ["sgd"], {"sgd": {"lr": 0.5}}, 3, 5)["sgd"]
     assert m.ys[1] == 0.0
     assert (m.codes[1] == atlas.FLAT).all()
     assert (m.codes[[0, 2]] != atlas.FLAT).all()
@@ -136,7 +127,7 @@ def test_sensitivity_cells_equal_the_core_sweep():
     lrs = atlas.lr_values(1e-4, 0.1, 5)
     values = atlas.second_values("momentum", 3)
     start = (-0.3, -0.9)
-    smap = atlas.sensitivity_local(HIMMELBLAU, "nag", {"momentum": 0.9}, "momentum", lrs, values, start, 200)
+    smap = atlas.sensitivity_map(HIMMELBLAU, "nag", {"momentum": 0.9}, "momentum", lrs, values, start, 200)
     assert smap.final_values.shape == (3, 5)
     for r, c in [(0, 0), (1, 3), (2, 4)]:
         hyper = smap.cell_hyperparameters(r, c)
@@ -155,8 +146,8 @@ def test_sensitivity_axes_and_values():
     assert atlas.second_values("beta2", 4)[-1] == pytest.approx(0.9999)
     assert atlas.second_values("momentum", 3).tolist() == [0.0, 0.495, 0.99]
     with pytest.raises(ValueError, match="no hyperparameter"):
-        atlas.sensitivity_tasks(HIMMELBLAU, "sgd", {}, "momentum", [0.1], [0.5], (0, 0), 10)
-    smap = atlas.sensitivity_local(HIMMELBLAU, "sgd", {}, None, [1e-3, 1e-2], atlas.second_values(None, 5),
+        atlas.sensitivity_map(HIMMELBLAU, "sgd", {}, "momentum", [0.1], [0.5], (0, 0), 10)
+    smap = atlas.sensitivity_map(HIMMELBLAU, "sgd", {}, None, [1e-3, 1e-2], atlas.second_values(None, 5),
                                    (0.0, 0.0), 20)
     assert smap.final_values.shape == (1, 2)
 
@@ -207,7 +198,7 @@ def test_race_page_replays_the_linked_run():
 def test_basin_figure_carries_the_classes_and_clickable_starts():
     himmelblau = surfaces.get("himmelblau")
     presets = surface_presets("himmelblau")
-    maps = atlas.basin_maps_local(HIMMELBLAU, ["sgd", "adam"], presets, 128, 60)
+    maps = atlas.basin_maps(HIMMELBLAU, ["sgd", "adam"], presets, 128, 60)
     fig = atlas_figures.basin_figure(himmelblau, maps)
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(heatmaps) == 2
@@ -231,7 +222,7 @@ def test_basin_figure_carries_the_classes_and_clickable_starts():
 
 def test_sensitivity_and_comparison_figures():
     himmelblau = surfaces.get("himmelblau")
-    smap = atlas.sensitivity_local(HIMMELBLAU, "adam", {}, "beta1", atlas.lr_values(1e-4, 10.0, 6),
+    smap = atlas.sensitivity_map(HIMMELBLAU, "adam", {}, "beta1", atlas.lr_values(1e-4, 10.0, 6),
                                    atlas.second_values("beta1", 3), (-0.3, -0.9), 100)
     for metric in ("loss", "steps"):
         fig = atlas_figures.sensitivity_figure(smap, metric, 0.0)
@@ -253,22 +244,6 @@ def pool():
     p = jobs.Pool(workers=2, max_jobs=2)
     yield p
     p.shutdown()
-
-
-def test_pool_results_equal_local_and_progress_is_reported(pool):
-    presets = surface_presets("himmelblau")
-    tasks = atlas.basin_tasks(HIMMELBLAU, ["sgd", "adam"], presets, 64, 100)
-    seen = []
-    pieces = jobs.run_tasks("visitor", tasks, on_progress=lambda d, t: seen.append((d, t)), pool=pool,
-                            poll=0.01)
-    assert seen[-1] == (len(tasks), len(tasks))
-    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    remote = atlas.assemble_basins(surfaces.get("himmelblau"), ["sgd", "adam"], presets, 64, 100, pieces)
-    local = atlas.basin_maps_local(HIMMELBLAU, ["sgd", "adam"], presets, 64, 100)
-    for name in ("sgd", "adam"):
-        np.testing.assert_array_equal(remote[name].codes, local[name].codes)
-        np.testing.assert_array_equal(remote[name].converged_at, local[name].converged_at)
-    assert pool.active_jobs == 0
 
 
 def test_pool_is_bounded_and_one_job_per_visitor(pool):
@@ -374,7 +349,7 @@ def test_basin_maps_on_the_page_equal_the_core():
     ("surface", "nope"), ("grid", "100"), ("grid", "abc"), ("steps", "0"), ("steps", "99999"),
     ("optimizers", "sgd,lbfgs"), ("start", "1"), ("lr_adam", "-1"), ("momentum_nag", "1.5"), ("view", "vr"),
     ("metric", "speed"), ("lrs", "0.1,0.2"), ("sens", "lbfgs"), ("param", "zeta"), ("quantity", "z"),
-    ("mystery", "1"), ("expr", "__import__('os')"), ("bounds", "1,0,0,1"),
+    ("mystery", "1"), ("expr", "__import__('os')"), ("bounds", "1,0,0,1"), ("lr_scale", "1e9"),
 ])
 def test_bad_query_parameter_warns_and_falls_back(key, value):
     at = atlas_app(**{"grid": "32", "steps": "50", "optimizers": "sgd", key: value})
@@ -443,11 +418,31 @@ def test_custom_query_for_the_custom_page():
     assert atlas.race_url(query, "/custom").startswith("/custom?expr=x%5E2+%2B+y%5E2&bounds=-2,2,-1,3")
 
 
-def test_busy_pool_is_a_warning_not_an_exception(monkeypatch):
+def test_the_atlas_never_answers_busy(monkeypatch):
+    """Busy is not no: the maps are computed in this process by the compiled engine, so even with the
+    worker pool refusing every job the visitor gets the maps they asked for."""
     def busy(*args, **kwargs):
         raise jobs.Busy()
 
     monkeypatch.setattr(jobs, "run_tasks", busy)
     at = atlas_app(surface="booth", optimizers="sgd", grid="32", steps="33")
-    assert not at.exception
-    assert any("busy" in w.value for w in at.warning)
+    assert not at.exception and not at.warning and not at.error
+    assert [t["type"] for t in _spec(at)["data"]].count("heatmap") == 1
+
+
+def test_the_learning_rate_slider_scales_every_shown_optimizer():
+    """The live slider (URL lr_scale): the maps are the core's sweeps at the scaled learning rates."""
+    at = atlas_app(surface="himmelblau", optimizers="sgd,adam", grid="32", steps="120", lr_adam="0.05",
+                   lr_scale="2.37")
+    assert not at.exception and not at.warning and not at.error
+    himmelblau = surfaces.get("himmelblau")
+    starts = atlas.grid_starts(himmelblau.bounds, 32)
+    presets = surface_presets("himmelblau")
+    heatmaps = [t for t in _spec(at)["data"] if t["type"] == "heatmap"]
+    for trace, (name, lr) in zip(heatmaps, [("sgd", presets["sgd"]["lr"]), ("adam", 0.05)], strict=True):
+        sw = optimizers.sweep(name, himmelblau, starts, 120, lr=lr * 2.37)
+        expected = atlas_figures.class_index(himmelblau, atlas.classify(himmelblau, sw).reshape(32, 32))
+        np.testing.assert_array_equal(_decode(trace["z"]).reshape(32, 32), expected)
+    assert _flat(at)["lr_scale"] == "2.37"
+    at.select_slider(key="keep.atlas.lr_scale").set_value(1.0).run()
+    assert "lr_scale" not in _flat(at)  # the default is not written

@@ -85,3 +85,42 @@ def test_sensitivity_map_draws_and_explains_a_click(page, app_server, console_er
     assert page.get_by_text(re.compile(r"NAG with η = ")).count() >= 1
     assert page.locator(EXCEPTION).count() == 0
     assert not _errors(console_errors), console_errors
+
+
+LIVE = "/atlas?surface=himmelblau&grid=128&steps=500&optimizers=sgd,momentum,rmsprop,adam"
+
+
+def _images(page) -> list[str]:
+    """The four heatmaps' pixels (plotly draws each as an <image> with a data URL)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot .heatmaplayer image'))
+        .map(img => img.getAttribute('href') || img.getAttribute('xlink:href') || '')""")
+
+
+def test_dragging_the_learning_rate_redraws_the_basin_maps(page, app_server, console_errors):
+    """The live Atlas: a step of the learning-rate slider gives new 128 × 128 maps for four optimizers;
+    the time from the key press to the redrawn maps is printed (README: "Atlas redraw")."""
+    import time
+
+    _open(page, app_server, LIVE)
+    before = _images(page)
+    assert len(before) == 4
+    thumb = page.get_by_test_id("stSlider").filter(has_text="Learning rates ×").get_by_role("slider")
+    timings = []
+    for press in ("ArrowRight", "ArrowRight", "ArrowLeft"):
+        seen = _images(page)
+        thumb.focus()
+        t0 = time.perf_counter()
+        page.keyboard.press(press)
+        page.wait_for_function("""old => {
+            const now = Array.from(document.querySelectorAll('.js-plotly-plot .heatmaplayer image'))
+                .map(img => img.getAttribute('href') || img.getAttribute('xlink:href') || '');
+            return now.length === 4 && now.some((h, k) => h !== old[k]);
+        }""", arg=seen, timeout=60_000)
+        timings.append(time.perf_counter() - t0)
+        wait_for_app(page)
+    assert "lr_scale=1.33" in page.url  # right, right, left: one step above 1
+    assert _images(page) != before
+    print("\nAtlas redraw after a learning-rate step (128x128x500 steps x 4 optimizers): "
+          + ", ".join(f"{t:.2f} s" for t in timings))
+    assert page.locator(EXCEPTION).count() == 0
+    assert not _errors(console_errors), console_errors

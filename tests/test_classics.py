@@ -24,13 +24,43 @@ LINK_IDS = [f"{c.slug}-{i}" for c in classics.CLASSICS for i in range(len(c.link
 
 def test_classics_cover_the_figures_of_the_issue():
     slugs = [c.slug for c in classics.CLASSICS]
-    assert slugs == ["radford-beale", "radford-saddle", "momentum-vs-nag", "two-minima", "learning-rates"]
+    assert slugs == ["radford-beale", "radford-saddle", "momentum-vs-nag", "two-minima", "learning-rates",
+                     "newton-saddle", "newton-rosenbrock", "cost-of-curvature"]
     assert len(set(slugs)) == len(slugs)
     assert classics.classic("momentum-vs-nag").title
     with pytest.raises(ValueError, match="Unknown classic"):
         classics.classic("nope")
     for c in classics.CLASSICS:
-        assert c.title and c.watch and c.source and c.links
+        assert c.title and c.watch and c.source and (c.links or c.table)
+
+
+def test_newton_walks_into_the_saddle_while_saddle_free_newton_and_adam_escape():
+    (link,) = classics.classic("newton-saddle").links
+    saddle = surfaces.get(link.surface)
+    assert link.surface == "saddle" and {"newton", "saddle_free_newton", "adam"} <= set(link.optimizers)
+    runs = {n: optimizers.run(n, saddle, link.start, link.steps, **link.hyperparameters_of(n))
+            for n in link.optimizers}
+    assert (runs["newton"].points[1:] == 0.0).all()  # onto the saddle at step 1, and there for good
+    for name in ("saddle_free_newton", "adam"):
+        path = runs[name]
+        assert np.abs(path.points[:, 1]).max() > 1.0, name  # down the y direction, away from the saddle
+
+
+def test_newton_on_rosenbrock_arrives_in_six_steps_and_sgd_is_still_in_the_valley():
+    (link,) = classics.classic("newton-rosenbrock").links
+    rosenbrock = surfaces.get(link.surface)
+    assert link.start == (-1.2, 1.0)
+    newton = optimizers.run("newton", rosenbrock, link.start, link.steps, **link.hyperparameters_of("newton"))
+    assert np.abs(newton.points[6] - 1.0).max() <= 1e-8
+    sgd = optimizers.run("sgd", rosenbrock, link.start, link.steps, **link.hyperparameters_of("sgd"))
+    assert sgd.diverged_at is None and np.linalg.norm(sgd.points[-1] - 1.0) > 0.1
+
+
+def test_the_cost_of_curvature_table_names_the_orders_of_growth():
+    header, *rows = classics.classic("cost-of-curvature").table
+    text = " ".join(" ".join(r) for r in rows)
+    assert header[2] == "Newton" and "O(d)" in text and "O(d²)" in text and "O(d³)" in text
+    assert all(len(r) == len(header) for r in rows)
 
 
 def test_radford_races_are_the_six_of_radfords_animations_from_the_suggested_start():
@@ -134,6 +164,8 @@ def test_classics_page_links_every_preset():
     at.run()
     assert not at.exception
     assert not at.warning
+    table = at.table[0].value  # the cost of curvature
+    assert list(table.columns) == list(classics.classic("cost-of-curvature").table[0])
     codes = [c.value for c in at.code]
     for link in LINKS:
         assert link.url in codes

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,9 +121,13 @@ def test_generated_code_is_one_line_per_instruction():
     """The fused kernels run the program's own instructions: the generated function has one assignment
     per instruction that f and ∇f need, and only operations from the interpreter's table."""
     program = surfaces.get("rosenbrock").program
+    for name, count in (("value_and_gradient", 3), ("value_gradient_hessian", 6)):
+        source = codegen._straight_line(program, name, count)
+        written = [int(m) for m in re.findall(r"^    r(\d+) = ", source, flags=re.M)]
+        destinations = [int(d) for d in program.code[:, 1]]
+        assert 0 < len(written) <= len(destinations)
+        assert written == [d for d in destinations if d in written]  # the program's own order
     source = codegen.fused_source(program, np.zeros((0, 2)))
-    body = [line.strip() for line in source.splitlines() if line.strip().startswith("r")]
-    assert 0 < len(body) <= len(program.code)
     assert "import" not in source and "eval" not in source
 
 

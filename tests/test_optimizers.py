@@ -28,12 +28,15 @@ CONVERGING = {
     "sgd": {"lr": 0.1}, "momentum": {"lr": 0.05, "momentum": 0.8}, "nag": {"lr": 0.05, "momentum": 0.8},
     "adagrad": {"lr": 1.0}, "adadelta": {"lr": 20.0}, "rmsprop": {"lr": 0.01}, "adam": {"lr": 0.05},
     "adamax": {"lr": 0.05}, "nadam": {"lr": 0.05}, "amsgrad": {"lr": 0.05},
+    "newton": {"lr": 1.0}, "saddle_free_newton": {"lr": 1.0},
 }
 
 
-def test_table_covers_all_ten_rules():
+def test_table_covers_all_ten_rules_and_two_second_order_methods():
     assert OPTIMIZER_NAMES == ["sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam", "adamax",
-                               "nadam", "amsgrad"]
+                               "nadam", "amsgrad", "newton", "saddle_free_newton"]
+    families = [optimizers.get(n).family for n in OPTIMIZER_NAMES]
+    assert families == ["first-order"] * 10 + ["second-order"] * 2
     for name in OPTIMIZER_NAMES:
         o = optimizers.get(name)
         assert o.latex and o.summary and o.torch_note and o.paper
@@ -59,6 +62,11 @@ def hand_steps(name: str, surface, start, h, steps=3):
             g = surface.gradient(theta)
         if name == "sgd":
             theta = theta - lr * g
+        elif name == "newton":
+            theta = theta - lr * np.linalg.solve(surface.hessian(theta), g)
+        elif name == "saddle_free_newton":
+            lam, vec = np.linalg.eigh(surface.hessian(theta))
+            theta = theta - lr * vec @ ((vec.T @ g) / np.maximum(np.abs(lam), h["eps"]))
         elif name in ("momentum", "nag"):
             v = h["momentum"] * v + lr * g
             theta = theta - v
@@ -110,6 +118,8 @@ def test_first_three_steps_match_the_formula(name, surface_name):
     # A learning rate that keeps the first steps modest even on Goldstein–Price's steep walls.
     scale = max(1.0, float(np.abs(surface.gradient(start)).max()))
     h = {**optimizers.defaults(name), "lr": 1e-3 / scale if name != "adadelta" else 1.0}
+    if optimizers.get(name).second_order:
+        h["lr"] = 0.5  # a damped Newton step: still a large move, checked against numpy.linalg
     path = optimizers.run(name, surface, start, 3, **h)
     expected = hand_steps(name, surface, start, h)
     np.testing.assert_allclose(path.points, expected, rtol=1e-12, atol=1e-14)
@@ -469,3 +479,56 @@ def test_trace_records_nag_look_ahead_and_stops_at_divergence():
         path = optimizers.run(name, surfaces.get("beale"), (1.0, 1.5), 100, lr=lr)
         assert path.diverged_at is not None
         assert len(diverging) == path.diverged_at - 1, name
+
+
+# --- second-order methods (issue: Newton, saddle-free Newton, and saddle points) --------------------------
+QUADRATIC = Surface(name="quadratic", title="", latex="", expression=(X - 1) ** 2 + 3 * (Y + 2) ** 2,
+                    bounds=((-6, 6), (-6, 6)), minima=[(1, -2)], starts=[(5, 5)])
+QUARTIC = Surface(name="quartic", title="", latex="", expression=X**2 + Y**4, bounds=((-2, 2), (-2, 2)),
+                  minima=[(0, 0)], starts=[(1, 0)])
+
+
+def test_one_newton_step_lands_on_the_minimum_of_a_quadratic():
+    assert tuple(optimizers.run("newton", QUADRATIC, (5, 5), 1).points[1]) == (1.0, -2.0)
+    assert tuple(optimizers.run("saddle_free_newton", QUADRATIC, (5, 5), 1).points[1]) == (1.0, -2.0)
+
+
+def test_newton_walks_onto_the_saddle_and_saddle_free_newton_leaves_it():
+    saddle = surfaces.get("saddle")
+    assert tuple(optimizers.run("newton", saddle, (1, 0.5), 1).points[1]) == (0.0, 0.0)
+    assert tuple(optimizers.run("saddle_free_newton", saddle, (1, 0.5), 1).points[1]) == (0.0, 1.0)
+    stays = optimizers.run("newton", saddle, (1, 0.5), 50)
+    assert (stays.points[1:] == 0.0).all() and stays.diverged_at is None  # the gradient is zero there
+
+
+def test_newton_solves_rosenbrock_in_six_steps_where_sgd_is_still_in_the_valley():
+    rosenbrock = surfaces.get("rosenbrock")
+    newton = optimizers.run("newton", rosenbrock, (-1.2, 1.0), 6)
+    assert np.abs(newton.points[-1] - 1.0).max() <= 1e-8
+    sgd = optimizers.run("sgd", rosenbrock, (-1.2, 1.0), 1000, lr=1e-3)
+    assert np.linalg.norm(sgd.points[-1] - 1.0) > 0.1
+
+
+def test_a_singular_hessian_stops_the_run_with_a_note_and_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = optimizers.run("newton", QUARTIC, (1.0, 0.0), 20)  # ∂²f/∂y² = 12y² = 0 on y = 0
+        records = optimizers.trace("newton", QUARTIC, (1.0, 0.0), 20)
+        batch = optimizers.run("newton", QUARTIC, [(1.0, 0.0), (1.0, 0.5)], 20)
+    assert path.diverged_at == 1 and path.note == "Hessian singular at step 1"
+    assert (path.points == (1.0, 0.0)).all() and records == []
+    assert list(batch.diverged_at) == [1, -1] and list(batch.stopped_by) == [1, 0]
+    first_order = optimizers.run("sgd", QUARTIC, (1.0, 0.0), 5, lr=10.0)
+    assert first_order.note == f"diverged at step {first_order.diverged_at}"
+
+
+def test_second_order_trace_records_the_hessian_and_equals_the_run():
+    rosenbrock = surfaces.get("rosenbrock")
+    for name in ("newton", "saddle_free_newton"):
+        path = optimizers.run(name, rosenbrock, (-1.2, 1.0), 8, lr=0.8)
+        records = optimizers.trace(name, rosenbrock, (-1.2, 1.0), 8, lr=0.8)
+        assert len(records) == 8
+        for r in records:
+            assert r.theta_next == tuple(path.points[r.t])
+            exact = rosenbrock.hessian(np.array(r.theta))
+            np.testing.assert_allclose(r.hessian, exact[[0, 0, 1], [0, 1, 1]], rtol=1e-12)

@@ -6,6 +6,7 @@ Every control mirrors into the query string (``ui.urlsync``), so a link reproduc
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
@@ -30,6 +31,7 @@ from ui.urlsync import PageState
 
 RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
 DEFAULT_STEPS = 500
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass
@@ -186,6 +188,12 @@ def _hyperparameter_inputs(state: PageState, names: list[str]) -> dict[str, dict
     return chosen
 
 
+def optimizer_label(name: str) -> str:
+    """The optimizer's title, with its family when it is not a first-order rule: "Newton (2nd order)"."""
+    optimizer = optimizers.get(name)
+    return f"{optimizer.title} (2nd order)" if optimizer.second_order else optimizer.title
+
+
 def _step_for(p: optimizers.Hyperparameter) -> float:
     if p.log:
         return float(p.ui_min)
@@ -219,11 +227,12 @@ def race_controls(state: PageState, surface, surface_key: tuple, surface_presets
 
     side = bar.settings if bar else st.sidebar
     picker = bar.optimizers if bar else side
-    picker.multiselect("Optimizers", all_names, key=state.key("optimizers"),
-                     format_func=lambda n: optimizers.get(n).title, persist_state="session")
+    picker.multiselect("Optimizers", all_names, key=state.key("optimizers"), format_func=optimizer_label,
+                     persist_state="session", help="First-order rules use the gradient only; second-order "
+                     "ones (Newton's) also use the curvature, the Hessian.")
     c1, c2 = picker.columns(2)
-    c1.button("All ten", on_click=_set_optimizers, args=(state, all_names), key=state.key("btn_all"),
-              width="stretch")
+    c1.button(f"All {len(all_names)}", on_click=_set_optimizers, args=(state, all_names),
+              key=state.key("btn_all"), width="stretch")
     c2.button("Radford's + Adam", on_click=_set_optimizers, args=(state, DEFAULT_OPTIMIZERS),
               key=state.key("btn_radford"), width="stretch", help="SGD, Momentum, NAG, Adagrad, Adadelta, "
               "RMSprop (the six of Radford's animations) and Adam")
@@ -442,7 +451,8 @@ def presets_cached(surface_key: tuple, surface) -> dict:
         st.warning(str(exc))
         st.button("Try again", key="keep.custom.btn_retry_presets")
         st.stop()
-    except jobs.JobFailed:
+    except jobs.JobFailed as exc:  # the detail is for the log, not the visitor
+        _LOGGER.warning("Tuning the presets of %r failed", surface_key, exc_info=exc.__cause__ or exc)
         st.warning("The learning rates could not be tuned for this formula; using the published defaults.")
         return {name: optimizers.defaults(name) for name in optimizers.available()}
 
