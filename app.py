@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas  # noqa: F401  (imported once here: concurrent first imports on a cold server raced)
 import streamlit as st
 
+from ui import a11y
+
 # The favicon is a local file: a Material Symbol as page_icon would be fetched from Google's servers.
 FAVICON = Path(__file__).parent / "ui" / "favicon.png"
 st.set_page_config(page_title="Descent Lab", page_icon=str(FAVICON), layout="wide")
@@ -22,4 +24,5 @@ PAGES = [
     st.Page("pages/classics.py", title="Classic figures", icon=":material/movie:"),
 ]
 
+a11y.page_fixes()  # formula boxes that scroll sideways get a tab stop (every page)
 st.navigation(PAGES).run()

@@ -11,6 +11,9 @@ ships, fetched once from the npm registry by ``make`` / the Dockerfile (``python
 checked against the pinned sha512 below. Parsing 1.5 MB instead of 4.8 MB before the first chart is what
 brings that chart under 3 s (bench/bench_animation.py). Without them (offline install, failed fetch) the
 player falls back to ``plotly.min.js``, the full bundle copied out of the plotly package, for both.
+
+The browser tests' accessibility engine, axe-core, comes the same way (pinned version, npm's sha512, our
+sha256), with ``--axe``, into ``tests/assets/`` (``make test``): it is never served to visitors.
 """
 
 from __future__ import annotations
@@ -38,17 +41,19 @@ PLOTLY_JS_NAME = "plotly.min.js"
 STATIC_URL = "./app/static/"
 
 
+# The version must equal the plotly.js inside the plotly package (tests/test_animation_data.py checks).
+PARTIAL_VERSION = "4.1.1"
+
+
 class Bundle(NamedTuple):
-    """One of plotly's partial bundles as published on npm."""
+    """One script as published on npm (plotly's partial bundles, axe-core)."""
 
     file: str  # name in static/ and inside the tarball's package/ folder
     package: str  # npm package name
     integrity: str  # npm's sha512 of the tarball, as `npm view <package>@<version> dist.integrity`
     sha256: str  # of the extracted file: lets a later run tell a good copy in static/ from a damaged one
+    version: str = PARTIAL_VERSION
 
-
-# The version must equal the plotly.js inside the plotly package (tests/test_animation_data.py checks).
-PARTIAL_VERSION = "4.1.1"
 CARTESIAN = Bundle("plotly-cartesian.min.js", "plotly.js-cartesian-dist-min",
                    "sha512-o8GrFeusncwBIxbBynRJpY4pkgVB6caM+JLpwrLYbbsO7dZ8FJ+SVN2Fr+L7kiG/Z6w4P5O0Jus/Qr5EefHVeg==",
                    "79542150855a52c567260e3137095dbe2b744e6d702a5cabe67da246942fba7a")
@@ -56,6 +61,11 @@ GL3D = Bundle("plotly-gl3d.min.js", "plotly.js-gl3d-dist-min",
               "sha512-HNdhOi/mVr29u6BbzJvz1kAjEzCxwfaZNLipjNCxg33JE3RmRHhPDUd0LCuQMDcRR5LLFFfaSMMdtOWl0bERZA==",
               "aab04dcd9c103a92b18723f8c837712fe820f325d0bcd2421e415e8124a75b9f")
 PARTIAL_BUNDLES = (CARTESIAN, GL3D)
+# axe-core, the accessibility engine of tests/test_a11y.py (test-only: fetched into tests/assets/).
+AXE_CORE = Bundle("axe.min.js", "axe-core",
+                  "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+                  "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c", "4.14.1")
+TEST_ASSETS_DIR = REPO_ROOT / "tests" / "assets"
 REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 
 _LOGGER = logging.getLogger(__name__)
@@ -135,7 +145,7 @@ def player_sources(static_dir: Path | str | None = None) -> tuple[str, str]:
 
 def _tarball_url(bundle: Bundle) -> str:
     name = bundle.package
-    return f"{REGISTRY}/{name}/-/{name}-{PARTIAL_VERSION}.tgz"
+    return f"{REGISTRY}/{name}/-/{name}-{bundle.version}.tgz"
 
 
 def _check_integrity(blob: bytes, integrity: str) -> None:
@@ -155,7 +165,7 @@ def extract_bundle(tarball: bytes, bundle: Bundle) -> bytes:
             raise ValueError(f"{bundle.file} is not a file in {bundle.package}")
         script = handle.read()
     if hashlib.sha256(script).hexdigest() != bundle.sha256:
-        raise ValueError(f"{bundle.file} in {bundle.package} {PARTIAL_VERSION} is not the pinned file")
+        raise ValueError(f"{bundle.file} in {bundle.package} {bundle.version} is not the pinned file")
     return script
 
 
@@ -167,19 +177,32 @@ def has_bundle(folder: Path, bundle: Bundle) -> bool:
         return False
 
 
+def _fetch(bundle: Bundle, folder: Path, timeout: float) -> Path | None:
+    """Download one pinned bundle into ``folder``; None when the good file is there already."""
+    if has_bundle(folder, bundle):
+        return None
+    target = folder / bundle.file
+    with urllib.request.urlopen(_tarball_url(bundle), timeout=timeout) as response:  # noqa: S310 (fixed https URL)
+        script = extract_bundle(response.read(), bundle)
+    _atomic_write(target, lambda tmp: tmp.write_bytes(script))
+    return target
+
+
 def fetch_partial_bundles(static_dir: Path | str | None = None, timeout: float = 60.0) -> list[Path]:
     """Download the pinned partial bundles into ``static_dir`` (skips those already there)."""
     folder = Path(static_dir) if static_dir is not None else STATIC_DIR
-    written = []
-    for bundle in PARTIAL_BUNDLES:
-        target = folder / bundle.file
-        if has_bundle(folder, bundle):
-            continue
-        with urllib.request.urlopen(_tarball_url(bundle), timeout=timeout) as response:  # noqa: S310 (fixed https URL)
-            script = extract_bundle(response.read(), bundle)
-        _atomic_write(target, lambda tmp, script=script: tmp.write_bytes(script))
-        written.append(target)
-    return written
+    return [path for bundle in PARTIAL_BUNDLES if (path := _fetch(bundle, folder, timeout)) is not None]
+
+
+def axe_path(folder: Path | str | None = None) -> Path:
+    return (Path(folder) if folder is not None else TEST_ASSETS_DIR) / AXE_CORE.file
+
+
+def fetch_axe(folder: Path | str | None = None, timeout: float = 60.0) -> Path:
+    """axe-core's ``axe.min.js`` (pinned) in ``folder`` (default ``tests/assets``), fetched when missing."""
+    target_dir = Path(folder) if folder is not None else TEST_ASSETS_DIR
+    _fetch(AXE_CORE, target_dir, timeout)
+    return axe_path(target_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,7 +210,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--static", type=Path, default=STATIC_DIR, help="target folder (default: ./static)")
     parser.add_argument("--strict", action="store_true",
                         help="fail when the partial bundles cannot be fetched")
+    parser.add_argument("--axe", action="store_true",
+                        help=f"also fetch axe-core {AXE_CORE.version} into tests/assets (browser tests)")
     args = parser.parse_args(argv)
+    if args.axe:
+        try:
+            print(f"axe-core {AXE_CORE.version}: {fetch_axe()}")
+        except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
+            print(f"WARNING: could not fetch axe-core ({exc}); tests/test_a11y.py will fail.",
+                  file=sys.stderr)
+            if args.strict:
+                return 1
     print(f"plotly.js full bundle: {ensure_plotly_js(args.static)}")
     try:
         for path in fetch_partial_bundles(args.static):

@@ -1,0 +1,74 @@
+"""Page-wide accessibility fixes that Streamlit's own elements need on every page.
+
+A formula wider than the screen (a phone showing Beale's function) scrolls sideways inside its own
+KaTeX box, which Streamlit styles with ``overflow-x: auto``. A box that scrolls must be reachable by
+keyboard (WCAG 2.1.1; axe-core's ``scrollable-region-focusable``), so each formula box that actually
+overflows gets a tab stop and a name ("Formula, scrolls sideways"); one that fits gets none. The check
+runs again whenever Streamlit redraws or the window changes size.
+
+It is a components-v2 element with fixed code and no visitor data, mounted once per page by ``app.py``
+inside a container the CSS hides, so it takes no room.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+CSS = """
+.st-key-dl-page-fixes { display: none; }
+.katex-display[data-dl-scrolls] { scrollbar-width: thin; padding-bottom: 0.25rem; }
+.katex-display[data-dl-scrolls]:focus-visible { outline: 3px solid #b35c00; outline-offset: 2px; }
+"""
+
+JS = """
+const LABEL = "Formula, scrolls sideways";
+
+function markScrollingFormulas() {
+  for (const box of document.querySelectorAll(".katex-display")) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls && !box.hasAttribute("data-dl-scrolls")) {
+      box.setAttribute("data-dl-scrolls", "");
+      box.tabIndex = 0;
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", LABEL);
+    } else if (!scrolls && box.hasAttribute("data-dl-scrolls")) {
+      box.removeAttribute("data-dl-scrolls");
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  }
+}
+
+export default function pageFixes() {
+  if (window.__descentLabPageFixes) return window.__descentLabPageFixes;
+  let queued = false;
+  const schedule = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      markScrollingFormulas();
+    });
+  };
+  const observer = new MutationObserver(schedule);
+  observer.observe(document.body, { childList: true, subtree: true });
+  window.addEventListener("resize", schedule);
+  schedule();
+  const cleanup = () => {
+    observer.disconnect();
+    window.removeEventListener("resize", schedule);
+    window.__descentLabPageFixes = null;
+  };
+  window.__descentLabPageFixes = cleanup;
+  return cleanup;
+}
+"""
+
+_page_fixes = st.components.v2.component("descent_lab_page_fixes", css=CSS, js=JS, isolate_styles=False)
+
+
+def page_fixes() -> None:
+    """Mount the fixes (call once per script run, before the page)."""
+    with st.container(key="dl-page-fixes"):
+        _page_fixes(key="dl-page-fixes-element")
