@@ -11,7 +11,7 @@ import streamlit as st
 import sympy as sp
 
 import surfaces
-from lab import urlstate
+from lab import literal, urlstate
 from surfaces.expression import ALLOWED_FUNCTIONS, MAX_LENGTH
 from ui import present
 from ui import race as race_ui
@@ -77,7 +77,7 @@ try:
     with st.spinner("Reading the formula…"):
         surface = custom_surface(text, bounds)
 except ValueError as exc:
-    st.error(f"{exc}")
+    st.error(literal.text(exc))  # the parser's reason, which may quote the formula
     st.info(f"Showing the default surface `{DEFAULT_EXPRESSION}` instead — fix the formula above to race "
             "on it.")
     text, bounds = DEFAULT_EXPRESSION, DEFAULT_BOUNDS

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import optimizers
-from lab import explain
+from lab import explain, literal
 from ui.page import use_app_navigation
 
 use_app_navigation()
@@ -60,7 +60,8 @@ c_reset.button("Stock prices", on_click=_reset_series, key=_key("reset"), width=
 try:
     prices = explain.parse_series(text)
 except ValueError as exc:
-    st.warning(f"Could not read the numbers: {exc}. Showing the notes' five stock prices instead.")
+    st.warning(f"Could not read the numbers: {literal.text(exc)}. "
+               "Showing the notes' five stock prices instead.")
     prices = list(explain.STOCK_PRICES)
 
 c_beta, *c_buttons = st.columns([4, 1, 1, 1], vertical_alignment="bottom")

@@ -7,6 +7,7 @@ rendering again. A different race shows the button again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Mapping
 
 import streamlit as st
@@ -15,6 +16,8 @@ import optimizers
 from lab.gif import race_gif
 
 STATE_KEY = "gif_export.latest"
+FAILED = "Could not make the GIF of this race."
+_LOGGER = logging.getLogger(__name__)
 
 
 def _latest(key: Hashable) -> bytes | None:
@@ -51,8 +54,9 @@ def gif_download(surface, paths: Mapping[str, optimizers.Path], key: Hashable) -
 
         try:
             data = race_gif(surface, paths, progress=progress)
-        except ValueError as exc:
-            slot.warning(f"Could not make the GIF: {exc}")
+        except ValueError:  # the detail is for the log, not the visitor
+            _LOGGER.warning("GIF export failed", exc_info=True)
+            slot.warning(FAILED)
             return
         st.session_state[STATE_KEY] = {"key": key, "data": data}  # replaces the previous GIF
     size = f"{len(data) / 1e6:.1f} MB" if len(data) >= 1e6 else f"{len(data) / 1e3:.0f} kB"

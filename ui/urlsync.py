@@ -4,7 +4,8 @@ State lives in ``st.session_state`` under ``keep.<page>.*`` keys (widgets use ``
 so nothing is lost when the visitor visits another page) and is written into the query string after
 every run, so a link reproduces the page exactly. A URL is read when it differs from the one this session
 last wrote (a fresh visit, a shared link, a preset); each malformed or unknown parameter gives one visible
-warning and the control keeps its default.
+warning and the control keeps its default. The visitor's text in those warnings goes through
+``lab.literal``, so a link cannot put formatting or links of its own into them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
+
+from lab import literal
 
 
 class PageState:
@@ -43,12 +46,13 @@ def read_url(state: PageState, parsers: dict[str, Callable[[str], object]]) -> N
     values, warnings = {}, []
     for key, text in query.items():
         if key not in parsers:
-            warnings.append(f"Unknown URL parameter `{key}` was ignored.")
+            warnings.append(f"Unknown URL parameter {literal.code(key)} was ignored.")
             continue
         try:
             values[key] = parsers[key](text)
         except ValueError as exc:
-            warnings.append(f"URL parameter `{key}`: {exc}. Using the default instead.")
+            warnings.append(f"URL parameter {literal.code(key)}: {literal.text(exc)}. "
+                            "Using the default instead.")
     state.set(values, "url", "values")
     state.set(warnings, "url", "warnings")
     state.set(query, "url", "written")
