@@ -220,7 +220,7 @@ export const DlPresent = {
     if (opener) opener.setAttribute("aria-expanded", "true");
     this.lastOpener = opener || null;
     const close = panel.querySelector(".dl-close");
-    if (close) close.focus();
+    if (close) close.focus({ preventScroll: true });
   },
 
   hasOpenPanel() {
@@ -234,7 +234,7 @@ export const DlPresent = {
       panel.hidden = true;
       if (opener) opener.setAttribute("aria-expanded", "false");
     }
-    if (wasOpen && this.lastOpener && this.lastOpener.isConnected) this.lastOpener.focus();
+    if (wasOpen && this.lastOpener && this.lastOpener.isConnected) this.lastOpener.focus({ preventScroll: true });
     this.lastOpener = null;
   },
 
