@@ -30,6 +30,14 @@ X, Y = sp.symbols("x y", real=True)
 Bounds = tuple[tuple[float, float], tuple[float, float]]
 
 
+def _frozen_points(points) -> np.ndarray:
+    """A read-only (k, 2) float copy: a Surface is cached and shared by every session, so no caller may
+    write into its arrays (an attempt raises ValueError)."""
+    arr = np.array(points, dtype=float).reshape(-1, 2)  # a copy: the caller's own array stays writable
+    arr.flags.writeable = False
+    return arr
+
+
 def _compile(args, expr):
     """A NumPy function of ``expr`` (for pictures; paths use ``program``)."""
     return sp.lambdify(args, expr, modules="numpy", cse=True)
@@ -51,11 +59,12 @@ class Surface:
         expression: the SymPy expression in ``surfaces.base.X`` and ``surfaces.base.Y``.
         latex: the formula as LaTeX (hand-written for catalogue entries, generated for custom ones).
         bounds: plotting window ((xmin, xmax), (ymin, ymax)).
-        minima: array (k, 2) of known global minima (empty for surfaces unbounded below).
+        minima: array (k, 2) of known global minima (empty for surfaces unbounded below); read-only.
         starts: suggested start points; ``start`` is the first.
         log_scale: contours read better with log-spaced levels.
         description: one line for the UI.
-        local_minima: array (j, 2) of known non-global local minima (for the picture and basin maps).
+        local_minima: array (j, 2) of known non-global local minima (for the picture and basin maps);
+            read-only. Surfaces are cached and shared by every session, so their arrays cannot be written.
     """
 
     name: str
@@ -82,8 +91,8 @@ class Surface:
         grad = (sp.diff(expr, X), sp.diff(expr, Y))
         hess = ((sp.diff(grad[0], X), sp.diff(grad[0], Y)), (sp.diff(grad[1], X), sp.diff(grad[1], Y)))
         setter = object.__setattr__
-        setter(self, "minima", np.asarray(self.minima, dtype=float).reshape(-1, 2))
-        setter(self, "local_minima", np.asarray(self.local_minima, dtype=float).reshape(-1, 2))
+        setter(self, "minima", _frozen_points(self.minima))
+        setter(self, "local_minima", _frozen_points(self.local_minima))
         setter(self, "starts", tuple((float(a), float(b)) for a, b in self.starts))
         setter(self, "gradient_expressions", grad)
         # What the optimizer engine evaluates: f, ∇f and the Hessian as one straight-line program.
@@ -150,7 +159,8 @@ class Surface:
 
     @property
     def all_minima(self) -> np.ndarray:
-        """Global minima first, then known local minima: what basin maps and the picture mark."""
+        """Global minima first, then known local minima: what basin maps and the picture mark (a fresh,
+        writable array: the engine hands it to compiled kernels typed for writable arrays)."""
         return np.concatenate([self.minima, self.local_minima])
 
     def grid(self, resolution: int = 120, bounds: Bounds | None = None):
