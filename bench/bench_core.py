@@ -135,9 +135,10 @@ def main() -> None:
     custom = surfaces.from_expression(HIMMELBLAU, ((-5.0, 5.0), (-5.0, 5.0)))
     parsed = time.perf_counter() - t0
     t0 = time.perf_counter()
-    compiled.fused_kernels(custom)  # what the background compile does for a new formula
-    print(f"custom formula {HIMMELBLAU!r}: parsed in the sandbox in {parsed:.2f} s; fused kernels "
-          f"compiled or loaded in {time.perf_counter() - t0:.1f} s (in the background in the app)")
+    compiled._touch(compiled.fused_kernels(custom))  # what the app's background compile does for a formula
+    print(f"custom formula {HIMMELBLAU!r}: parsed in the sandbox in {parsed:.2f} s; its fused kernels "
+          f"compiled (or loaded from the disk cache) in {time.perf_counter() - t0:.1f} s — in the app a "
+          "background process does this while the interpreting kernels serve the formula")
     rng = np.random.default_rng(1)
     compare("Custom Himmelblau", custom, rng.uniform(-5, 5, (PARTICLES, 2)), himmelblau_gradient)
 

@@ -371,6 +371,20 @@ def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
     result = subprocess.run(command, cwd=app, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
+    # The Dockerfile's kernel step, as it is written there. The image compiles the kernels into
+    # DESCENT_LAB_KERNEL_DIR at build time (minutes); here that directory is the one `make test` filled for
+    # this checkout, so the step loads them from numba's disk cache in the fresh venv, and the pages below
+    # use that cache as the image's do.
+    from optimizers import compiled
+
+    env["DESCENT_LAB_KERNEL_DIR"] = str(compiled.cache_dir())
+    warm = next(part.strip() for w, rest in dockerfile_instructions() if w == "RUN"
+                for part in rest.split("&&") if "optimizers --warm" in part)
+    result = subprocess.run([str(vpy) if t == "python" else t for t in warm.split()], cwd=app, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "kernels compiled or loaded" in result.stdout
+
     # Every page, run by Streamlit's AppTest in the fresh environment (no test dependencies there).
     # The pages app.py's navigation names (a file in pages/ that it doesn't name is not reachable).
     pages = sorted(set(re.findall(r"""st\.Page\(\s*["']([^"']+\.py)["']""", (app / "app.py").read_text())))
