@@ -312,22 +312,15 @@ def race_query(surface_name: str, name: str, start, steps: int, hyperparameters:
     The learning rate is always written (the Race page would otherwise use its per-surface preset); the
     other hyperparameters only where they differ from the published defaults.
     """
-    defaults = optimizers.defaults(name)
-    query = {"surface": surface_name, "optimizers": name, "steps": str(int(steps)),
-             "start": urlstate.format_point(start)}
-    for key, value in {**defaults, **hyperparameters}.items():
-        if key == "lr" or value != defaults.get(key):
-            query[urlstate.hyperparameter_key(name, key)] = urlstate.format_number(value)
-    return query
+    hyper = {**optimizers.defaults(name), **hyperparameters}
+    return {"surface": surface_name, **urlstate.run_params([name], steps, start, {name: hyper})}
 
 
 def custom_query(text: str, bounds, name: str, start, steps: int, hyperparameters: dict) -> dict[str, str]:
     """Query parameters of the Custom-surface page for one run: the formula and window, then as above."""
-    (x0, x1), (y0, y1) = bounds
-    query = {"expr": text, "bounds": ",".join(urlstate.format_number(v) for v in (x0, x1, y0, y1))}
-    run = race_query("", name, start, steps, hyperparameters)
-    run.pop("surface")
-    return {**query, **run}
+    hyper = {**optimizers.defaults(name), **hyperparameters}
+    return {"expr": text, "bounds": urlstate.format_bounds(bounds),
+            **urlstate.run_params([name], steps, start, {name: hyper})}
 
 
 def race_url(query: dict[str, str], base: str = "/") -> str:

@@ -1,14 +1,19 @@
 """Parsing and writing the query-string parameters that make a race reproducible from a link.
 
-Pure functions: each parser takes the text from the URL and returns a value or raises ValueError with
-a short reason; the UI layer turns that into a visible warning and keeps the default.
+One codec for every page and every link between them (Race, Custom surface, Atlas, Classic figures): a
+run's parameters are read by ``run_parsers`` and written by ``run_params``. Pure functions: each parser
+takes the text from the URL and returns a value or raises ValueError with a short reason; the UI layer
+turns that into a visible warning and keeps the default.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import optimizers
+import surfaces
 from optimizers.schedules import RUN_OPTIONS, validate_run_option
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -21,6 +26,11 @@ def parse_choice(text: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"'{text}' is not one of {', '.join(map(str, choices))}")
     return value
+
+
+def parse_surface(text: str) -> str:
+    """A catalogue surface's name (``surface``, the Race and Atlas pages)."""
+    return parse_choice(text, surfaces.available())
 
 
 def parse_speed(text: str) -> float:
@@ -39,6 +49,12 @@ def parse_bounds(text: str) -> tuple[float, float, float, float]:
     if not (x0 < x1 and y0 < y1):
         raise ValueError("each minimum must be below its maximum")
     return x0, x1, y0, y1
+
+
+def format_bounds(bounds) -> str:
+    """``((xmin, xmax), (ymin, ymax))`` (a Surface's ``bounds``) as ``parse_bounds`` reads it."""
+    (x0, x1), (y0, y1) = bounds
+    return ",".join(format_number(v) for v in (x0, x1, y0, y1))
 
 
 def parse_optimizers(text: str) -> list[str]:
@@ -115,6 +131,36 @@ def parse_hyperparameter(optimizer: str, parameter: str, text: str) -> float:
     if not p.is_valid(value):
         raise ValueError(f"{text} is not a valid {p.label} (valid: {p.valid_range})")
     return value
+
+
+def hyperparameter_parsers() -> dict[str, Callable[[str], float]]:
+    """A parser for every optimizer's every hyperparameter, keyed ``lr_adam``, ``momentum_nag``, …"""
+    return {hyperparameter_key(name, p.name): partial(parse_hyperparameter, name, p.name)
+            for name in optimizers.available() for p in optimizers.get(name).hyperparameters}
+
+
+def hyperparameter_params(hyperparameters: dict[str, dict[str, float]]) -> dict[str, str]:
+    """``{optimizer: {parameter: value}}`` as URL parameters: each learning rate always (a page would use its
+    per-surface preset otherwise), the other hyperparameters where they differ from the published defaults."""
+    params = {}
+    for name, hyper in hyperparameters.items():
+        defaults = optimizers.defaults(name)
+        for key, value in hyper.items():
+            if key == "lr" or value != defaults.get(key):
+                params[hyperparameter_key(name, key)] = format_number(value)
+    return params
+
+
+def run_parsers(max_steps: int) -> dict[str, Callable[[str], object]]:
+    """Parsers of the parameters every page with optimizers shares (``run_params`` writes them)."""
+    return {"optimizers": parse_optimizers, "steps": lambda text: parse_int(text, 1, max_steps),
+            "start": parse_point, **hyperparameter_parsers()}
+
+
+def run_params(names, steps: int, start, hyperparameters: dict[str, dict[str, float]]) -> dict[str, str]:
+    """``optimizers``, ``steps``, ``start`` and the ``hyperparameter_params`` of ``hyperparameters``."""
+    return {"optimizers": format_optimizers(names), "steps": str(int(steps)), "start": format_point(start),
+            **hyperparameter_params(hyperparameters)}
 
 
 def parse_run_option(name: str, text: str):
