@@ -13,7 +13,7 @@ import sympy as sp
 import surfaces
 from lab import literal, urlstate
 from surfaces.expression import ALLOWED_FUNCTIONS, MAX_LENGTH
-from ui import present
+from ui import controls, present
 from ui import race as race_ui
 from ui.page import use_app_navigation
 from ui.surfaces import surface_header
@@ -101,4 +101,4 @@ surface_key = ("custom", text, bounds)
 typed_bounds = tuple(float(state.get("bound", n)) for n in BOUND_NAMES)
 race_ui.show_race(state, surface, surface_key,
                   {"expr": typed, "bounds": ",".join(urlstate.format_number(b) for b in typed_bounds)},
-                  race_ui.presets_cached(surface_key, surface), bar=bar)
+                  controls.presets_cached(surface_key, surface), bar=bar)

@@ -1,0 +1,227 @@
+"""The controls every page with optimizers shares: surface, optimizers, steps, start, hyperparameters.
+
+The Race, Custom-surface and Atlas pages compose these, each under its own ``PageState`` (``keep.<page>.*``)
+and with its own URL parameters on top (``lab.urlstate.run_parsers`` reads the shared ones,
+``lab.urlstate.run_params`` writes them). Each control starts from the URL being applied, else from what
+the session holds, else from its default (``restore``); a new surface brings its per-surface presets
+(``apply_surface``). Where a control is drawn is the caller's: the sidebar, or a presenter bar's pop-over.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+
+import streamlit as st
+
+import optimizers
+import surfaces
+from lab import jobs, presets, urlstate
+from ui import urlsync
+from ui.surfaces import catalogue_surface
+from ui.urlsync import PageState
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def restore(state: PageState, url_key: str, default, *parts: str, convert: Callable | None = None):
+    """Start a control: the URL's ``url_key`` while a URL is applied, else the session's value, else
+    ``default``. The control's state key is ``parts`` (``url_key`` when none); returns its value."""
+    parts = parts or (url_key,)
+    value = urlsync.url_value(state, url_key)
+    if value is not None:
+        state.set(convert(value) if convert else value, *parts)
+    state.init(default, *parts)
+    return state.get(*parts)
+
+
+# --- surface and presets ----------------------------------------------------------------------------------
+def surface_picker(state: PageState, default: str, where=None, label_visibility: str = "visible") -> str:
+    """The catalogue's selectbox (URL ``surface``); the chosen surface's name."""
+    restore(state, "surface", default)
+    (where or st.sidebar).selectbox(
+        "Surface", surfaces.available(), key=state.key("surface"), persist_state="session",
+        format_func=lambda name: catalogue_surface(name).title, label_visibility=label_visibility)
+    return state.get("surface")
+
+
+def apply_surface(state: PageState, surface, surface_key: tuple, surface_presets: dict) -> None:
+    """A new surface: start and hyperparameters from its presets, then whatever the URL says; the same
+    surface: only what a new URL says."""
+    if state.get("surface_applied") != surface_key:
+        start = urlsync.url_value(state, "start", surface.start)
+        state.set(float(start[0]), "start", "x")
+        state.set(float(start[1]), "start", "y")
+        for name, hyper in surface_presets.items():
+            for key, value in hyper.items():
+                url_key = urlstate.hyperparameter_key(name, key)
+                state.set(urlsync.url_value(state, url_key, value), "hp", name, key)
+        state.set(surface_key, "surface_applied")
+        return
+    if not state.get("url", "pending"):
+        return
+    values = state.get("url", "values", default={})
+    if "start" in values:
+        state.set(values["start"][0], "start", "x")
+        state.set(values["start"][1], "start", "y")
+    for name in optimizers.available():
+        for p in optimizers.get(name).hyperparameters:
+            key = urlstate.hyperparameter_key(name, p.name)
+            if key in values:
+                state.set(values[key], "hp", name, p.name)
+
+
+def presets_cached(surface_key: tuple, surface, retry_key: str = "keep.custom.btn_retry_presets") -> dict:
+    """The surface's presets. A custom formula's are tuned in ``lab.jobs``' worker processes (about
+    0.5 s of CPU that would otherwise hold every other visitor's run up); when the pool is full the
+    visitor is told to try again in a moment (the button ``retry_key``)."""
+    if surface_key[0] != "custom":
+        return _presets(surface_key, surface)
+    try:
+        return _custom_presets(surface_key, surface)
+    except jobs.Busy as exc:
+        st.warning(str(exc))
+        st.button("Try again", key=retry_key)
+        st.stop()
+    except jobs.JobFailed as exc:  # the detail is for the log, not the visitor
+        _LOGGER.warning("Tuning the presets of %r failed", surface_key, exc_info=exc.__cause__ or exc)
+        st.warning("The learning rates could not be tuned for this formula; using the published defaults.")
+        return {name: optimizers.defaults(name) for name in optimizers.available()}
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="Tuning the learning rates…")
+def _custom_presets(surface_key: tuple, _surface) -> dict:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    owner = ctx.session_id if ctx is not None else "no-session"
+    # The Surface's compiled functions do not pickle; its fields do, and the worker compiles them.
+    data = {f.name: getattr(_surface, f.name) for f in fields(_surface) if f.init}
+    return jobs.run_tasks(owner, [(jobs.tune_presets, (data,))])[0]
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+def _presets(surface_key: tuple, _surface) -> dict:
+    return presets.presets_for(_surface)
+
+
+# --- optimizers, steps, start -----------------------------------------------------------------------------
+def optimizer_label(name: str) -> str:
+    """The optimizer's title, with its family when it is not a first-order rule: "Newton (2nd order)"."""
+    optimizer = optimizers.get(name)
+    return f"{optimizer.title} (2nd order)" if optimizer.second_order else optimizer.title
+
+
+def _set_optimizers(state: PageState, names) -> None:
+    state.set(list(names), "optimizers")
+
+
+def optimizer_picker(state: PageState, where, default: Sequence[str], default_label: str,
+                     default_help: str) -> list[str]:
+    """The optimizers multiselect (URL ``optimizers``) with an "All" button and one for the page's
+    ``default`` set; the chosen names."""
+    restore(state, "optimizers", list(default), convert=list)
+    all_names = optimizers.available()
+    where.multiselect("Optimizers", all_names, key=state.key("optimizers"), format_func=optimizer_label,
+                      persist_state="session", help="First-order rules use the gradient only; second-order "
+                      "ones (Newton's) also use the curvature, the Hessian.")
+    c1, c2 = where.columns(2)
+    c1.button(f"All {len(all_names)}", on_click=_set_optimizers, args=(state, all_names),
+              key=state.key("btn_all"), width="stretch")
+    c2.button(default_label, on_click=_set_optimizers, args=(state, default), key=state.key("btn_default"),
+              width="stretch", help=default_help)
+    return [n for n in state.get("optimizers") if n in all_names]
+
+
+def steps_slider(state: PageState, where, max_steps: int, default: int) -> int:
+    """The steps slider (URL ``steps``)."""
+    restore(state, "steps", default)
+    return int(where.slider("Steps", 1, max_steps, key=state.key("steps"), persist_state="session"))
+
+
+def _use_suggested_start(state: PageState, starts) -> None:
+    choice = state.get("suggested")
+    if choice is not None and 0 <= choice < len(starts):
+        state.set(starts[choice][0], "start", "x")
+        state.set(starts[choice][1], "start", "y")
+
+
+def start_inputs(state: PageState, where, surface, label: str = "**Start point**") -> tuple[float, float]:
+    """The start point (URL ``start``; set by ``apply_surface``) and the surface's suggested starts."""
+    where.markdown(label)
+    sx, sy = where.columns(2)
+    (x0, x1), (y0, y1) = surface.bounds
+    span = max(x1 - x0, y1 - y0)
+    sx.number_input("x", key=state.key("start", "x"), step=span / 100, format="%.4g",
+                    min_value=-1e6, max_value=1e6, persist_state="session")
+    sy.number_input("y", key=state.key("start", "y"), step=span / 100, format="%.4g",
+                    min_value=-1e6, max_value=1e6, persist_state="session")
+    if len(surface.starts) > 0:
+        where.selectbox("Suggested starts", range(len(surface.starts)), index=None,
+                        placeholder="Pick a suggested start…", key=state.key("suggested"),
+                        format_func=lambda i: f"({surface.starts[i][0]:g}, {surface.starts[i][1]:g})",
+                        on_change=_use_suggested_start, args=(state, surface.starts))
+    return float(state.get("start", "x")), float(state.get("start", "y"))
+
+
+# --- hyperparameters ----------------------------------------------------------------------------------------
+def _reset_hyperparameters(state: PageState, surface_presets: dict[str, dict[str, float]]) -> None:
+    for name, hyper in surface_presets.items():
+        for key, value in hyper.items():
+            state.set(value, "hp", name, key)
+
+
+def _step_for(p: optimizers.Hyperparameter) -> float:
+    if p.log:
+        return float(p.ui_min)
+    return 0.01 if p.name in ("momentum", "beta1", "rho") else 0.001
+
+
+def hyperparameters(state: PageState) -> dict[str, dict[str, float]]:
+    """Every optimizer's hyperparameters as the session holds them (URL ``<param>_<optimizer>``); an
+    invalid value counts as the published default."""
+    chosen = {}
+    for name in optimizers.available():
+        values = {}
+        for p in optimizers.get(name).hyperparameters:
+            state.init(p.default, "hp", name, p.name)
+            value = float(state.get("hp", name, p.name))
+            values[p.name] = value if p.is_valid(value) else p.default
+        chosen[name] = values
+    return chosen
+
+
+def hyperparameter_panel(state: PageState, names: list[str], surface_presets: dict,
+                         caption: str) -> dict[str, dict[str, float]]:
+    """The "Hyperparameters" expander: one optimizer's inputs at a time (picked above them) and the shown
+    optimizers' values in one line. Returns every optimizer's values (``hyperparameters``).
+
+    Ten optimizers' inputs at once were 32 number fields: a wall to read, and about a quarter of a second
+    of the browser's work before a race could draw. The values of the optimizers not shown stay in the
+    session (and the URL) as they are.
+    """
+    with st.expander("Hyperparameters", expanded=False):
+        st.caption(caption)
+        st.button("Reset to this surface's presets", on_click=_reset_hyperparameters,
+                  args=(state, surface_presets), key=state.key("btn_reset"))
+        chosen = hyperparameters(state)
+        if not names:
+            return chosen
+        focus_key = state.key("hp_focus")
+        if st.session_state.get(focus_key) not in names:
+            st.session_state[focus_key] = names[0]
+        if len(names) > 1:
+            st.segmented_control("Optimizer", names, key=focus_key, required=True, persist_state="session",
+                                 format_func=lambda n: optimizers.get(n).title)
+        focus = st.session_state[focus_key]  # one of names: set above, and the picker requires a choice
+        opt = optimizers.get(focus)
+        cols = st.columns(max(4, len(opt.hyperparameters)))
+        for col, p in zip(cols, opt.hyperparameters, strict=False):
+            col.number_input(f"{p.name} ({opt.title})", min_value=float(p.ui_min), max_value=float(p.ui_max),
+                             step=_step_for(p), format="%.6g", key=state.key("hp", focus, p.name),
+                             help=p.help, persist_state="session")
+        st.caption(" · ".join(f"**{optimizers.get(n).title}** " + ", ".join(f"{k} {v:.4g}" for k, v in
+                                                                            chosen[n].items())
+                              for n in names))
+    return chosen
