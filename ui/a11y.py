@@ -15,7 +15,8 @@ from __future__ import annotations
 import streamlit as st
 
 CSS = """
-.st-key-dl-page-fixes { display: none; }
+.st-key-dl-page-fixes, [data-testid="stLayoutWrapper"]:has(> .st-key-dl-page-fixes),
+.stElementContainer:has(> .st-key-dl-page-fixes) { display: none; }
 .katex-display[data-dl-scrolls] { scrollbar-width: thin; padding-bottom: 0.25rem; }
 .katex-display[data-dl-scrolls]:focus-visible { outline: 3px solid #b35c00; outline-offset: 2px; }
 """
