@@ -446,3 +446,21 @@ def test_the_learning_rate_slider_scales_every_shown_optimizer():
     assert _flat(at)["lr_scale"] == "2.37"
     at.select_slider(key="keep.atlas.lr_scale").set_value(1.0).run()
     assert "lr_scale" not in _flat(at)  # the default is not written
+
+
+def test_the_atlas_has_the_race_pages_controls():
+    """The optimizer picker and the hyperparameter panel are the Race page's (``ui.controls``): one
+    optimizer's inputs at a time, every value in the URL, an "All" button."""
+    at = atlas_app(surface="himmelblau", optimizers="sgd,adam", grid="32", steps="50")
+    assert not at.exception and not at.warning
+    shown = {n.key for n in at.number_input if n.key.startswith("keep.atlas.hp.")}
+    assert shown == {"keep.atlas.hp.sgd.lr"}
+    at.segmented_control(key="keep.atlas.hp_focus").set_value("adam").run()
+    at.number_input(key="keep.atlas.hp.adam.beta1").set_value(0.8).run()
+    assert not at.exception
+    assert _flat(at)["beta1_adam"] == "0.8"
+    assert at.session_state["keep.atlas.hp.sgd.lr"] == surface_presets("himmelblau")["sgd"]["lr"]
+    at.button(key="keep.atlas.btn_all").click().run()
+    assert not at.exception
+    assert _flat(at)["optimizers"] == "all"
+    assert [t["type"] for t in _spec(at)["data"]].count("heatmap") == len(optimizers.available())
