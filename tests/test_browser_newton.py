@@ -3,6 +3,8 @@ Race page, where the player draws Newton, saddle-free Newton and Adam; Newton's 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lab import classics
@@ -48,5 +50,7 @@ def test_newton_saddle_preset_opens_the_race_and_newton_stops_on_the_saddle(page
     assert newton == [0.0, 0.0], ends  # onto the saddle at step 1, and there for good
     assert any(k.startswith("Saddle-free Newton") for k in ends), ends
     assert page.locator(EXCEPTION).count() == 0
-    assert console_errors == [], console_errors
+    # Opening /classics directly, Streamlit's client first probes /classics/_stcore/… for a base path.
+    errors = [e for e in console_errors if not re.search(r"/classics/_stcore/(health|host-config)", e)]
+    assert errors == [], console_errors
     assert link.steps == 200
