@@ -27,7 +27,7 @@ def race_app(**query) -> AppTest:
 
 def player_data(at: AppTest) -> dict:
     """The ``data`` the race player component received (AppTest runs no JavaScript)."""
-    found = list(at.get("bidi_component"))
+    found = [c for c in at.get("bidi_component") if c.proto.component_name == animation.COMPONENT_NAME]
     assert len(found) == 1, "the race player was not rendered once"
     return json.loads(found[0].proto.json)
 

@@ -30,7 +30,7 @@ def race_app(page: str | None = None, **query) -> AppTest:
 
 
 def player_data(at: AppTest) -> dict:
-    (found,) = list(at.get("bidi_component"))
+    (found,) = [c for c in at.get("bidi_component") if c.proto.component_name == animation.COMPONENT_NAME]
     return json.loads(found.proto.json)
 
 
