@@ -93,13 +93,14 @@ def _hover(code: int, label: str, title: str, steps: int, surface) -> str:
 
 
 def basin_figure(surface, maps: dict[str, BasinMap], highlight: tuple[str, float, float] | None = None,
-                 click_samples: int = CLICK_SAMPLES) -> go.Figure:
+                 click_samples: int = CLICK_SAMPLES, columns: int | None = None) -> go.Figure:
     """One basin map per optimizer, side by side, sharing zoom; minima as stars, suggested starts as rings.
 
-    ``highlight`` = (optimizer, x, y) rings one start (the clicked one).
+    ``highlight`` = (optimizer, x, y) rings one start (the clicked one). ``columns``: panels per row
+    (default: by their number; 1 on a phone, one readable map per row).
     """
     names = list(maps)
-    cols = _columns(len(names))
+    cols = max(1, min(int(columns), len(names))) if columns else _columns(len(names))
     rows = math.ceil(len(names) / cols)
     titles = [optimizers.get(n).title for n in names]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.03,
@@ -130,9 +131,11 @@ def basin_figure(surface, maps: dict[str, BasinMap], highlight: tuple[str, float
                      tickfont=dict(size=12))
     fig.update_yaxes(range=[y0, y1], constrain="domain", constraintoward="top", showgrid=False,
                      zeroline=False, tickfont=dict(size=12), scaleanchor="x", scaleratio=1)
-    # Rows about as tall as a panel is wide in a ~850 px main column (the aspect is fixed to 1:1).
+    # Rows about as tall as a panel is wide in a ~850 px main column, or a ~360 px phone when the caller
+    # chose the columns (the aspect is fixed to 1:1).
     aspect = (y1 - y0) / (x1 - x0)
-    panel = int(min(max(800 / cols, 160) * aspect, 520) + 60)
+    main = 340 if columns else 800
+    panel = int(min(max(main / cols, 160) * aspect, 520) + 60)
     fig.update_layout(**_layout(height=rows * panel + 120, showlegend=True, clickmode="event+select",
                                 dragmode="zoom", hovermode="closest",
                                 legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel),
@@ -281,12 +284,21 @@ def sensitivity_figure(smap: SensitivityMap, metric: str, fmin: float | None) ->
 QUANTITY_LABELS = {"x": "x", "y": "y", "loss": "loss f(x, y)"}
 
 
-def lr_comparison_figure(surface, runs: dict[float, dict[str, optimizers.Path]], which: str) -> go.Figure:
-    """Small multiples, one per learning rate: the chosen quantity against the iteration per optimizer."""
+def lr_comparison_figure(surface, runs: dict[float, dict[str, optimizers.Path]], which: str,
+                         columns: int | None = None) -> go.Figure:
+    """Small multiples, one per learning rate: the chosen quantity against the iteration per optimizer.
+
+    ``columns``: panels per row (default: all in one row; 1 on a phone, one panel per row).
+    """
     lrs = list(runs)
-    fig = make_subplots(rows=1, cols=len(lrs), shared_yaxes=True, horizontal_spacing=0.04,
+    cols = max(1, min(int(columns), len(lrs))) if columns else max(1, len(lrs))
+    rows = math.ceil(len(lrs) / cols)
+    fig = make_subplots(rows=rows, cols=cols, shared_yaxes="all" if rows > 1 else True,
+                        horizontal_spacing=0.04, vertical_spacing=0.12 if rows > 1 else 0.0,
                         subplot_titles=[f"η = {lr:g}" for lr in lrs])
     for k, lr in enumerate(lrs):
+        r, c = divmod(k, cols)
+        r, c = r + 1, c + 1
         for name, path in runs[lr].items():
             ys = quantity(surface, path, which)
             end = len(ys) if path.diverged_at is None else max(path.diverged_at, 1)
@@ -294,17 +306,19 @@ def lr_comparison_figure(surface, runs: dict[float, dict[str, optimizers.Path]],
             fig.add_trace(go.Scatter(
                 x=np.arange(end), y=ys[:end], mode="lines", name=title, legendgroup=name,
                 showlegend=k == 0, line=dict(color=color_for(name), width=2.5),
-                hovertemplate=f"{title}<br>step %{{x}}: %{{y:.5g}}<extra></extra>"), row=1, col=k + 1)
+                hovertemplate=f"{title}<br>step %{{x}}: %{{y:.5g}}<extra></extra>"), row=r, col=c)
             if path.diverged_at is not None:
                 fig.add_trace(go.Scatter(
                     x=[end - 1], y=[ys[end - 1]], mode="markers", legendgroup=name, showlegend=False,
                     marker=dict(symbol="x", size=12, color=color_for(name)),
                     hovertemplate=f"{title} diverged at step {path.diverged_at}<extra></extra>"),
-                    row=1, col=k + 1)
-        fig.update_xaxes(title_text="iteration", row=1, col=k + 1)
-    fig.update_yaxes(title_text=QUANTITY_LABELS[which], row=1, col=1)
-    fig.update_layout(**_layout(height=460, hovermode="closest",
-                                legend=dict(orientation="h", yanchor="top", y=-0.18, x=0,
+                    row=r, col=c)
+        fig.update_xaxes(title_text="iteration", row=r, col=c)
+    for r in range(1, rows + 1):
+        fig.update_yaxes(title_text=QUANTITY_LABELS[which], row=r, col=1)
+    height = 460 if rows == 1 else 300 * rows + 160
+    fig.update_layout(**_layout(height=height, hovermode="closest",
+                                legend=dict(orientation="h", yanchor="top", y=-0.18 * 460 / height, x=0,
                                             font=dict(size=14))))
     fig.update_annotations(font=dict(size=17))
     return fig

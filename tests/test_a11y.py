@@ -109,3 +109,33 @@ def test_the_scrubber_follows_a_finger_on_a_phone(chromium, app_server):
         assert 120 <= step <= 180, step
     finally:
         context.close()
+
+
+def test_atlas_panels_stack_one_per_row_on_a_phone(chromium, app_server):
+    """Basin maps and learning-rate panels: one readable panel per row on a phone, side by side otherwise."""
+    def panels(context, tab: str | None) -> list[tuple[int, int]]:
+        page = open_page(context, app_server + "/atlas")
+        if tab:
+            page.get_by_role("tab", name=tab).click()
+            wait_for_app(page)
+        wait_for_app(page)  # the phone's width reaches Python: one more run
+        page.wait_for_timeout(500)
+        found = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+            return Object.keys(gd._fullLayout).filter(k => /^xaxis\\d*$/.test(k))
+              .map(k => [Math.round(gd._fullLayout[k]._length), Math.round(gd._fullLayout[k]._offset)]); }""")
+        page.close()
+        return found
+
+    for kind, options in (("phone", PHONE), ("desktop", DESKTOP)):
+        context = chromium.new_context(**options)
+        try:
+            for tab in (None, "Learning rates"):
+                found = panels(context, tab)
+                assert len(found) >= 3, (kind, tab, found)
+                lefts = {left for _, left in found}
+                if kind == "phone":
+                    assert len(lefts) == 1 and min(w for w, _ in found) >= 250, (tab, found)  # one column
+                else:
+                    assert len(lefts) == len(found), (tab, found)  # side by side
+        finally:
+            context.close()

@@ -6,6 +6,10 @@ keyboard (WCAG 2.1.1; axe-core's ``scrollable-region-focusable``), so each formu
 overflows gets a tab stop and a name ("Formula, scrolls sideways"); one that fits gets none. The check
 runs again whenever Streamlit redraws or the window changes size.
 
+The same element tells Python when the window is phone-narrow (``narrow_screen``), so pictures built on
+the server as one figure of several panels (the Atlas's basin maps and learning-rate panels) can put one
+panel per row there. It reports only a change, so a desktop visit never reruns for it.
+
 It is a components-v2 element with fixed code and no visitor data, mounted once per page by ``app.py``
 inside a container the CSS hides, so it takes no room.
 """
@@ -13,6 +17,9 @@ inside a container the CSS hides, so it takes no room.
 from __future__ import annotations
 
 import streamlit as st
+
+NARROW_PX = 640  # Streamlit stacks st.columns below this width too
+KEY = "dl-page-fixes-element"
 
 CSS = """
 .st-key-dl-page-fixes, [data-testid="stLayoutWrapper"]:has(> .st-key-dl-page-fixes),
@@ -41,7 +48,16 @@ function markScrollingFormulas() {
   }
 }
 
-export default function pageFixes() {
+export default function pageFixes(component) {
+  const data = (component && component.data) || {};
+  const report = () => {
+    const narrow = window.innerWidth < Number(data.narrow_px || 640);
+    if (narrow !== !!data.narrow && component.setStateValue) {
+      data.narrow = narrow;
+      component.setStateValue("narrow", narrow);
+    }
+  };
+  report();
   if (window.__descentLabPageFixes) return window.__descentLabPageFixes;
   let queued = false;
   const schedule = () => {
@@ -55,10 +71,12 @@ export default function pageFixes() {
   const observer = new MutationObserver(schedule);
   observer.observe(document.body, { childList: true, subtree: true });
   window.addEventListener("resize", schedule);
+  window.addEventListener("resize", report);
   schedule();
   const cleanup = () => {
     observer.disconnect();
     window.removeEventListener("resize", schedule);
+    window.removeEventListener("resize", report);
     window.__descentLabPageFixes = null;
   };
   window.__descentLabPageFixes = cleanup;
@@ -69,7 +87,20 @@ export default function pageFixes() {
 _page_fixes = st.components.v2.component("descent_lab_page_fixes", css=CSS, js=JS, isolate_styles=False)
 
 
+def _noop() -> None:
+    """A callback makes ``narrow`` a declared state key of the element."""
+
+
 def page_fixes() -> None:
     """Mount the fixes (call once per script run, before the page)."""
     with st.container(key="dl-page-fixes"):
-        _page_fixes(key="dl-page-fixes-element")
+        _page_fixes(key=KEY, data={"narrow": narrow_screen(), "narrow_px": NARROW_PX}, on_narrow_change=_noop)
+
+
+def narrow_screen() -> bool:
+    """Whether the visitor's window is narrower than ``NARROW_PX`` (as last reported; False at first)."""
+    state = st.session_state.get(KEY)
+    try:
+        return bool(state and state.get("narrow"))
+    except AttributeError:
+        return False

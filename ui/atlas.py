@@ -20,7 +20,7 @@ import optimizers
 import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas, literal, urlstate
-from ui import controls, urlsync
+from ui import a11y, controls, urlsync
 from ui.surfaces import catalogue_surface
 from ui.urlsync import PageState
 
@@ -190,9 +190,10 @@ def cached_lr_comparison(spec: tuple, names: tuple, lrs: tuple, start: tuple, st
 
 
 @st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
-def cached_basin_figure(spec: tuple, keys: tuple, _surface, _maps):
-    """The figure is cached as an object (building 100 traces costs about a second)."""
-    return atlas_figures.basin_figure(_surface, _maps)
+def cached_basin_figure(spec: tuple, keys: tuple, _surface, _maps, columns: int | None = None):
+    """The figure is cached as an object (building 100 traces costs about a second). ``columns``: 1 on a
+    phone (``ui.a11y.narrow_screen``), one readable map per row."""
+    return atlas_figures.basin_figure(_surface, _maps, columns=columns)
 
 
 def basin_maps(spec: tuple, names: list[str], hyper: dict, grid: int, steps: int):
@@ -272,7 +273,7 @@ def basins_view(state: PageState, run: Settings) -> dict[str, str]:
     if maps is None:
         return params
     keys = tuple((n, atlas.hyper_items(hyper[n])) for n in names) + ((grid, steps),)
-    fig = cached_basin_figure(spec, keys, surface, maps)
+    fig = cached_basin_figure(spec, keys, surface, maps, 1 if a11y.narrow_screen() else None)
     digest = hashlib.sha1(repr((spec, keys)).encode()).hexdigest()[:12]
     event = st.plotly_chart(fig, on_select="rerun", selection_mode="points",
                             key=state.key("basin_chart", digest), config={"displaylogo": False})
@@ -371,7 +372,8 @@ def rates_view(state: PageState, run: Settings) -> dict[str, str]:
         lrs = atlas.REFERENCE_LEARNING_RATES
     items = tuple((n, atlas.hyper_items(run.hyperparameters[n])) for n in names)
     runs = cached_lr_comparison(run.spec, tuple(names), tuple(lrs), run.start, run.steps, items)
-    st.plotly_chart(atlas_figures.lr_comparison_figure(run.surface, runs, state.get("quantity")),
+    st.plotly_chart(atlas_figures.lr_comparison_figure(run.surface, runs, state.get("quantity"),
+                                                       columns=1 if a11y.narrow_screen() else None),
                     key=state.key("rates_chart"), config={"displaylogo": False})
     st.caption(f"Each panel: every optimizer from ({run.start[0]:.4g}, {run.start[1]:.4g}) with that global "
                "learning rate, the other hyperparameters as set above. Adadelta's rule has no learning "
