@@ -156,3 +156,16 @@ def test_results_do_not_depend_on_numpys_simd_dispatch():
                          timeout=600, check=True)
     other = out.stdout.strip().splitlines()[-1]
     assert other == _digest()
+
+
+def test_large_sweeps_run_below_the_servers_priority():
+    """The engine's sweep threads run at niceness 10, so a server's script threads come first."""
+    import threading
+
+    from optimizers import engine
+
+    if engine._pool is None:
+        pytest.skip("one core: sweeps run in the calling thread")
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    niceness = engine._pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert niceness.result(timeout=30) == max(base, 10)
