@@ -115,10 +115,10 @@ def test_atlas_panels_stack_one_per_row_on_a_phone(chromium, app_server):
     """Basin maps and learning-rate panels: one readable panel per row on a phone, side by side otherwise."""
     def panels(context, tab: str | None) -> list[tuple[int, int]]:
         page = open_page(context, app_server + "/atlas")
+        wait_for_app(page, timeout=120_000)  # the phone's width reaches Python: one more run
         if tab:
-            page.get_by_role("tab", name=tab).click()
-            wait_for_app(page)
-        wait_for_app(page)  # the phone's width reaches Python: one more run
+            page.get_by_role("tab", name=tab).click(timeout=90_000)
+            wait_for_app(page, timeout=120_000)
         page.wait_for_timeout(500)
         found = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
             return Object.keys(gd._fullLayout).filter(k => /^xaxis\\d*$/.test(k))
