@@ -12,6 +12,7 @@ Run: ``.venv/bin/python bench/bench_core.py`` (torch is optional: ``pip install 
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -91,9 +92,7 @@ def torch_rate(points: np.ndarray, gradient) -> float | None:
             p.grad = grad
             opt.step()
 
-    result = rate(work, len(points), STEPS)
-    print(f"  (torch {torch.__version__}, {torch.get_num_threads()} threads)")
-    return result
+    return rate(work, len(points), STEPS)
 
 
 def rosenbrock_gradient(x, y):
@@ -112,22 +111,46 @@ def himmelblau_gradient(x, y):
 
 
 def compare(label: str, surface, points: np.ndarray, gradient) -> None:
-    ours = rate(lambda: optimizers.sweep("adam", surface, points, STEPS, lr=0.01), len(points), STEPS)
+    """Ours and torch's on the same work, on every core and then on one core each (a loaded machine
+    starves multi-threaded runs unevenly; one thread against one thread is the steadier comparison)."""
     s = optimizers.settings("adam", STEPS, lr=0.01)
-    interpreted = rate(lambda: engine.execute(s, surface, points, keep_path=False, minima=surface.all_minima,
-                                              tol=1e-3), len(points), STEPS, repeats=1)
-    print(f"{label}: Adam sweep, {len(points)} starts x {STEPS} steps: ours {ours / 1e6:.0f} M "
-          f"particle-steps/s (fused kernel; the interpreting kernel {interpreted / 1e6:.0f} M/s)")
-    theirs = torch_rate(points, gradient)
-    if theirs is None:
-        print("  torch not installed: no ratio (pip install torch==2.13.0 to compare)")
+    for cores in ("all cores", "one thread each"):
+        single = cores != "all cores"
+        engine.PARALLEL_MIN_STARTS = 1 << 62 if single else PARALLEL_MIN_STARTS
+        threads = _torch_threads(1 if single else None)
+        ours = rate(lambda: optimizers.sweep("adam", surface, points, STEPS, lr=0.01), len(points), STEPS)
+        interpreted = rate(lambda: engine.execute(s, surface, points, keep_path=False,
+                                                  minima=surface.all_minima, tol=1e-3),
+                           len(points), STEPS, repeats=1)
+        print(f"{label}, {cores}: Adam sweep, {len(points)} starts x {STEPS} steps: ours "
+              f"{ours / 1e6:.0f} M particle-steps/s (fused kernel; the interpreting kernel "
+              f"{interpreted / 1e6:.0f} M/s)")
+        theirs = torch_rate(points, gradient)
+        if theirs is None:
+            print("  torch not installed: no ratio (pip install torch==2.13.0 to compare)")
+        else:
+            print(f"  torch.optim.Adam on the same work ({threads} threads): {theirs / 1e6:.0f} M "
+                  f"particle-steps/s; ratio ours/torch = {ours / theirs:.1f} (goal >= 5)")
+    engine.PARALLEL_MIN_STARTS = PARALLEL_MIN_STARTS
+
+
+PARALLEL_MIN_STARTS = engine.PARALLEL_MIN_STARTS
+
+
+def _torch_threads(count: int | None) -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    if count is not None:
+        torch.set_num_threads(count)
     else:
-        print(f"  torch.optim.Adam on the same work: {theirs / 1e6:.0f} M particle-steps/s; "
-              f"ratio ours/torch = {ours / theirs:.1f} (goal >= 5)")
+        torch.set_num_threads(os.cpu_count() or 1)
+    return torch.get_num_threads()
 
 
 def main() -> None:
-    print(cpu())
+    print(f"{cpu()}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     ten_optimizers_on_beale()
     points = starts(PARTICLES)
     compare("Rosenbrock", surfaces.get("rosenbrock"), points, rosenbrock_gradient)
