@@ -16,6 +16,7 @@ Compiling costs about a second per kernel, so nobody waits for it while serving:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -55,16 +56,19 @@ def cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"descent-lab-{os.getuid()}"
 
 
-def _fingerprint(source: str) -> str:
-    """Hash of the generated text and of the code it calls (numba only checks the file's own date)."""
+@functools.cache
+def _dependencies() -> bytes:
+    """The code a generated module calls, and numba's version: read once per process."""
     import numba
 
-    h = hashlib.sha256(source.encode())
     here = Path(__file__).resolve().parent
-    for dependency in ("kernel.py", "rules.py", "jit.py"):
-        h.update((here / dependency).read_bytes())
-    h.update(numba.__version__.encode())
-    return h.hexdigest()[:16]
+    return b"".join((here / name).read_bytes() for name in ("kernel.py", "rules.py", "jit.py")) + \
+        numba.__version__.encode()
+
+
+def _fingerprint(source: str) -> str:
+    """Hash of the generated text and of the code it calls (numba only checks the file's own date)."""
+    return hashlib.sha256(source.encode() + _dependencies()).hexdigest()[:16]
 
 
 def _module_name(source: str, fused: bool) -> str:
@@ -117,14 +121,30 @@ def _load(source: str, fused: bool) -> dict:
         return _modules[name]
 
 
+@functools.cache
 def kernels() -> dict:
-    """{optimizer name: kernel that interprets any surface's program}."""
+    """{optimizer name: kernel that interprets any surface's program} (loaded once per process)."""
     return _load(module_source(), fused=False)
+
+
+_sources: dict[tuple[str, bytes], str] = {}  # (program fingerprint, minima) -> fused module text
+
+
+def _source_of(surface) -> str:
+    """The fused module's text, generated once per program and minima (not on every sweep)."""
+    minima = surface.all_minima
+    key = (surface.program.fingerprint, minima.tobytes() + str(minima.shape).encode())
+    text = _sources.get(key)
+    if text is None:
+        text = _sources[key] = module_source(surface)
+        while len(_sources) > MAX_LOADED:
+            _sources.pop(next(iter(_sources)))
+    return text
 
 
 def fused_kernels(surface) -> dict:
     """{optimizer name: kernel with this surface compiled in}; compiles (or loads) now."""
-    return _load(module_source(surface), fused=True)
+    return _load(_source_of(surface), fused=True)
 
 
 def _is_catalogue(surface) -> bool:
@@ -146,7 +166,7 @@ def fused_kernels_when_ready(surface) -> dict | None:
     """
     if _is_catalogue(surface):
         return fused_kernels(surface)
-    source = module_source(surface)
+    source = _source_of(surface)
     name = _module_name(source, fused=True)
     with _lock:
         if name in _modules:
