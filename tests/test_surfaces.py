@@ -67,7 +67,9 @@ def point_in(s: surfaces.Surface):
     return st.tuples(st.floats(x0, x1), st.floats(y0, y1)).map(np.array)
 
 
-def away_from_kinks(s: surfaces.Surface, p: np.ndarray, radius: float = 1e-3) -> bool:
+def away_from_kinks(s: surfaces.Surface, p: np.ndarray, radius: float = 1e-2) -> bool:
+    # Central differences with h ≈ 1e-5 err by about (h / r)² near a cone tip at distance r (Ackley's
+    # origin): at r = 1e-2 that is 1e-6, within the tolerance; at r = 3e-3 hypothesis found it is not.
     k = kinks(s)
     return not len(k) or bool(np.min(np.linalg.norm(k - p, axis=1)) > radius)
 
