@@ -133,9 +133,12 @@ def test_f_puts_the_player_in_full_screen(projector):
     page.keyboard.press("f")
     page.wait_for_function("() => document.fullscreenElement === document.querySelector('.dl-race')",
                            timeout=5_000)
+    # The label follows the fullscreenchange event, which fires after fullscreenElement is set.
+    page.get_by_role("button", name="Exit full screen").wait_for(timeout=5_000)
     assert page.get_by_role("button", name="Exit full screen").count() == 1
     page.keyboard.press("f")
     page.wait_for_function("() => document.fullscreenElement === null", timeout=5_000)
+    page.get_by_role("button", name="Full screen", exact=True).wait_for(timeout=5_000)
     page.wait_for_timeout(300)
     assert boxes(page)[".dl-plot-2d"]["bottom"] <= height
 
