@@ -263,8 +263,8 @@ def test_ensure_plotly_js_tolerates_a_read_only_folder(tmp_path, monkeypatch):
 
 
 def test_the_player_prefers_the_partial_bundles_and_falls_back_to_the_full_one(tmp_path):
-    full = "./app/static/plotly.min.js"
-    assert assets.player_sources(tmp_path) == (full, full)  # nothing there: one full bundle for both
+    # Nothing there (never provisioned): the plotly package's own full bundle for both, nothing written.
+    assert assets.player_sources(tmp_path) == (assets.PACKAGE_URL, assets.PACKAGE_URL)
     assets.ensure_plotly_js(tmp_path)
     if all(assets.has_bundle(assets.STATIC_DIR, b) for b in assets.PARTIAL_BUNDLES):
         # ensure_plotly_js gave this other folder the checkout's partial bundles too.
@@ -370,8 +370,8 @@ def test_a_script_with_the_player_runs_under_apptest(tmp_path, steps, n):
     assert len(animation.decode_array(data["paths"][0]["x"])) == steps + 1
     if n > 1:
         assert data["paths"][1]["note"] == "MOMENTUM diverged at step 3"
-    # The script's folder got its own static/plotly.min.js (static serving is the app's config).
-    assert (tmp_path / "static" / "plotly.min.js").is_file()
+    # A render writes nothing next to the script (`make assets` / the Dockerfile provision static/).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py"]
     # A rerun sends the same race (same id): the browser keeps playing instead of starting over.
     at.run()
     assert json.loads(at.get("bidi_component")[0].proto.json)["id"] == data["id"]

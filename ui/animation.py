@@ -34,7 +34,7 @@ import streamlit as st
 
 from figures.background import typed_array
 from figures.palette import color_for
-from ui.assets import ensure_plotly_js, player_sources
+from ui.assets import PLOTLY_JS_NAME, player_sources, serve_plotly_package
 from ui.bundle import bundle
 
 _HERE = Path(__file__).resolve().parent
@@ -90,6 +90,7 @@ def path_payload(
     note: str = "",
     overlay: Mapping | None = None,
     dash: str = "solid",
+    escaped_at: int | None = None,
 ) -> dict:
     """One optimizer's path, ready for ``race_animation``.
 
@@ -99,6 +100,8 @@ def path_payload(
     None means the optimizer's fixed palette colour. ``overlay`` (optional, only when an overlay is
     shown) maps ``px py gx gy dx dy`` to per-step arrays (``lab.overlays.overlay_arrays``). ``dash`` is
     the trail's plotly line style (the high-contrast option dashes some, ``figures.palette.line_dash``).
+    ``escaped_at``: the step where the run left the picture downhill on a surface without a minimum
+    (``lab.race.outcome``): no ✕, and its note ("Adam escaped at step 16") appears from that step on.
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     vals = np.full(len(pts), np.nan) if values is None else np.asarray(values, dtype=np.float64).ravel()
@@ -116,6 +119,8 @@ def path_payload(
         "diverged_at": diverged_at,
         "note": str(note),
     }
+    if escaped_at is not None:
+        out["escaped_at"] = int(escaped_at)
     if dash != "solid":
         out["dash"] = str(dash)
     if overlay is not None:
@@ -160,6 +165,8 @@ def _normalize_path(path: Mapping) -> dict:
     out["color"] = str(out.get("color") or color_for(out["slug"]))
     diverged = out.get("diverged_at")
     out["diverged_at"] = None if diverged is None else int(diverged)
+    if out.get("escaped_at") is not None:
+        out["escaped_at"] = int(out["escaped_at"])
     out["note"] = str(out.get("note") or "")
     return out
 
@@ -245,13 +252,16 @@ def _chart_entry(chart: Mapping) -> dict:
 
 @lru_cache(maxsize=8)
 def _provision_static(main_script_path: str) -> None:
-    """Make sure the running app's ``static/`` folder holds plotly.js (once per process and app)."""
+    """Once per process and app: the server can hand out plotly.js. Writes nothing (the app's directory
+    may be read-only): ``make assets`` and the Dockerfile put the bundles into ``static/``; without them
+    the player loads the plotly package's own file through a component route (``ui.assets``)."""
     if not st.get_option("server.enableStaticServing"):
         _LOGGER.warning("server.enableStaticServing is off: the race player cannot load plotly.js.")
-    try:
-        ensure_plotly_js(Path(main_script_path).resolve().parent / "static")
-    except OSError as exc:
-        _LOGGER.warning("Could not provide static/plotly.min.js: %s", exc)
+    serve_plotly_package()
+    served = Path(main_script_path).resolve().parent / "static" / PLOTLY_JS_NAME
+    if not served.is_file():
+        _LOGGER.warning("%s is missing (`make assets` puts it there): the race player loads plotly.js "
+                        "from the plotly package instead.", served)
 
 
 def _noop() -> None:

@@ -12,6 +12,12 @@ checked against the pinned sha512 below. Parsing 1.5 MB instead of 4.8 MB before
 brings that chart under 3 s (bench/bench_animation.py). Without them (offline install, failed fetch) the
 player falls back to ``plotly.min.js``, the full bundle copied out of the plotly package, for both.
 
+Everything is put into ``static/`` at build time only (``make assets``, the Dockerfile): a serving app
+never writes into its own directory, which may be read-only (a container's root filesystem). When even
+``static/plotly.min.js`` is missing, the player loads the plotly package's own file in place, through a
+route Streamlit already has (``serve_plotly_package``: a files-only component whose folder is the
+package's ``package_data``), so the page still works without anything written.
+
 The browser tests' accessibility engine, axe-core, comes the same way (pinned version, npm's sha512, our
 sha256), with ``--axe``, into ``tests/assets/`` (``make test``): it is never served to visitors.
 """
@@ -39,6 +45,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = REPO_ROOT / "static"
 PLOTLY_JS_NAME = "plotly.min.js"
 STATIC_URL = "./app/static/"
+# The plotly package's own data folder, served read-only by Streamlit's component route (see
+# serve_plotly_package): the fallback when static/ was never provisioned.
+PACKAGE_COMPONENT = "ui.assets.plotly_package"  # "<declaring module>.<name>", as Streamlit names it
+PACKAGE_URL = f"./component/{PACKAGE_COMPONENT}/{PLOTLY_JS_NAME}"
 
 
 # The version must equal the plotly.js inside the plotly package (tests/test_animation_data.py checks).
@@ -134,13 +144,31 @@ def _copy_partials(folder: Path) -> None:
 def player_sources(static_dir: Path | str | None = None) -> tuple[str, str]:
     """The URLs the player loads plotly.js from: (first picture and charts, 3-D view).
 
-    The partial bundles when ``static_dir`` has them, otherwise the full bundle for both (one load).
+    The partial bundles when ``static_dir`` has them, otherwise the full bundle for both (one load): the
+    copy in ``static_dir``, or, when the folder was never provisioned, the plotly package's own file
+    (``PACKAGE_URL``, see ``serve_plotly_package``). Only reads the folder.
     """
     folder = Path(static_dir) if static_dir is not None else STATIC_DIR
-    full = STATIC_URL + PLOTLY_JS_NAME
     if all((folder / b.file).is_file() for b in PARTIAL_BUNDLES):
         return STATIC_URL + CARTESIAN.file, STATIC_URL + GL3D.file
+    full = STATIC_URL + PLOTLY_JS_NAME if (folder / PLOTLY_JS_NAME).is_file() else PACKAGE_URL
     return full, full
+
+
+def serve_plotly_package() -> str:
+    """Let the running server answer ``PACKAGE_URL`` from the installed plotly package (read-only).
+
+    A Streamlit component declared with a folder (``components.v1.declare_component(name, path=...)``)
+    has its files served at ``/component/<module>.<name>/<file>``; here the folder is plotly's
+    ``package_data`` (plotly.min.js, its templates and sample data: public files). Needs a script run
+    (Streamlit registers components only then); returns the component's name.
+    """
+    from streamlit.components.v1 import declare_component
+
+    component = declare_component("plotly_package", path=plotly_js_source().parent)
+    if component.name != PACKAGE_COMPONENT:  # declared from this module, so this cannot differ
+        raise RuntimeError(f"plotly package component named {component.name!r}, not {PACKAGE_COMPONENT!r}")
+    return component.name
 
 
 def _tarball_url(bundle: Bundle) -> str:
