@@ -67,13 +67,23 @@ def url_value(state: PageState, key: str, default=None):
 
 
 def url_warnings(state: PageState) -> list[str]:
-    """The warnings of the URL being applied (empty once it has been written back)."""
-    return list(state.get("url", "warnings", default=[])) if state.get("url", "pending") else []
+    """The warnings of the last URL applied, for as long as the page still shows what that URL set.
+
+    They stay through reruns that change nothing (a phone's page-fixes element reruns the page once its
+    width is known, after the URL was rewritten) and go once the visitor's own change is written back.
+    """
+    warnings = list(state.get("url", "warnings", default=[]))
+    if state.get("url", "pending"):
+        return warnings
+    return warnings if st.query_params.to_dict() == state.get("url", "applied") else []
 
 
 def write_url(state: PageState, params: dict[str, str]) -> None:
     """Mirror the page's settings into the query string; the URL is applied from now on."""
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
-    state.set(st.query_params.to_dict(), "url", "written")
+    written = st.query_params.to_dict()
+    if state.get("url", "pending"):
+        state.set(written, "url", "applied")  # what the applied URL became: its warnings last while it stays
+    state.set(written, "url", "written")
     state.set(False, "url", "pending")
