@@ -9,8 +9,9 @@ turns that into a visible warning and keeps the default.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from urllib.parse import urlencode
 
 import optimizers
 import surfaces
@@ -188,3 +189,22 @@ def parse_overlays(text: str) -> list[str]:
 
 def format_overlays(chosen) -> str:
     return ",".join(o for o in OVERLAYS if o in set(chosen))
+
+
+# --- links --------------------------------------------------------------------------------------------------
+def query_string(params: Mapping[str, str]) -> str:
+    """The query string of ``params`` (commas left readable: ``optimizers=sgd,adam``)."""
+    return urlencode(params, safe=",")
+
+
+def link(path: str, params: Mapping[str, str]) -> str:
+    """``path?query``: every link between pages is written here (the page's ``path`` comes from
+    ``app.py``'s navigation table, see ``ui.links``)."""
+    query = query_string(params)
+    return f"{path}?{query}" if query else path
+
+
+def race_params(surface: str, names, steps: int, start, hyperparameters: dict[str, dict[str, float]]
+                ) -> dict[str, str]:
+    """The Race page's parameters of a race on a catalogue ``surface`` (``run_params`` plus the surface)."""
+    return {"surface": surface, **run_params(names, steps, start, hyperparameters)}
