@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlencode
 
 import numpy as np
 
@@ -324,5 +323,5 @@ def custom_query(text: str, bounds, name: str, start, steps: int, hyperparameter
 
 
 def race_url(query: dict[str, str], base: str = "/") -> str:
-    """``/?surface=…&optimizers=…``: the Race page is the app's root."""
-    return base + "?" + urlencode(query, safe=",")
+    """``/?surface=…&optimizers=…``: the Race page is the app's root (``lab.urlstate.link`` writes it)."""
+    return urlstate.link(base, query)
