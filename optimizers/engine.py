@@ -251,6 +251,10 @@ def run(name: str, surface, start, steps: int, **hyperparameters) -> Path:
     seed). Invalid values raise ValueError before anything runs; numbers that misbehave during the run
     never raise (see the module docstring).
     """
+    from optimizers import data  # data surfaces and mini-batches: optimizers.data (ValueError elsewhere)
+
+    if "batch_size" in hyperparameters or data.is_data_surface(surface):
+        return data.run(name, surface, start, steps, **hyperparameters)
     s = settings(name, steps, **hyperparameters)
     starts, single = as_starts(start)
     r = execute(s, surface, starts, keep_path=True)
@@ -294,6 +298,10 @@ class Sweep:
 
 def sweep(name: str, surface, starts, steps: int, tol: float = 1e-3, **hyperparameters) -> Sweep:
     """Run ``name`` from every start in ``starts`` (P, 2) at once, keeping only where each ends."""
+    from optimizers import data  # data surfaces and mini-batches: optimizers.data (ValueError elsewhere)
+
+    if "batch_size" in hyperparameters or data.is_data_surface(surface):
+        return data.sweep(name, surface, starts, steps, tol, **hyperparameters)
     s = settings(name, steps, **hyperparameters)
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"Invalid tolerance: {tol}")
