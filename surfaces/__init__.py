@@ -1,6 +1,8 @@
 """Loss surfaces: the catalogue of classic 2-D test functions and safe visitor formulas.
 
-Public API: ``available()``, ``get(name)``, ``from_expression(text, bounds=None)`` and the ``Surface`` type.
+Public API: ``available()``, ``get(name)``, ``from_expression(text, bounds=None)`` and the ``Surface`` type;
+for data (``surfaces.data``, loaded on first use: it brings numba): ``datasets()``,
+``get_dataset(name, model=None)``, ``from_data(x, y, model, name=...)`` and the ``DataSurface`` type.
 Imports neither streamlit nor plotly.
 """
 
@@ -11,7 +13,19 @@ from functools import lru_cache
 from surfaces.base import Bounds, Surface, X, Y
 from surfaces.catalogue import CATALOGUE
 
-__all__ = ["Bounds", "Surface", "X", "Y", "available", "get", "from_expression"]
+__all__ = ["Bounds", "DataSurface", "Surface", "X", "Y", "available", "datasets", "from_data",
+           "from_expression", "get", "get_dataset"]
+_DATA = ("DataSurface", "datasets", "from_data", "get_dataset")
+
+
+def __getattr__(name: str):
+    """The data names, from ``surfaces.data`` on first use (so ``import surfaces`` stays light: the
+    formula sandbox's worker imports it)."""
+    if name in _DATA:
+        from surfaces import data
+
+        return getattr(data, name)
+    raise AttributeError(f"module 'surfaces' has no attribute {name!r}")
 
 
 def available() -> list[str]:
