@@ -54,6 +54,11 @@ run: assets kernels
 lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .
 
+# pytest runs on up to 4 worker processes (pytest-xdist), a test file per worker at a time: each worker has
+# its own app server and browser. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist loadfile --durations=25
+
 # Both steps always run, so one report shows everything; either failing fails the target. pytest's exit
 # code 5 (no test collected) counts as a failure.
 test: $(VENV)/.dev-stamp assets-strict kernels

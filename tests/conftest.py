@@ -176,7 +176,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if _browser_skips:
-        n = len([s for s in _browser_skips if s != "fixture"]) or len(_browser_skips)
+    # Counted from the skip reports, not from _browser_skips: with pytest-xdist the collection hooks ran in
+    # the worker processes, and only the reports reach this one.
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if CHROMIUM_MISSING in str(getattr(r, "longrepr", ""))]
+    n = len(skipped) or len(_browser_skips)
+    if n:
         plural = "s" if n != 1 else ""
         terminalreporter.write_line(f"{CHROMIUM_MISSING} ({n} test{plural})", yellow=True, bold=True)
