@@ -2,8 +2,9 @@
 
 Pure data (no streamlit): ``CLASSICS`` lists the figures in the order the page shows them. Each link
 names a surface, the optimizers, the number of steps, the start and the learning rates (plus any other
-hyperparameter that differs from the table's default), in the Race page's URL format
-(``lab.urlstate``): ``/?surface=beale&optimizers=sgd,momentum&steps=1000&start=1,1.5&lr_sgd=0.0003``.
+hyperparameter that differs from the table's default), in the Race page's URL format, written by
+``lab.urlstate``'s codec: ``?surface=beale&optimizers=sgd,momentum&steps=1000&start=1,1.5&lr_sgd=0.0003``.
+The pages' paths are not written here: they come from ``app.py``'s navigation table (``ui.links``).
 
 Sources: A. Radford's animations of SGD, Momentum, NAG, Adagrad, Adadelta and RMSprop on Beale's function
 and on a saddle point (2014, reproduced in Ruder's overview, arXiv:1609.04747, figure 4); the
@@ -14,7 +15,6 @@ start; a surface with a local and a global minimum; the same race at three learn
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from lab import urlstate
 
@@ -22,6 +22,10 @@ RACE_PAGE = "pages/race.py"
 ATLAS_PAGE = "pages/atlas.py"
 RADFORD_SIX = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop")
 REFERENCE_SEVEN = RADFORD_SIX + ("adam",)
+FIRST_ORDER_TEN = RADFORD_SIX + ("adam", "adamax", "nadam", "amsgrad")
+# The saddle presets of lab.presets (every first step under 5 % of the view; see calm_learning_rate).
+SADDLE_RATES = {"sgd": 0.03, "momentum": 0.01, "nag": 0.01, "adagrad": 0.1, "adadelta": 3.0, "rmsprop": 0.03,
+                "adam": 0.1, "adamax": 0.1, "nadam": 0.03, "amsgrad": 0.01}
 
 
 @dataclass(frozen=True)
@@ -40,22 +44,12 @@ class RaceLink:
         return dict(dict(self.hyperparameters).get(name, ()))
 
     def query(self) -> dict[str, str]:
-        """The query parameters, in the Race page's own format."""
-        params = {
-            "surface": self.surface,
-            "optimizers": urlstate.format_optimizers(list(self.optimizers)),
-            "steps": str(self.steps),
-            "start": urlstate.format_point(self.start),
-        }
-        for name in self.optimizers:
-            for key, value in self.hyperparameters_of(name).items():
-                params[urlstate.hyperparameter_key(name, key)] = urlstate.format_number(value)
-        return params
+        """The query parameters, in the Race page's own format (``lab.urlstate.race_params``)."""
+        return urlstate.race_params(self.surface, list(self.optimizers), self.steps, self.start,
+                                    {n: self.hyperparameters_of(n) for n in self.optimizers})
 
-    @property
-    def url(self) -> str:
-        """The relative URL (the Race page is the app's default page, at /)."""
-        return "/?" + urlencode(self.query(), safe=",")
+    def query_string(self) -> str:
+        return urlstate.query_string(self.query())
 
 
 @dataclass(frozen=True)
@@ -67,10 +61,6 @@ class Classic:
     links: tuple[RaceLink, ...]
     atlas_query: dict[str, str] | None = None  # a link to the Atlas page, when that page exists
     table: tuple[tuple[str, ...], ...] = ()  # a small table shown with the figure: header row, then rows
-
-    @property
-    def atlas_url(self) -> str | None:
-        return None if self.atlas_query is None else "/atlas?" + urlencode(self.atlas_query, safe=",")
 
 
 def _rates(rates: dict[str, float], extra: dict[str, dict[str, float]] | None = None) -> tuple:
@@ -112,14 +102,25 @@ CLASSICS: tuple[Classic, ...] = (
             "rmsprop": 0.01})),),
     ),
     Classic(
-        "radford-saddle", "Radford's race at a saddle point",
-        "All six start just off the ridge of f = x² − y², where the downhill slope along y is almost zero. "
-        "SGD slides into the saddle and lingers; Momentum and NAG need well over a hundred steps to "
-        "break away; the adaptive methods rescale the tiny y-gradient and escape within a few dozen.",
-        "A. Radford's animation, reproduced in Ruder (2016), figure 4b.",
-        (RaceLink("Open the race", "saddle", RADFORD_SIX, 400, (1.0, 0.001), _rates({
-            "sgd": 0.01, "momentum": 0.003, "nag": 0.003, "adagrad": 0.1, "adadelta": 1.0,
-            "rmsprop": 0.02})),),
+        "radford-saddle", "Radford's race at a saddle point, with the Adam family",
+        "All ten start just off the ridge of f = x² − y², where the downhill slope along y is almost zero, "
+        "and each first step moves less than 5 % of the picture. The adaptive methods rescale the tiny "
+        "y-gradient and escape within a few dozen steps (Adam first, near step 16); Momentum and NAG need "
+        "about 75 and SGD about 125. Leaving the picture downhill is an escape, not a divergence: this "
+        "surface has no minimum.",
+        "A. Radford's animation, reproduced in Ruder (2016), figure 4b; with Adam, AdaMax, Nadam and "
+        "AMSGrad.",
+        (RaceLink("Open the race", "saddle", FIRST_ORDER_TEN, 200, (1.0, 0.001), _rates(SADDLE_RATES)),),
+    ),
+    Classic(
+        "monkey-saddle", "The monkey saddle: three ways down",
+        "f = x³ − 3xy² is flat in every direction at its centre, with three valleys leading away. From "
+        "(1, 0.001) SGD creeps towards the flat centre and lingers (it escapes after about 185 steps); "
+        "Momentum and NAG coast straight through the centre into the valley behind it; the adaptive methods "
+        "turn into the upper valley within 16–40 steps.",
+        "The monkey saddle, a degenerate saddle point (its Hessian is zero at the centre).",
+        (RaceLink("Open the race", "monkey_saddle", FIRST_ORDER_TEN, 250, (1.0, 0.001),
+                  _rates(SADDLE_RATES)),),
     ),
     Classic(
         "momentum-vs-nag", "Momentum vs NAG, momentum 0.95",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import optimizers
+from lab.numbers import NONE, human, point
 
 MAX_STEPS = 5000
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop", "adam")  # Radford + Adam
@@ -57,29 +58,121 @@ def arrived_at(surface, path: optimizers.Path, tol: float = CONVERGENCE_TOLERANC
     return int(hits[0]) if len(hits) else None
 
 
-def divergence_note(title: str, path: optimizers.Path) -> str | None:
-    """"Adagrad diverged at step 37", "Newton stopped: Hessian singular at step 3" — a note, not an error."""
-    if path.diverged_at is None:
-        return None
+def has_minimum(surface) -> bool:
+    """Whether the surface has a known minimum (a saddle, unbounded below, has none)."""
+    return len(surface.minima) > 0
+
+
+def left_view_at(surface, points: np.ndarray) -> int | None:
+    """The first index of ``points`` (N, 2) outside the surface's plotting window, or None."""
+    (x0, x1), (y0, y1) = surface.bounds
+    x, y = points[:, 0], points[:, 1]
+    with np.errstate(invalid="ignore"):
+        outside = ~((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+    hits = np.flatnonzero(outside)
+    return int(hits[0]) if len(hits) else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, in the words the pages use.
+
+    kind: ``"escaped"`` (left the view downhill on a surface without a minimum: the point of a saddle),
+        ``"diverged"`` (a real blow-up: |θ| or |f| beyond ``optimizers.LIMIT``, or outside the formula's
+        domain), ``"stopped"`` (a second-order rule could not solve with its Hessian), or None (it ran all
+        its steps).
+    step: the step at which that happened (None when kind is None).
+    detail: the engine's note for a stop ("Hessian singular at step 3").
+    """
+
+    kind: str | None
+    step: int | None = None
+    detail: str | None = None
+
+    def note(self, title: str) -> str | None:
+        """"Adam escaped at step 16", "Adagrad diverged at step 37", "Newton stopped: Hessian singular at
+        step 3", or None."""
+        if self.kind == "stopped":
+            return f"{title} stopped: {self.detail}"
+        if self.kind is None:
+            return None
+        return f"{title} {self.kind} at step {self.step}"
+
+
+def outcome(surface, path: optimizers.Path) -> Outcome:
+    """Escaped, diverged, stopped or none of these (see ``Outcome``).
+
+    The engine stops a run at the first step whose |θ| or |f| exceeds ``optimizers.LIMIT``; on a surface
+    without a minimum, a run that first left the view going downhill (f below its start) has *escaped* at
+    the step it left the view, whatever the engine did later. A run that jumps from inside the view beyond
+    the limit in one step, or leaves it uphill, is a blow-up: diverged.
+    """
     if path.stopped_by:
-        return f"{title} stopped: {path.note}"
-    return f"{title} diverged at step {path.diverged_at}"
+        return Outcome("stopped", path.diverged_at, path.note)
+    good = path.points if path.diverged_at is None else path.points[:max(int(path.diverged_at), 1)]
+    if not has_minimum(surface):
+        t = left_view_at(surface, good)
+        if t is not None and path.values[t] < path.values[0]:
+            return Outcome("escaped", t)
+    if path.diverged_at is not None:
+        return Outcome("diverged", int(path.diverged_at))
+    return Outcome(None)
 
 
-def results_rows(surface, paths: dict[str, optimizers.Path]) -> list[dict]:
-    """The results table: final loss, first step near a minimum, divergence."""
+def results_rows(surface, paths: dict[str, optimizers.Path], ends: dict[str, Outcome] | None = None
+                 ) -> list[dict[str, str]]:
+    """The results table, every cell text for people (``lab.numbers.human``: ≤ 6 significant digits,
+    "—" where there is nothing), with columns that fit the surface.
+
+    With a minimum: final loss (and its gap to the minimum f*), final point, the first step within
+    ``CONVERGENCE_TOLERANCE`` of a minimum, in the race's order. Without one (a saddle): the step each run
+    escaped (left the view downhill) and its last point in the view, ranked by that step — who leaves the
+    saddle first is the question such a surface asks; a final loss of −987,000 against −161 means nothing.
+    A column that would be "—" in every row is left out; "Stopped" appears only when a run diverged or
+    stopped.
+    """
+    ends = ends if ends is not None else {n: outcome(surface, p) for n, p in paths.items()}
     rows = []
-    for name, path in paths.items():
-        arrived = arrived_at(surface, path)
+    if has_minimum(surface):
+        fmin = float(surface.minimum_values.min())
+        for name, path in paths.items():
+            rows.append({
+                "Optimizer": optimizers.get(name).title,
+                "Final loss": human(float(path.values[-1])),
+                "Above the minimum (f − f*)": human(float(path.values[-1]) - fmin),
+                "Final point": point(path.points[-1]),
+                f"Within {CONVERGENCE_TOLERANCE:g} of a minimum at step": human(arrived_at(surface, path)),
+                "Stopped": _stop_text(ends[name]),
+            })
+        return _drop_empty_columns(rows)
+    for name in sorted(paths, key=lambda n: (ends[n].kind != "escaped", ends[n].step or 0)):
+        path, end = paths[name], ends[name]
+        escaped = end.kind == "escaped"
+        good = path.points if path.diverged_at is None else path.points[:max(int(path.diverged_at), 1)]
+        left = left_view_at(surface, good)
+        last = max((len(good) if left is None else left) - 1, 0)
         rows.append({
             "Optimizer": optimizers.get(name).title,
-            "Final loss": float(path.values[-1]),
-            "Final x": float(path.points[-1, 0]),
-            "Final y": float(path.points[-1, 1]),
-            f"Within {CONVERGENCE_TOLERANCE:g} of a minimum at step": arrived,
-            "Diverged at step": path.diverged_at,
+            "Escaped (left the view) at step": human(end.step if escaped else None),
+            "Last point in the view": point(path.points[last]),
+            "f there": human(float(path.values[last])),
+            "Stopped": _stop_text(end),
         })
-    return rows
+    return _drop_empty_columns(rows)
+
+
+def _stop_text(end: Outcome) -> str:
+    """The "Stopped" cell: "diverged at step 37", "stopped: Hessian singular at step 3", or "—"."""
+    if end.kind not in ("diverged", "stopped"):
+        return NONE
+    return end.note("").strip()
+
+
+def _drop_empty_columns(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    if not rows:
+        return rows
+    empty = {key for key in rows[0] if all(row.get(key, NONE) == NONE for row in rows)}
+    return [{k: v for k, v in row.items() if k not in empty} for row in rows]
 
 
 def trajectories_csv(paths: dict[str, optimizers.Path]) -> str:

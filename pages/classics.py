@@ -7,6 +7,7 @@ from streamlit.errors import StreamlitAPIException
 
 import optimizers
 from lab import classics
+from ui.links import page_url
 from ui.page import use_app_navigation
 from ui.surfaces import catalogue_surface
 
@@ -36,7 +37,8 @@ def _atlas_link(query: dict) -> bool:
 st.title("Classic figures")
 st.markdown("The animations that made optimizers famous, one click each. Every preset is a Race-page link "
             "with everything in the URL — surface, optimizers, steps, start and learning rates — so the "
-            "same link shows the same race in any classroom.")
+            "same link shows the same race in any classroom. The full address under each button is the one "
+            "to paste into slides or a message.")
 
 for c in classics.CLASSICS:
     with st.container(border=True):
@@ -47,11 +49,11 @@ for c in classics.CLASSICS:
             header, *rows = c.table
             st.table({column: [row[k] for row in rows] for k, column in enumerate(header)})
         if c.atlas_query is not None and _atlas_link(c.atlas_query):
-            st.code(c.atlas_url, language=None, wrap_lines=True)
+            st.code(page_url(classics.ATLAS_PAGE, c.atlas_query), language=None, wrap_lines=True)
         for link in c.links:
             left, right = st.columns([1, 3], vertical_alignment="center")
             with left:
                 st.page_link(classics.RACE_PAGE, label=link.label, icon="🏁", query_params=link.query())
             with right:
                 st.caption(_summary(link))
-            st.code(link.url, language=None, wrap_lines=True)
+            st.code(page_url(classics.RACE_PAGE, link.query()), language=None, wrap_lines=True)

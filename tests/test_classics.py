@@ -4,7 +4,7 @@ page."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
@@ -24,8 +24,8 @@ LINK_IDS = [f"{c.slug}-{i}" for c in classics.CLASSICS for i in range(len(c.link
 
 def test_classics_cover_the_figures_of_the_issue():
     slugs = [c.slug for c in classics.CLASSICS]
-    assert slugs == ["radford-beale", "radford-saddle", "momentum-vs-nag", "two-minima", "learning-rates",
-                     "newton-saddle", "newton-rosenbrock", "cost-of-curvature"]
+    assert slugs == ["radford-beale", "radford-saddle", "monkey-saddle", "momentum-vs-nag", "two-minima",
+                     "learning-rates", "newton-saddle", "newton-rosenbrock", "cost-of-curvature"]
     assert len(set(slugs)) == len(slugs)
     assert classics.classic("momentum-vs-nag").title
     with pytest.raises(ValueError, match="Unknown classic"):
@@ -63,12 +63,22 @@ def test_the_cost_of_curvature_table_names_the_orders_of_growth():
     assert all(len(r) == len(header) for r in rows)
 
 
-def test_radford_races_are_the_six_of_radfords_animations_from_the_suggested_start():
-    for slug, surface in (("radford-beale", "beale"), ("radford-saddle", "saddle")):
+def test_radford_races_are_radfords_six_from_the_suggested_start_and_the_saddle_adds_the_adam_family():
+    for slug, surface, names in (("radford-beale", "beale", classics.RADFORD_SIX),
+                                 ("radford-saddle", "saddle", classics.FIRST_ORDER_TEN)):
         (link,) = classics.classic(slug).links
         assert link.surface == surface
-        assert link.optimizers == ("sgd", "momentum", "nag", "adagrad", "adadelta", "rmsprop")
+        assert link.optimizers == names
         assert link.start == surfaces.get(surface).start
+    assert classics.FIRST_ORDER_TEN == tuple(n for n in optimizers.available()
+                                             if not optimizers.get(n).second_order)
+
+
+def test_saddle_rates_are_the_saddle_presets():
+    from lab import presets
+
+    tuned = presets.surface_presets("saddle")
+    assert classics.SADDLE_RATES == {n: tuned[n]["lr"] for n in classics.FIRST_ORDER_TEN}
 
 
 def test_momentum_vs_nag_shares_start_rate_and_momentum_095_and_nag_oscillates_less():
@@ -126,9 +136,7 @@ def test_every_preset_names_only_valid_things(link):
 
 @pytest.mark.parametrize("link", LINKS, ids=LINK_IDS)
 def test_url_is_the_query_in_the_race_pages_format(link):
-    parts = urlsplit(link.url)
-    assert parts.path == "/"
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query = dict(parse_qsl(link.query_string(), keep_blank_values=True))
     assert query == link.query()
     assert urlstate.parse_choice(query["surface"], surfaces.available()) == link.surface
     assert tuple(urlstate.parse_optimizers(query["optimizers"])) == link.optimizers
@@ -167,8 +175,8 @@ def test_classics_page_links_every_preset():
     table = at.table[0].value  # the cost of curvature
     assert list(table.columns) == list(classics.classic("cost-of-curvature").table[0])
     codes = [c.value for c in at.code]
-    for link in LINKS:
-        assert link.url in codes
+    for link in LINKS:  # root-relative without a browser (AppTest); absolute in one (test_browser_learn)
+        assert "/?" + link.query_string() in codes
     page_links = list(at.get("page_link"))
     # A page is named by the hash of its URL path (the Race page is the default page, served at "/").
     race_links = [p for p in page_links if p.proto.page_script_hash == calc_hash("race")]
@@ -179,7 +187,7 @@ def test_classics_page_links_every_preset():
     if _atlas_in_navigation():
         assert len(atlas_links) == 1
         assert dict(parse_qsl(atlas_links[0].proto.query_string)) == classics.ATLAS_LR_QUERY
-        assert classics.classic("learning-rates").atlas_url in codes
+        assert "/atlas?" + urlstate.query_string(classics.ATLAS_LR_QUERY) in codes
     else:  # no Atlas page in the navigation: no link to it, and no error
         assert not atlas_links
 

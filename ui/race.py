@@ -10,17 +10,20 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import streamlit as st
 
 import optimizers
 from figures import background, palette, race_charts
 from lab import overlays, urlstate
 from lab.race import (
+    CONVERGENCE_TOLERANCE,
     DEFAULT_OPTIMIZERS,
     MAX_STEPS,
     Race,
     distance_to_minimum,
-    divergence_note,
+    has_minimum,
+    outcome,
     results_rows,
     run_race,
     trajectories_csv,
@@ -173,16 +176,22 @@ def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
             background.figure_payload(background.surface3d_figure(_surface)))
 
 
-def paths_payload(paths: dict[str, optimizers.Path], overlay_arrays: dict | None = None,
+def paths_payload(surface, paths: dict[str, optimizers.Path], overlay_arrays: dict | None = None,
                   contrast: bool = False) -> list[dict]:
     """The player's paths; with ``overlay_arrays`` (name -> ``lab.overlays.overlay_arrays``) each carries
     its overlay arrays too (only when an overlay is shown: the default payload stays small). ``contrast``:
-    the high-contrast colours and line styles of the presenter view (``figures.palette``)."""
+    the high-contrast colours and line styles of the presenter view (``figures.palette``). A run that
+    escaped (``lab.race.outcome``) is no diverged run: it carries ``escaped_at`` and its note instead."""
     extra = overlay_arrays or {}
-    return [animation.path_payload(optimizers.get(n).title, n,
-                                   palette.high_contrast_color(n) if contrast else None, p.points, p.values,
-                                   p.diverged_at, overlay=extra.get(n), dash=palette.line_dash(n, contrast))
-            for n, p in paths.items()]
+    out = []
+    for n, p in paths.items():
+        title, end = optimizers.get(n).title, outcome(surface, p)
+        escaped = end.kind == "escaped"
+        out.append(animation.path_payload(
+            title, n, palette.high_contrast_color(n) if contrast else None, p.points, p.values,
+            None if escaped else p.diverged_at, note=end.note(title) or "", overlay=extra.get(n),
+            dash=palette.line_dash(n, contrast), escaped_at=end.step if escaped else None))
+    return out
 
 
 # --- overlays and click-to-start ------------------------------------------------------------------------
@@ -258,18 +267,36 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
     shown_in_room = (present.player_options(surface.title, st.query_params.to_dict(), contrast)
                      if bar is not None else None)
     animation.race_animation(contour, surface3d if controls.view != "contour" else None,
-                             paths_payload(paths, extra, contrast), steps=race.steps, key=state.key("player"),
+                             paths_payload(surface, paths, extra, contrast), steps=race.steps,
+                             key=state.key("player"),
                              speed=controls.speed, overlays=shown, gradient_scale=gscale,
                              step_scale=sscale, charts=charts,
                              on_start=lambda: _start_from_click(state), present=shown_in_room)
-    notes = [note for n, p in paths.items() if (note := divergence_note(optimizers.get(n).title, p))]
-    if notes:
-        st.caption(" · ".join(notes) + ". A diverged path stops where it left the picture (|θ| or |f| "
-                   "above 10⁶, or outside the formula's domain).")
-    st.dataframe(results_rows(surface, paths), hide_index=True, width="stretch")
+    _results(surface, paths)
     if bar is None:
         _downloads(surface, race, paths, contour, surface3d, charts)
         gif_export.gif_download(surface, paths, key=(surface_key, race))
+
+
+def _results(surface, paths: dict[str, optimizers.Path]) -> None:
+    """The notes (escaped / diverged / stopped) and the results table (``lab.race.results_rows``)."""
+    ends = {n: outcome(surface, p) for n, p in paths.items()}
+    notes = [note for n, end in ends.items() if (note := end.note(optimizers.get(n).title))]
+    kinds = {end.kind for end in ends.values()}
+    explain = []
+    if "escaped" in kinds:
+        explain.append("This surface has no minimum: a run that leaves the picture downhill has escaped, "
+                       "which is the point, not a failure.")
+    if "diverged" in kinds:
+        explain.append(f"A diverged run stops where it blew up (|θ| or |f| above {optimizers.LIMIT:.0e}, or "
+                       "outside the formula's domain).")
+    if notes:
+        st.caption(" · ".join(notes) + ". " + " ".join(explain))
+    rows = results_rows(surface, paths, ends)
+    st.table(rows, hide_index=True)
+    if has_minimum(surface) and rows and not any(k.startswith("Within") for k in rows[0]):
+        steps = max(p.steps for p in paths.values())
+        st.caption(f"No run came within {CONVERGENCE_TOLERANCE:g} of a minimum in {steps} steps.")
 
 
 NO_MINIMUM_NOTE = "This surface has no minimum (it is unbounded below), so there is no distance to show."
@@ -282,14 +309,18 @@ def _charts(surface_key: tuple, race: Race, _surface, _paths) -> tuple[dict, ...
     Built once per race and shared, so a rerun that changes nothing about the race (speed, view, another
     visitor with the same link) reuses them. Nobody mutates them (they only go into the player's ``data``).
     """
-    loss_series = {n: (optimizers.get(n).title, p.values, p.diverged_at) for n, p in _paths.items()}
+    ends = {n: outcome(_surface, p) for n, p in _paths.items()}
+    loss_series = {n: (optimizers.get(n).title, p.values, ends[n].step, ends[n].kind)
+                   for n, p in _paths.items()}
     fmin = float(_surface.minimum_values.min()) if len(_surface.minima) else None
-    loss = {"kind": "loss", "figure": race_charts.loss_figure(loss_series, fmin)}
+    _, _, z = _surface.grid(60)
+    view = (float(np.nanmin(z)), float(np.nanmax(z))) if np.isfinite(z).any() else None
+    loss = {"kind": "loss", "figure": race_charts.loss_figure(loss_series, fmin, view)}
     distances = {}
     for n, p in _paths.items():
         d = distance_to_minimum(_surface, p.points)
         if d is not None:
-            distances[n] = (optimizers.get(n).title, d, p.diverged_at)
+            distances[n] = (optimizers.get(n).title, d, ends[n].step, ends[n].kind)
     if distances:
         distance = {"kind": "distance", "figure": race_charts.distance_figure(distances)}
     else:
@@ -303,6 +334,6 @@ def _downloads(surface, race: Race, paths, contour, surface3d, charts) -> None:
                          file_name=f"descent-lab-{surface.name}.csv", mime="text/csv", on_click="ignore")
     right.download_button(
         "Download the animation (offline HTML)",
-        data=lambda: animation.standalone_html(contour, surface3d, paths_payload(paths), race.steps,
+        data=lambda: animation.standalone_html(contour, surface3d, paths_payload(surface, paths), race.steps,
                                                f"Descent Lab — {surface.title}", charts),
         file_name=f"descent-lab-{surface.name}.html", mime="text/html", on_click="ignore")

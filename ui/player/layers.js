@@ -22,9 +22,11 @@ export const DlLayers = {
     return div && div === this.div3d ? this.Plotly3d : this.Plotly;
   },
 
-  traceName(p, diverged) {
+  // The legend's name of path p: with "✕ step n" once it diverged, "↘ escaped, step n" once it escaped.
+  traceName(p, diverged, escaped) {
     const name = dlEscape(p.name);
-    return diverged ? `${name} ✕ step ${p.diverged}` : name;
+    if (diverged) return `${name} ✕ step ${p.diverged}`;
+    return escaped ? `${name} ↘ escaped, step ${p.escaped}` : name;
   },
 
   layoutOf(fig, kind) {
@@ -368,7 +370,7 @@ export const DlLayers = {
       await this.Plotly.restyle(gd, {
         x: pick("x"),
         y: pick("y"),
-        name: this.paths.map((p, i) => this.traceName(p, diverged[i])).concat(
+        name: this.paths.map((p, i) => this.traceName(p, diverged[i], !!this.escaped[i])).concat(
           this.paths.map((p) => this.traceName(p, false))),
         "marker.symbol": none.concat(diverged.map((d) => (d ? "x" : "circle"))),
         "marker.size": none.concat(diverged.map((d) => (d ? look.cross : look.head))),

@@ -37,6 +37,7 @@ export class DlRacePlayer {
     this.observers = [];
     this.listeners = [];
     this.diverged = [];
+    this.escaped = [];
     this.next3dAt = 0;
     // Counters and milestones (performance.now() ms) for the benchmark and tests.
     this.stats = { frames: 0, frames3d: 0, commits: 0, mounted: performance.now() };
@@ -83,6 +84,8 @@ export class DlRacePlayer {
     const box = this.box;
     const cross = diverged !== null && box ? dlExitPoint(x, y, n, last[n - 1], box) : null;
     const name = String(p.name == null ? "" : p.name);
+    // A run that left the view downhill on a surface without a minimum escaped: no ✕, its own note.
+    const escaped = diverged === null && Number.isInteger(p.escaped_at) ? p.escaped_at : null;
     const note = p.note ? String(p.note) : diverged !== null ? `${name} diverged at step ${diverged}` : "";
     // line: the incremental SVG path string of the 2-D trail, valid for points 0..upto.
     // ov: the per-step overlay arrays (row k: the step that leaves point k), ov.n rows.
@@ -94,7 +97,7 @@ export class DlRacePlayer {
     }
     const dash = typeof p.dash === "string" && /^[a-z]+$/.test(p.dash) ? p.dash : "solid";
     return { name, slug: String(p.slug || name), color: String(p.color || "#444444"), dash, x, y, v, n, last,
-      diverged, note, cross, z3: null, line: { d: "", upto: -1, pen: false }, ov, ovEls: null };
+      diverged, escaped, note, cross, z3: null, line: { d: "", upto: -1, pen: false }, ov, ovEls: null };
   }
 
   button(className, label, onClick) {
@@ -279,8 +282,10 @@ export class DlRacePlayer {
     this.scrub.setAttribute("aria-valuetext", `step ${k} of ${this.steps}`);
     this.root.dataset.step = String(k);
     const diverged = this.paths.map((p) => p.diverged !== null && k >= p.diverged);
-    if (diverged.some((d, i) => d !== !!this.diverged[i])) {
+    const escaped = this.paths.map((p) => p.escaped !== null && k >= p.escaped);
+    if (diverged.some((d, i) => d !== !!this.diverged[i]) || escaped.some((e, i) => e !== !!this.escaped[i])) {
       this.diverged = diverged;
+      this.escaped = escaped;
       this.renderNotes();
     }
     if (!this.Plotly) return;
@@ -304,11 +309,12 @@ export class DlRacePlayer {
   }
 
   renderNotes() {
-    const items = this.paths.filter((p, i) => p.note && (p.diverged === null || this.diverged[i]));
+    const items = this.paths.filter((p, i) => p.note && (p.diverged === null || this.diverged[i]) &&
+      (p.escaped === null || this.escaped[i]));
     this.notes.replaceChildren(
       ...items.map((p) => {
         const li = dlEl("li", "dl-note");
-        const swatch = dlEl("span", "dl-swatch", p.diverged !== null ? "✕" : "•");
+        const swatch = dlEl("span", "dl-swatch", p.diverged !== null ? "✕" : p.escaped !== null ? "↘" : "•");
         swatch.style.color = p.color;
         swatch.setAttribute("aria-hidden", "true");
         li.append(swatch, document.createTextNode(" " + p.note));
