@@ -1,0 +1,186 @@
+"""Mini-batch runs on data surfaces (optimizers.data through optimizers.run): batches, epochs, the full batch,
+noise shrinking with B, schedules that count steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optimizers
+import surfaces
+from optimizers import data as engine_data
+from optimizers.engine import fixed_hyperparameters, settings
+from optimizers.rules import hyper_for_step
+
+IRIS = surfaces.get_dataset("iris")
+DIABETES = surfaces.get_dataset("diabetes")
+CANCER = surfaces.get_dataset("breast_cancer")
+SADDLE = surfaces.get_dataset("iris", "deep_linear")
+FIRST_ORDER = [n for n in optimizers.available() if not optimizers.get(n).second_order]
+
+
+@pytest.mark.parametrize("name", optimizers.available())
+@pytest.mark.parametrize("surface", [IRIS, CANCER, SADDLE], ids=lambda s: s.name)
+def test_full_batch_equals_the_plain_run_bit_for_bit(name, surface):
+    plain = optimizers.run(name, surface, surface.start, 120)
+    for b in (surface.n_samples, surface.n_samples + 1, 10**9):
+        batch = optimizers.run(name, surface, surface.start, 120, batch_size=b, seed=5)
+        assert np.array_equal(batch.points, plain.points) and np.array_equal(batch.values, plain.values)
+        assert batch.batch_size == surface.n_samples and batch.steps_per_epoch == 1
+    # The full batch's gradient is the surface's gradient: step 1 of SGD is θ − η ∇L(θ), exactly.
+    sgd = optimizers.run("sgd", surface, surface.start, 1, lr=0.1)
+    g = surface.gradient(surface.start)
+    assert np.array_equal(sgd.points[1], np.asarray(surface.start) + (-0.1 * g))
+
+
+def reference_run(name, surface, start, steps, batch_size, **hyper):
+    """The same run written out in Python: batches from ``batches``, gradients from ``sample_gradient``,
+    the optimizer's compiled rule called from Python (as the explainer does)."""
+    s = settings(name, steps, **hyper)
+    opt = s.optimizer
+    fixed = fixed_hyperparameters(s.hyperparameters)
+    chosen = engine_data.batches(surface.n_samples, batch_size, steps, s.options["seed"])
+    theta = np.array(start, dtype=float)
+    state = [opt.init(0.0), opt.init(0.0)]
+    points = [theta.copy()]
+    for t in range(1, steps + 1):
+        h = hyper_for_step(s.learning_rates[t - 1], s.momenta[t - 1], fixed, t)
+        ahead = [opt.lookahead(theta[c], state[c], h) for c in range(2)]
+        g = surface.sample_gradient(ahead, chosen[t - 1])  # NAG: the look-ahead gradient on this batch
+        for c in range(2):
+            delta, state[c] = opt.step(float(g[c]), state[c], h, t)
+            theta[c] = theta[c] + delta
+        points.append(theta.copy())
+    return np.array(points)
+
+
+@pytest.mark.parametrize("name", ["sgd", "nag", "adam", "adadelta"])
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_a_mini_batch_run_is_the_rule_applied_to_each_batch_gradient(name, batch_size):
+    hyper = {"seed": 11, "lr": 0.05} if name != "adadelta" else {"seed": 11}
+    run = optimizers.run(name, CANCER, CANCER.start, 200, batch_size=batch_size, **hyper)
+    expected = reference_run(name, CANCER, CANCER.start, 200, batch_size, **hyper)
+    assert np.array_equal(run.points, expected)
+
+
+def test_with_batch_size_1_every_epoch_visits_each_sample_exactly_once():
+    n = IRIS.n_samples
+    chosen = engine_data.batches(n, 1, 3 * n + 5, seed=4)
+    assert all(len(b) == 1 for b in chosen)
+    epochs = [np.concatenate(chosen[e * n:(e + 1) * n]) for e in range(3)]
+    for order in epochs:
+        assert sorted(order.tolist()) == list(range(n))
+    assert not np.array_equal(epochs[0], epochs[1])  # drawn anew each epoch
+    assert not np.array_equal(epochs[0], np.arange(n))
+    assert np.array_equal(engine_data.epoch_orders(n, 3, 4), np.stack(epochs))
+    assert not np.array_equal(engine_data.epoch_orders(n, 1, 5)[0], epochs[0])  # another seed, another order
+
+
+def test_an_epoch_is_ceil_n_over_b_steps_and_its_last_batch_holds_the_remainder():
+    chosen = engine_data.batches(10, 4, 9, seed=0)
+    assert [len(b) for b in chosen] == [4, 4, 2, 4, 4, 2, 4, 4, 2]
+    for e in range(3):
+        assert sorted(np.concatenate(chosen[3 * e:3 * e + 3]).tolist()) == list(range(10))
+    run = optimizers.run("sgd", IRIS, IRIS.start, 100, batch_size=32)
+    assert run.steps_per_epoch == 5 and run.epoch_ends.tolist() == list(range(0, 101, 5))
+    assert np.array_equal(run.epoch_losses, run.values[::5])
+
+
+def final_spread(batch_size, seeds=20):
+    """Mean distance between the final points of SGD over ``seeds`` seeds (0 exactly when all agree)."""
+    finals = np.array([optimizers.run("sgd", IRIS, IRIS.start, 300, batch_size=batch_size, seed=s, lr=0.05)
+                       .points[-1] for s in range(seeds)])
+    return float(np.linalg.norm(finals[:, None, :] - finals[None, :, :], axis=-1).mean())
+
+
+def test_the_spread_of_final_points_over_seeds_shrinks_as_the_batch_grows():
+    spreads = [final_spread(b) for b in (1, 8, 32, None)]
+    assert spreads[0] > spreads[1] > spreads[2] > spreads[3] == 0.0
+
+
+def test_halving_the_learning_rate_every_7_epochs_ends_closer_to_least_squares():
+    per = engine_data.steps_per_epoch(DIABETES.n_samples, 8)
+    target = DIABETES.minima[0]
+
+    def distance(seed, **schedule):
+        path = optimizers.run("sgd", DIABETES, DIABETES.start, 30 * per, batch_size=8, seed=seed, lr=0.1,
+                              **schedule)
+        return float(np.linalg.norm(path.points[-1] - target))
+
+    constant = np.median([distance(s) for s in range(9)])
+    every_7_epochs = dict(lr_schedule="step", decay_rate=0.5, decay_steps=7 * per)
+    halved = np.median([distance(s, **every_7_epochs) for s in range(9)])
+    assert halved < constant / 4
+
+
+def test_schedules_count_steps():
+    path = optimizers.run("sgd", IRIS, IRIS.start, 40, batch_size=16, lr=0.1, lr_schedule="step",
+                          decay_rate=0.5, decay_steps=10)
+    ref = reference_run("sgd", IRIS, IRIS.start, 40, 16, lr=0.1, lr_schedule="step", decay_rate=0.5,
+                        decay_steps=10)
+    assert np.array_equal(path.points, ref)
+
+
+def test_the_same_seed_gives_the_same_path_and_another_seed_another():
+    a = optimizers.run("adam", CANCER, CANCER.start, 150, batch_size=16, seed=3, lr=0.05)
+    b = optimizers.run("adam", CANCER, CANCER.start, 150, batch_size=16, seed=3, lr=0.05)
+    c = optimizers.run("adam", CANCER, CANCER.start, 150, batch_size=16, seed=4, lr=0.05)
+    assert np.array_equal(a.points, b.points) and not np.array_equal(a.points, c.points)
+    assert a.batch_losses.shape == (150,) and np.isfinite(a.batch_losses).all()
+
+
+def test_batch_losses_are_the_loss_of_each_steps_batch():
+    path = optimizers.run("sgd", IRIS, IRIS.start, 12, batch_size=20, seed=2, lr=0.1)
+    chosen = engine_data.batches(IRIS.n_samples, 20, 12, 2)
+    expected = [float(IRIS.sample_loss(path.points[t], chosen[t])) for t in range(12)]
+    assert np.array_equal(path.batch_losses, expected)
+
+
+def test_values_are_the_full_data_loss_at_each_point():
+    path = optimizers.run("momentum", CANCER, CANCER.start, 50, batch_size=4, lr=0.05)
+    assert np.array_equal(path.values, CANCER.value(path.points))
+
+
+def test_several_starts_run_as_each_alone():
+    starts = np.array([IRIS.start, (0.5, 0.5), (-1.0, -2.0)])
+    many = optimizers.run("rmsprop", IRIS, starts, 60, batch_size=9, seed=1)
+    for i, start in enumerate(starts):
+        one = optimizers.run("rmsprop", IRIS, start, 60, batch_size=9, seed=1)
+        assert np.array_equal(many.points[i], one.points)
+    sweep = optimizers.sweep("rmsprop", IRIS, starts, 60, batch_size=9, seed=1)
+    assert np.array_equal(sweep.final_points, many.points[:, -1])
+    assert sweep.nearest_minimum.tolist() == [0, 0, 0]
+
+
+def test_a_diverging_run_stops_like_any_other():
+    path = optimizers.run("sgd", IRIS, IRIS.start, 200, batch_size=4, lr=50.0)
+    assert path.diverged_at is not None and path.note == f"diverged at step {path.diverged_at}"
+    assert np.isfinite(path.points).all() and np.isfinite(path.values).all()
+    assert (path.points[path.diverged_at:] == path.points[path.diverged_at - 1]).all()
+
+
+def test_second_order_rules_use_the_batch_hessian():
+    path = optimizers.run("newton", IRIS, IRIS.start, 3)
+    assert np.allclose(path.points[1], IRIS.minima[0], atol=1e-12)  # a quadratic: one Newton step
+    noisy = optimizers.run("newton", IRIS, IRIS.start, 3, batch_size=10, seed=0)
+    assert not np.allclose(noisy.points[1], IRIS.minima[0], atol=1e-3)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "8", [8]])
+def test_invalid_batch_sizes_are_refused(bad):
+    with pytest.raises(ValueError, match="Invalid batch size"):
+        optimizers.run("sgd", IRIS, IRIS.start, 10, batch_size=bad)
+
+
+def test_batch_size_on_a_formula_surface_is_a_value_error():
+    with pytest.raises(ValueError, match="batch_size needs a data surface.*Beale is a formula"):
+        optimizers.run("sgd", surfaces.get("beale"), (1.0, 1.0), 10, batch_size=8)
+    with pytest.raises(ValueError, match="batch_size needs a data surface"):
+        optimizers.sweep("sgd", surfaces.get("beale"), [(1.0, 1.0)], 10, batch_size=8)
+    plain = optimizers.run("sgd", surfaces.get("beale"), (1.0, 1.0), 10)  # and without it, nothing changes
+    assert type(plain) is optimizers.Path
+
+
+def test_logistic_runs_far_out_stay_finite():
+    path = optimizers.run("sgd", CANCER, (400.0, -300.0), 50, batch_size=1, lr=0.01)
+    assert np.isfinite(path.values).all() and np.isfinite(path.batch_losses).all()
