@@ -208,3 +208,31 @@ def race_params(surface: str, names, steps: int, start, hyperparameters: dict[st
                 ) -> dict[str, str]:
     """The Race page's parameters of a race on a catalogue ``surface`` (``run_params`` plus the surface)."""
     return {"surface": surface, **run_params(names, steps, start, hyperparameters)}
+
+
+def explain_params(optimizer: str, surface: str, steps: int, start, settings: dict[str, object],
+                   t: int | None = None) -> dict[str, str]:
+    """The explainer's parameters for one optimizer's run: ``optimizer``, ``surface``, ``steps``,
+    ``start``, its hyperparameters (``<param>_<optimizer>``, as ``hyperparameter_params`` writes them), any
+    run option that differs from its default (``lr_schedule``, ``noise``, …), and the step ``t``."""
+    options = {k: v for k, v in settings.items() if k in RUN_OPTIONS}
+    hyper = {k: float(v) for k, v in settings.items() if k not in RUN_OPTIONS}
+    params = {"optimizer": optimizer, "surface": surface, "steps": str(int(steps)),
+              "start": format_point(start), **hyperparameter_params({optimizer: hyper})}
+    for key, value in options.items():
+        if value != RUN_OPTIONS[key].default:
+            params[key] = value if isinstance(value, str) else format_number(value)
+    if t is not None:
+        params["t"] = str(int(t))
+    return params
+
+
+def explain_parsers(max_steps: int) -> dict[str, Callable[[str], object]]:
+    """Parsers of what ``explain_params`` writes (plus ``zoom``, the explainer's own 1/0 switch)."""
+    def step(text: str) -> int:
+        return parse_int(text, 1, max_steps)
+
+    return {"optimizer": lambda text: parse_choice(text, optimizers.available()), "surface": parse_surface,
+            "steps": step, "t": step, "start": parse_point,
+            "zoom": lambda text: parse_choice(text, ("0", "1")) == "1",
+            **hyperparameter_parsers(), **{name: partial(parse_run_option, name) for name in RUN_OPTIONS}}
