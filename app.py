@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/explain.py", title="Optimizers explained", icon=":material/menu_book:"),
     st.Page("pages/moving_averages.py", title="Moving averages", icon=":material/show_chart:"),
     st.Page("pages/classics.py", title="Classic figures", icon=":material/movie:"),
+    st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:"),
 ]
 
 a11y.page_fixes()  # formula boxes that scroll sideways get a tab stop (every page)

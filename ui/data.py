@@ -1,0 +1,384 @@
+"""The Data page's UI: data set and model (or the visitor's CSV file), racers = optimizer × batch size, the
+race player for the paths on the full-data loss, the data scatter whose fits follow the player's scrubber,
+and the loss per step and per epoch.
+
+Every setting lives in the URL (``lab.data.url_params``); an uploaded file cannot, and the page says so.
+
+The scatter is a small components-v2 element of its own (``SCATTER_JS`` below). It follows the race player
+through the one thing the player publishes in the page: its root element ``.dl-race`` carries the shown step
+in ``data-step`` (set on every frame, on pause and on seek). The element reads it once per animation frame
+and redraws the fitted curves (a line, or a sigmoid) from each racer's parameters at that step, which it
+received once, like the player's paths. No change to the player is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import streamlit as st
+
+from figures import background
+from figures import data as data_figures
+from lab import data as lab_data
+from lab import literal
+from lab.data import UPLOAD, DataRace, Racer
+from surfaces.data import DATASETS, MODELS
+from ui import animation, urlsync
+from ui.assets import player_sources
+from ui.controls import restore
+from ui.links import page_url
+from ui.urlsync import PageState
+
+PAGE = "pages/data.py"
+SCATTER_NAME = "descent_lab_data_scatter"
+SCATTER_CSS = ".dl-data-scatter { width: 100%; min-height: 300px; }"
+SCATTER_JS = r"""
+function dlDecode(t) {
+  const bin = atob(t.bdata);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return t.dtype === "f4" ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
+}
+
+function dlWhenPlotly(src, done) {
+  let waited = 0;
+  const poll = () => {
+    if (window.Plotly) return done(window.Plotly);
+    waited += 100;
+    // The race player loads plotly.js; load it here only if no player did within 8 s.
+    if (waited === 8000 && src && !document.querySelector(`script[src="${src}"]`)) {
+      const s = document.createElement("script");
+      s.src = src;
+      document.head.append(s);
+    }
+    if (waited < 60000) setTimeout(poll, 100);
+  };
+  poll();
+}
+
+export default function mountDataScatter(component) {
+  const { data, parentElement } = component;
+  const host = parentElement;
+  if (host.__dlScatter && host.__dlScatter.alive && data && host.__dlScatter.id === data.id) {
+    return () => host.__dlScatter.stop();
+  }
+  if (host.__dlScatter) host.__dlScatter.stop();
+  if (!data) return undefined;
+  const root = document.createElement("div");
+  root.className = "dl-data-scatter";
+  root.style.height = `${Number(data.figure.layout.height) || 440}px`;
+  root.setAttribute("role", "img");
+  root.setAttribute("aria-label", "The data as a scatter plot with each racer's fit at the shown step");
+  host.append(root);
+  const grid = Array.from(dlDecode(data.grid));
+  const params = data.params.map(([p, q]) => [dlDecode(p), dlDecode(q)]);
+  const model = data.model;
+  const curve = (p, q) => grid.map((x) => (model === "linear" ? p * x + q
+    : model === "deep_linear" ? p * q * x : 1 / (1 + Math.exp(-(p * x + q)))));
+  const state = { id: data.id, alive: true, shown: -1, drawn: false, busy: false };
+  state.stop = () => {
+    if (!state.alive) return;
+    state.alive = false;
+    if (window.Plotly && root.data) window.Plotly.purge(root);
+    root.remove();
+  };
+  host.__dlScatter = state;
+  const stepShown = () => {
+    const player = document.querySelector(".dl-race[data-step]");
+    const k = player ? Number(player.dataset.step) : 0;
+    return Number.isFinite(k) && k >= 0 ? Math.floor(k) : 0;
+  };
+  const update = async (P, k) => {
+    state.busy = true;
+    try {
+      const ys = params.map(([p, q]) => { const i = Math.min(k, p.length - 1); return curve(p[i], q[i]); });
+      await P.restyle(root, { x: params.map(() => grid), y: ys }, params.map((_, i) => i + 1));
+      root.dataset.step = String(k);
+    } catch (err) {
+      console.warn("Descent Lab: the fit could not be redrawn", err);
+    } finally {
+      state.busy = false;
+    }
+  };
+  const tick = (P) => {
+    if (!state.alive) return;
+    const k = stepShown();
+    if (state.drawn && !state.busy && k !== state.shown) {
+      state.shown = k;
+      update(P, k);
+    }
+    requestAnimationFrame(() => tick(P));
+  };
+  dlWhenPlotly(data.plotly_src, async (P) => {
+    if (!state.alive) return;
+    try {
+      const config = { displayModeBar: false, responsive: true };
+      await P.newPlot(root, data.figure.data, data.figure.layout, config);
+      state.drawn = true;
+      root.dataset.ready = "true";
+      tick(P);
+    } catch (err) {
+      console.warn("Descent Lab: the data could not be drawn", err);
+      root.textContent = "The data could not be drawn in this browser.";
+    }
+  });
+  return () => state.stop();
+}
+"""
+
+_scatter_component = st.components.v2.component(SCATTER_NAME, css=SCATTER_CSS, js=SCATTER_JS,
+                                                 isolate_styles=False)
+
+UPLOAD_NOT_IN_LINK = ("Your file is not in this page's link: an uploaded file cannot travel in a URL. The "
+                      "link keeps every other setting; whoever opens it uploads the file again. Download the "
+                      "data below to send them.")
+
+
+# --- data set, model, upload -------------------------------------------------------------------------------
+@st.cache_resource(max_entries=len(DATASETS) * len(MODELS), show_spinner=False)
+def _dataset_surface(name: str, model: str):
+    import surfaces
+
+    return surfaces.get_dataset(name, model)
+
+
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner=False)
+def _upload_surface(digest: str, model: str, _upload: lab_data.Upload, file_name: str):
+    return lab_data.upload_surface(_upload, model, file_name)
+
+
+def _dataset_title(name: str) -> str:
+    return "Your CSV file" if name == UPLOAD else DATASETS[name].title
+
+
+def _data_choice(state: PageState):
+    """Data set and model in the sidebar, and the upload. Returns (surface, surface_key, dataset, model) or
+    None (with a message shown) when there is nothing to race yet."""
+    restore(state, "dataset", lab_data.DEFAULT_DATASET)
+    dataset = st.sidebar.selectbox("Data", [*DATASETS, UPLOAD], key=state.key("dataset"),
+                                   persist_state="session", format_func=_dataset_title)
+    natural = DATASETS[dataset].model if dataset in DATASETS else "linear"
+    if state.get("model_for") != dataset and urlsync.url_value(state, "model") is None:
+        state.set(natural, "model")  # a new data set brings its natural model
+    state.set(dataset, "model_for")
+    restore(state, "model", natural)
+    model = st.sidebar.selectbox("Model", list(MODELS), key=state.key("model"), persist_state="session",
+                                 format_func=lambda m: MODELS[m].title)
+    if dataset != UPLOAD:
+        if MODELS[model].classification and DATASETS[dataset].model != "logistic":
+            st.warning(f"{DATASETS[dataset].title} has no 0/1 labels for logistic regression; showing linear "
+                       "regression instead.")
+            model = "linear"
+        return _dataset_surface(dataset, model), ("dataset", dataset, model), dataset, model
+    return _uploaded(state, model)
+
+
+def _uploaded(state: PageState, model: str):
+    upload = st.sidebar.file_uploader(
+        "CSV file: two numeric columns x, y (a header row is optional), at most 10,000 rows and 1 MB",
+        key=state.key("file"), help="Commas, semicolons or tabs between the columns. For logistic regression "
+                                    "the y column holds labels 0 and 1.")
+    if upload is not None:
+        state.set((upload.name, upload.getvalue()), "upload")
+    kept = state.get("upload")
+    if kept is None:
+        st.info("Upload a CSV file in the sidebar: two numeric columns (x, then y), a header row optional. "
+                "An uploaded file cannot travel in a link, so a link to this page with dataset=upload opens "
+                "here; the page's other settings are in the link.")
+        return None
+    file_name, content = kept
+    try:
+        parsed = lab_data.parse_upload(content)
+    except ValueError as exc:
+        st.error(f"{literal.code(file_name)}: {literal.text(exc)}.")
+        return None
+    if state.get("model_for_upload") != file_name and urlsync.url_value(state, "model") is None:
+        model = lab_data.natural_model(parsed)
+        state.set(model, "model")
+    state.set(file_name, "model_for_upload")
+    digest = hashlib.sha256(content).hexdigest()
+    try:
+        surface = _upload_surface(digest, model, parsed, file_name)
+    except ValueError as exc:
+        st.error(f"{literal.code(file_name)}: {literal.text(exc)}.")
+        return None
+    return surface, ("upload", digest, model), UPLOAD, model
+
+
+# --- racers and settings -----------------------------------------------------------------------------------
+def _racer_controls(state: PageState, surface, surface_key: tuple) -> DataRace | None:
+    default_racers = lab_data.parse_racers(lab_data.PRESETS[0].query["racers"])
+    restore(state, "racers", default_racers)
+    choices = lab_data.racer_choices()
+    if any(r not in choices for r in state.get("racers")):  # a URL may name a batch size the menu lacks
+        choices = [*choices, *[r for r in state.get("racers") if r not in choices]]
+    side = st.sidebar
+    racers = side.multiselect("Racers: optimizer × batch size", choices, key=state.key("racers"),
+                              persist_state="session", format_func=lambda r: r.label,
+                              max_selections=lab_data.MAX_RACERS,
+                              help="B = 1 is stochastic gradient descent (one sample per step), the full "
+                                   "batch is batch gradient descent; an epoch is ⌈N/B⌉ steps.")
+    if not racers:
+        st.info("Choose at least one racer in the sidebar.")
+        return None
+    restore(state, "steps", lab_data.DEFAULT_STEPS)
+    steps = side.slider("Steps", 10, lab_data.MAX_STEPS, key=state.key("steps"), persist_state="session")
+    if state.get("start_for") != surface_key:
+        start = urlsync.url_value(state, "start", surface.start)
+        state.set(float(start[0]), "start", "x")
+        state.set(float(start[1]), "start", "y")
+        state.set(surface_key, "start_for")
+    names = lab_data.surface_parameters(surface)
+    left, right = side.columns(2)
+    w = left.number_input(f"Start {names[0]}", -1e3, 1e3, key=state.key("start", "x"),
+                          persist_state="session", format="%.4g")
+    b = right.number_input(f"Start {names[1]}", -1e3, 1e3, key=state.key("start", "y"),
+                           persist_state="session", format="%.4g")
+    restore(state, "seed", 0)
+    seed = side.number_input("Seed (the order of the batches)", 0, 2**31 - 1, key=state.key("seed"),
+                             persist_state="session", step=1)
+    rates = []
+    for name in dict.fromkeys(r.optimizer for r in racers):
+        key = f"lr_{name}"
+        if state.get("lr_for", name) != surface.model:
+            state.set(lab_data.default_lr(name, surface.model), "lr", name)
+            state.set(surface.model, "lr_for", name)
+        value = urlsync.url_value(state, key)
+        if value is not None:
+            state.set(value, "lr", name)
+        rate = side.number_input(f"Learning rate η of {Racer(name, None).label.split(',')[0]}", 1e-5, 10.0,
+                                 key=state.key("lr", name), persist_state="session", format="%.4g")
+        rates.append((name, float(rate)))
+    restore(state, "decay_epochs", 0)
+    restore(state, "decay_rate", 0.5)
+    with side.expander("Learning-rate schedule", expanded=bool(state.get("decay_epochs"))):
+        decay = st.number_input("Multiply η every k epochs (k; 0: constant)", 0, 1000,
+                                key=state.key("decay_epochs"), persist_state="session", step=1,
+                                help="Counted per racer in its own epochs: with B = 32 on 442 rows, 7 "
+                                     "epochs are 98 steps. The engine's schedule counts steps "
+                                     "(decay_steps = k·⌈N/B⌉).")
+        rate = st.number_input("by", 0.01, 1.0, key=state.key("decay_rate"), persist_state="session",
+                               format="%.3g")
+    return DataRace(tuple(racers), int(steps), (float(w), float(b)), tuple(rates), int(seed), int(decay),
+                    float(rate))
+
+
+# --- computation (cached, bounded) ------------------------------------------------------------------------
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _race_paths(surface_key: tuple, race: DataRace, _surface) -> dict:
+    return lab_data.run_data_race(_surface, race)
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
+    """The contour and 3-D pictures: the loss grid is computed once per data set and model."""
+    return (background.figure_payload(background.contour_figure(_surface)),
+            background.figure_payload(background.surface3d_figure(_surface)))
+
+
+def _player(state: PageState, surface, race: DataRace, paths: dict, labels, colors) -> None:
+    ordered = [paths[r.key] for r in race.racers]
+    contour, surface3d = _backgrounds(_surface_key(state), surface)
+    payload = [animation.path_payload(label, r.key.replace(":", "-"), color, p.points, p.values,
+                                      p.diverged_at)
+               for r, label, color, p in zip(race.racers, labels, colors, ordered, strict=True)]
+    fmin = float(surface.minimum_values.min()) if len(surface.minima) else None
+    charts = [{"kind": "loss", "figure": data_figures.loss_per_step_figure(labels, colors, ordered, fmin)},
+              {"kind": "epochs", "figure": data_figures.loss_per_epoch_figure(labels, colors, ordered, fmin)}]
+    animation.race_animation(contour, surface3d, payload, steps=race.steps, key=state.key("player"),
+                             charts=charts, height=480)
+
+
+def _scatter(surface, race: DataRace, paths: dict, labels, colors) -> None:
+    ordered = [paths[r.key] for r in race.racers]
+    data = {"figure": data_figures.scatter_figure(surface, labels, colors),
+            **data_figures.fit_payload(surface, ordered), "plotly_src": player_sources()[0]}
+    data["id"] = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
+    _scatter_component(key="data_scatter", data=data, height="content")
+
+
+def _surface_key(state: PageState) -> tuple:
+    return state.get("surface_key")
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+def presets() -> None:
+    """The presets as links (each a URL with every setting)."""
+    with st.expander("Presets", expanded=False):
+        for p in lab_data.PRESETS:
+            left, right = st.columns([1, 2], vertical_alignment="center")
+            try:
+                left.page_link(PAGE, label=p.title, icon=":material/play_circle:", query_params=p.query)
+            except st.errors.StreamlitAPIException:  # the page runs outside the app's navigation
+                left.markdown(f"**{p.title}**")
+            right.caption(p.watch)
+            url = page_url(PAGE, p.query)
+            if url:
+                right.code(url, language=None, wrap_lines=True)
+
+
+def show_data_page() -> None:
+    state = PageState("data")
+    urlsync.read_url(state, lab_data.url_parsers())
+    st.title("Gradient descent on data")
+    st.caption("Batch, mini-batch and stochastic gradient descent on real data: each step uses the gradient "
+               "of the mean loss over one mini-batch of B samples; an epoch is one pass over the data (⌈N/B⌉ "
+               "steps), with the batches drawn anew from a seeded shuffle each epoch. The pictures show the "
+               "loss over all the data.")
+    for message in urlsync.url_warnings(state):
+        st.warning(message)
+    presets()
+    chosen = _data_choice(state)
+    if chosen is None:
+        urlsync.write_url(state, {"dataset": UPLOAD} if state.get("dataset") == UPLOAD else {})
+        return
+    surface, surface_key, dataset, model = chosen
+    state.set(surface_key, "surface_key")
+    _header(surface, dataset)
+    race = _racer_controls(state, surface, surface_key)
+    if race is None:
+        urlsync.write_url(state, {"dataset": dataset, "model": model})
+        return
+    urlsync.write_url(state, lab_data.url_params(dataset, model, race))
+    if dataset == UPLOAD:
+        st.info(UPLOAD_NOT_IN_LINK)
+    paths = _race_paths(surface_key, race, surface)
+    labels = [r.label for r in race.racers]
+    colors = data_figures.racer_colors(len(race.racers))
+    left, right = st.columns([3, 2])
+    with left:
+        _player(state, surface, race, paths, labels, colors)
+    with right:
+        _scatter(surface, race, paths, labels, colors)
+        st.caption("The fits follow the player's scrubber: each racer's line (or sigmoid) at the shown step.")
+    notes = [f"{label} diverged at step {paths[r.key].diverged_at}" for r, label in zip(race.racers, labels,
+                                                                                       strict=True)
+             if paths[r.key].diverged_at is not None]
+    if notes:
+        st.caption(" · ".join(notes) + ". A diverged path stops where it left the picture; try a smaller η.")
+    st.dataframe(lab_data.results_rows(surface, race, paths), hide_index=True, width="stretch")
+    _downloads(surface, race, paths)
+
+
+def _header(surface, dataset: str) -> None:
+    st.latex(surface.latex)
+    spec = MODELS[surface.model]
+    about = DATASETS[dataset].description if dataset in DATASETS else "Your data."
+    minimum = ""
+    if surface.model == "linear":
+        w, b = surface.minima[0]
+        minimum = f" The least-squares solution is w = {w:.4f}, b = {b:.4f} (the star)."
+    scaled = "x" if spec.classification else "x and y"
+    st.caption(f"{about} {spec.description} N = {surface.n_samples:,} samples; {scaled} standardized "
+               f"(mean 0, standard deviation 1).{minimum}")
+
+
+def _downloads(surface, race: DataRace, paths: dict) -> None:
+    left, right = st.columns(2)
+    name = surface.name
+    left.download_button("Download the data (CSV)", data=lambda: lab_data.data_csv(surface),
+                         file_name=f"descent-lab-{name}-data.csv", mime="text/csv", on_click="ignore")
+    right.download_button("Download the trajectories (CSV)",
+                          data=lambda: lab_data.trajectories_csv(race, paths),
+                          file_name=f"descent-lab-{name}-runs.csv", mime="text/csv", on_click="ignore")
