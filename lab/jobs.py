@@ -1,24 +1,32 @@
-"""A small, bounded process pool for the heavy work of the pages (basin and sensitivity maps).
+"""A small, bounded pool of worker processes for the pages' heavy work (tuning a formula's presets).
 
-Why a process pool: every Streamlit session shares one Python process and its GIL, so a 10-second sweep
-run in a script would stall every other visitor. Here the work runs in ``WORKERS`` worker processes
-(two, or fewer on a smaller machine) started with the "forkserver" method ("spawn" where that is missing):
-the Streamlit process, which runs threads, is never forked.
+Why processes: every Streamlit session shares one Python process and its GIL, so a second of optimizer
+runs in a script would stall every other visitor. Here the work runs in ``WORKERS`` worker processes
+(two, or fewer on a smaller machine).
+
+How they start — our own entry point, no process-global state touched: the workers are
+``surfaces.sandbox`` workers (a fresh ``python -c`` started by ``subprocess``, which is fork+exec and safe
+in a threaded server) whose entry point is ``lab.jobs._serve``. Nothing of ``multiprocessing`` is used, so
+no worker re-imports the server's ``__main__`` (under Streamlit, the page script being run), and neither
+``sys.modules`` nor ``os.environ`` is changed to start one. The workers run at niceness ``NICENESS``,
+with an address-space limit and a CPU limit per task, and are replaced when one dies or overruns
+``TASK_TIMEOUT``.
 
 The rules:
 
-* a *job* is a list of *tasks* ``(function, args)``: module-level functions of picklable arguments.
-  Workers rebuild what they need (a surface from its spec, see ``lab.atlas``), never receive callables
-  compiled in the server;
-* each owner (a visitor's session id) has at most one job in flight: submitting a new one cancels the
-  tasks of the old one that have not started (the old script run was abandoned anyway);
-* at most ``max_jobs`` jobs are admitted at once, across owners; beyond that ``submit`` raises ``Busy``
-  and the page says so instead of queueing without bound;
-* tasks go to the workers round-robin across jobs, a few at a time, so two visitors share the cores
-  instead of the second waiting for the whole of the first job; cancelling drops the waiting tasks;
+* a *job* is a list of *tasks* ``(function, args)``: module-level functions of picklable arguments whose
+  results are plain data (numbers, text, lists, dicts). Workers receive data that was already checked in
+  the server — for a formula, the ``FormulaSurface`` the sandbox built (its program and numbers), never
+  the visitor's text — so a worker never parses a formula and never starts a formula sandbox of its own;
+* each owner (a visitor's session, or a shared key such as a surface's spec) has at most one job in
+  flight: ``submit`` replaces the owner's unfinished job (its waiting tasks are dropped), ``shared`` joins
+  it instead;
+* busy is not no: jobs queue, first come first served across owners (tasks go to the workers round-robin
+  across jobs, so two visitors share the workers instead of the second waiting for the whole of the
+  first job). Only ``max_jobs`` (``MAX_JOBS``, far above a classroom) unfinished jobs may wait at once;
+  beyond that ``submit`` raises ``Busy``. Callers wait for a bounded time (``Job.wait``);
 * progress is the number of finished tasks: ``run_tasks`` calls ``on_progress(done, total)`` as pieces
-  finish (a page updates ``st.progress`` with it) and cancels the job if the caller is interrupted (a
-  Streamlit rerun raises inside the callback).
+  finish and cancels the job if the caller is interrupted (a Streamlit rerun raises inside the callback).
 
 Nothing here imports streamlit.
 """
@@ -27,28 +35,26 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures as cf
-import multiprocessing as mp
+import importlib
 import os
-import sys
 import threading
 import time
-import types
 from collections import deque
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from functools import partial
 
+from surfaces import sandbox
+
 WORKERS = max(1, min(2, os.cpu_count() or 1))
-MAX_JOBS = 4  # jobs admitted at once (running or waiting), all owners together
-PREFETCH = 2  # tasks handed to the executor per worker: one running, one ready
-# Imported once by the fork server, before it forks any worker; lab.jobs itself compiles the catalogue
-# there (see _warm_fork_server), so the workers share those pages instead of each compiling its own.
-PRELOAD = ("numpy", "optimizers", "surfaces", "lab.atlas", "lab.jobs")
-_FORK_SERVER_ENV = "DESCENT_LAB_FORK_SERVER"
+MAX_JOBS = 256  # unfinished jobs (running or waiting), all owners together: a bound against floods
+PREFETCH = 1  # tasks handed to the workers per worker (the rest wait here, where a cancel can drop them)
+TASK_TIMEOUT = 120.0  # seconds one task may take in a worker before it is killed and replaced
+NICENESS = 10  # on a 2-core host two busy workers would otherwise take both cores from the server
+LIMITS = sandbox.Limits(memory=4 << 30, cpu_seconds=int(TASK_TIMEOUT), niceness=NICENESS)
 
 
 class Busy(RuntimeError):
-    """The pool is full: the visitor should try again in a moment."""
+    """The queue is full (``MAX_JOBS`` unfinished jobs): the visitor should try again in a moment."""
 
     def __init__(self, message: str = "The server is busy — try again in a moment"):
         super().__init__(message)
@@ -102,65 +108,67 @@ class Job:
         self.pool.cancel(self)
 
 
-def _worker_init(niceness: int) -> None:  # pragma: no cover - runs in the workers
-    if niceness:
-        try:
-            os.nice(niceness)
-        except OSError:
-            pass
+def _serve(request):  # pragma: no cover - runs in the workers
+    """A worker's entry point: ``(module, name, args)`` -> ``module.name(*args)`` as plain data."""
+    module, name, args = request
+    target = importlib.import_module(module)
+    for part in name.split("."):
+        target = getattr(target, part)
+    return _plain(target(*args))
 
 
-@contextmanager
-def _plain_main():
-    """Hide the running script's ``__main__`` while worker processes start.
-
-    multiprocessing tells a new worker to re-run ``sys.modules["__main__"].__file__`` as ``__mp_main__``
-    so that pickled functions defined there resolve. Under Streamlit that module is the page script
-    being run (Streamlit installs each script as ``__main__``), so every worker would run a whole page
-    in bare mode. Our tasks are functions of importable modules, so the workers need no main module: a
-    bare stand-in without ``__file__`` is put in place for the moment a worker may be started.
-    """
-    saved = sys.modules.get("__main__")
-    stand_in = types.ModuleType("__main__")
-    sys.modules["__main__"] = stand_in
-    try:
-        yield
-    finally:
-        if sys.modules.get("__main__") is stand_in and saved is not None:
-            sys.modules["__main__"] = saved
+def _plain(value):
+    """Results as pickle's plain types (the server's reader refuses every class): NumPy numbers and
+    arrays become floats, ints and lists."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    return value
 
 
-def _context():
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(list(PRELOAD))
-        from multiprocessing import forkserver
+def _prepare() -> None:  # pragma: no cover - runs in the workers
+    """Load the optimizer engine's interpreting kernels (from numba's disk cache) before the first task, by
+    tuning a small surface as a formula's presets are tuned."""
+    import numpy as np
 
-        # Start the fork server now, with a marker in its environment that makes its import of this
-        # module compile the catalogue surfaces (a no-op when a fork server is already running).
-        os.environ[_FORK_SERVER_ENV] = "1"
-        try:
-            with _plain_main():
-                forkserver.ensure_running()
-        finally:
-            os.environ.pop(_FORK_SERVER_ENV, None)
-    return ctx
+    from lab import presets
+    from surfaces.base import Surface, X, Y
+
+    warm = Surface(name="warm", title="warm", expression=X**2 + 3 * Y**2, latex="",
+                   bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=np.zeros((1, 2)), starts=((2.0, 2.0),))
+    presets.presets_for(warm)
 
 
-def _warm_fork_server() -> None:  # pragma: no cover - runs in the fork server
-    """Compile every catalogue surface once (about 1.5 s), before any worker is forked from here.
+ENTRY = sandbox.Entry(__name__, "_serve", "_prepare")
 
-    The first compilation also pays sympy's and lambdify's one-time costs (about 18 MB); done here,
-    every worker inherits the compiled surfaces (``surfaces.get`` caches them) and shares those pages.
-    """
-    import surfaces
 
-    for name in surfaces.available():
-        try:
-            surfaces.get(name)
-        except Exception:  # noqa: BLE001 - a broken entry must not stop the server; workers will report it
-            pass
+class _Workers:
+    """The executor the pool hands tasks to: a thread per worker process, each asking its sandbox worker
+    to run one task at a time (``submit`` returns a future)."""
+
+    def __init__(self, workers: int, limits: sandbox.Limits) -> None:
+        self.sandbox = sandbox.Sandbox(ENTRY, size=workers, limits=limits)
+        self._threads = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lab.jobs")
+
+    def submit(self, fn: Callable, *args) -> cf.Future:
+        request = (fn.__module__, fn.__qualname__, args)
+        return self._threads.submit(self._run, request)
+
+    def _run(self, request):
+        return self.sandbox.run(request, deadline=time.monotonic() + TASK_TIMEOUT, timeout=TASK_TIMEOUT)
+
+    def warm_up(self, wait: float) -> bool:
+        return self.sandbox.warm_up(wait)
+
+    def pids(self) -> list[int]:
+        return self.sandbox.worker_pids()
+
+    def shutdown(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        self.sandbox.shutdown()
 
 
 class Pool:
@@ -176,21 +184,34 @@ class Pool:
         self._jobs: list[Job] = []  # admitted and unfinished, in round-robin order
         self._next = 0  # round-robin position
         self._in_flight = 0  # tasks handed to the executor and not yet finished
-        self._executor: cf.ProcessPoolExecutor | None = None
+        self._executor: _Workers | None = None
 
     # -- admission -------------------------------------------------------------------------------------
     def submit(self, owner: str, tasks: Sequence[tuple[Callable, tuple]]) -> Job:
-        """Admit a job for ``owner`` (replacing the owner's unfinished one) or raise Busy."""
+        """Queue a job for ``owner`` (replacing the owner's unfinished one); Busy only when ``max_jobs``
+        unfinished jobs are already waiting."""
         with self._lock:
             for old in [j for j in self._jobs if j.owner == owner]:
                 self._cancel_locked(old)
-            if len(self._jobs) >= self.max_jobs:
-                raise Busy()
-            job = Job(self, owner, list(tasks))
-            if job.total:
-                self._jobs.append(job)
-                self._pump_locked()
-            return job
+            return self._admit_locked(owner, tasks)
+
+    def shared(self, owner, tasks: Sequence[tuple[Callable, tuple]]) -> Job:
+        """The unfinished job of ``owner`` if there is one (whoever submitted it), else a new one: for work
+        that many visitors may ask for at once (one surface's presets), done once."""
+        with self._lock:
+            for job in self._jobs:
+                if job.owner == owner:
+                    return job
+            return self._admit_locked(owner, tasks)
+
+    def _admit_locked(self, owner, tasks) -> Job:
+        if len(self._jobs) >= self.max_jobs:
+            raise Busy()
+        job = Job(self, owner, list(tasks))
+        if job.total:
+            self._jobs.append(job)
+            self._pump_locked()
+        return job
 
     def cancel(self, job: Job) -> None:
         with self._lock:
@@ -215,10 +236,9 @@ class Pool:
             return len(self._jobs)
 
     # -- dispatch ----------------------------------------------------------------------------------------
-    def _ensure_executor(self) -> cf.ProcessPoolExecutor:
+    def _ensure_executor(self) -> _Workers:
         if self._executor is None:
-            self._executor = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=_context(),
-                                                    initializer=_worker_init, initargs=(self.niceness,))
+            self._executor = _Workers(self.workers, LIMITS._replace(niceness=self.niceness))
         return self._executor
 
     def _pump_locked(self) -> None:
@@ -232,8 +252,7 @@ class Pool:
             self._next += 1
             index, (fn, args) = job._waiting.popleft()
             try:
-                with _plain_main():  # submit() may start a worker process
-                    future = self._ensure_executor().submit(fn, *args)
+                future = self._ensure_executor().submit(fn, *args)
             except Exception as exc:  # a broken pool refuses new work: fail this job, start afresh next time
                 self._executor = None
                 job.error = exc
@@ -250,9 +269,7 @@ class Pool:
             job._running -= 1
             if not job.finished:
                 exc = future.exception()
-                if exc is not None:
-                    if isinstance(exc, cf.process.BrokenProcessPool):
-                        self._executor = None  # a worker died; the next submit starts new ones
+                if exc is not None:  # the task raised (Rejected), or its worker died or overran (Unavailable)
                     job.error = exc
                     job._waiting.clear()
                     self._retire_locked(job)
@@ -266,16 +283,14 @@ class Pool:
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers (for measurements)."""
         with self._lock:
-            if self._executor is None:
-                return []
-            return [p.pid for p in getattr(self._executor, "_processes", {}).values() if p.pid]
+            return [] if self._executor is None else self._executor.pids()
 
-    def warm_up(self) -> None:
-        """Start the worker processes now (the first job otherwise pays for it)."""
-        with self._lock, _plain_main():
+    def warm_up(self, wait: float = 60.0) -> bool:
+        """Start the worker processes now (the first job otherwise pays for their start, ~2 s); True when
+        they are ready within ``wait`` seconds."""
+        with self._lock:
             executor = self._ensure_executor()
-            futures = [executor.submit(_noop) for _ in range(self.workers)]
-        cf.wait(futures)
+        return executor.warm_up(wait)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -283,23 +298,18 @@ class Pool:
                 self._cancel_locked(job)
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown()
 
 
-def _noop() -> int:  # pragma: no cover - runs in the workers
-    return os.getpid()
+def tune_presets(surface) -> dict:  # pragma: no cover - runs in the workers
+    """``lab.presets.presets_for(surface)``: a formula's presets (a task).
 
-
-def tune_presets(surface_fields: dict) -> dict:  # pragma: no cover - runs in the workers
-    """``lab.presets.presets_for`` of a surface rebuilt here from its fields (a task for custom formulas).
-
-    The page's Surface holds compiled functions, which do not pickle; its fields do (the SymPy expression
-    has passed ``surfaces.expression``'s checks in the server), and the worker compiles them itself.
+    ``surface`` is the ``FormulaSurface`` the formula sandbox built and the server checked: its program and
+    numbers, no SymPy object and no visitor text, so the worker runs the optimizer engine on it directly.
     """
     from lab import presets
-    from surfaces.base import Surface
 
-    return presets.presets_for(Surface(**surface_fields))
+    return presets.presets_for(surface)
 
 
 # --- the server's pool ------------------------------------------------------------------------------------
@@ -345,6 +355,3 @@ def run_tasks(owner: str, tasks: Sequence[tuple[Callable, tuple]],
         if not job.finished:
             job.cancel()
 
-
-if os.environ.get(_FORK_SERVER_ENV) == "1" and mp.current_process().name == "MainProcess":
-    _warm_fork_server()

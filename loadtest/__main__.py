@@ -4,7 +4,7 @@
     python -m loadtest --url http://127.0.0.1:8501 --visitors 50 --mix race=40,atlas=5,custom=5
     python -m loadtest --url http://127.0.0.1:8501 --visitors 50 --waves 10 --server-pid 1234
 
-``--mix`` splits the visitors by kind (race, atlas, custom, hammer; see ``loadtest.visitor``); without it
+``--mix`` splits the visitors by kind (race, atlas, custom, hammer, formula; see ``loadtest.visitor``); without it
 every visitor is a race visitor. Visitors start within ``--ramp`` seconds and pause ``--think`` seconds
 (a range) between their runs. With ``--waves N`` the whole crowd comes N times, one wave after the other
 (new sessions each time, ``--pause`` seconds apart), and the server's memory is read after each wave.
@@ -245,7 +245,7 @@ def _ms(value: float) -> str:
 
 
 def format_stats(stats: dict[str, KindStats]) -> list[str]:
-    order = ["race.open", "race.rerun", "race (all)", "hammer", "atlas", "custom"]
+    order = ["race.open", "race.rerun", "race (all)", "hammer", "atlas", "custom", "formula"]
     lines = [f"{'kind of run':<12} {'runs':>5} {'busy':>5} {'failed':>6} {'p50':>9} {'p95':>9} {'max':>9}"]
     for kind in sorted(stats, key=lambda k: order.index(k) if k in order else 99):
         s = stats[kind]

@@ -14,6 +14,11 @@ Kinds (``KINDS``):
 ``custom``
     types a formula of its own on the Custom-surface page (a fresh one per run: the sandbox parses it, the
     presets are tuned, the race runs).
+``formula``
+    "everyone, try your own function now": opens the Custom-surface page with a formula no other visitor
+    types (``own_formula``), then ``reruns`` times types another one of its own after a pause. Never
+    retries: a "busy" answer, an error, the default surface instead of the visitor's formula, or a page
+    without the race player fails the visitor (``check_own_formula``). Runs are recorded as ``formula``.
 ``hammer``
     the student who keeps clicking: bursts of rerun requests 0.1 s apart without waiting for the runs,
     then one measured run once the server has settled.
@@ -37,12 +42,12 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from loadtest.protocol import Connection, RunResult
 
-KINDS = ("race", "atlas", "custom", "hammer")
-LIGHT_KINDS = ("race", "hammer")
+KINDS = ("race", "atlas", "custom", "hammer", "formula")
+LIGHT_KINDS = ("race", "hammer", "formula")
 RACE_OPTIMIZERS = "sgd,momentum,nag,adagrad,adadelta,rmsprop,adam"
 RACE_QUERY = f"surface=beale&optimizers={RACE_OPTIMIZERS}&steps=500"
 RACE_URL = f"/?{RACE_QUERY}"
@@ -167,6 +172,29 @@ def custom_formula(index: int, run: int, seed: int) -> str:
 
 def custom_query(index: int, run: int, seed: int) -> str:
     return "expr=" + quote(custom_formula(index, run, seed), safe="")
+
+
+def own_formula(index: int, run: int, seed: int) -> str:
+    """A formula that differs for every visitor, run and seed (so no cache can answer it), of the kind a
+    student types: a bowl, a tilt and a ripple."""
+    k = index + 1000 * run + 100_000 * seed
+    a, b, c = 1 + k % 7, 1 + (k // 7) % 9, 1 + (k // 63) % 11
+    return f"{a}*x^2 + (y - {b / 10:g})^2 + sin({c / 4:g}*x + {k % 1000}/1000)/{a}"
+
+
+def check_own_formula(run: RunResult, formula: str) -> str | None:
+    """Why this run is not a race on ``formula`` (None when it is): refused as busy, an error or
+    warning, the default surface, no race player, or a URL that lost the formula."""
+    if run.busy:
+        return "answered busy"
+    for fmt, body in run.alerts:
+        if fmt in ("error", "warning") or "default surface" in body:
+            return f"{fmt}: {body[:120]}"
+    if not run.elements.get("bidi_component"):
+        return "no race player"
+    if parse_qs(run.query_string or "").get("expr") != [formula]:
+        return f"the URL lost the formula ({run.query_string!r})"
+    return None
 
 
 # --- visitors ------------------------------------------------------------------------------------------
@@ -302,6 +330,19 @@ async def _heavy(tab: Tab, result: VisitorResult, rng, settings: Settings, track
         await tab.think(rng)
 
 
+async def _formula(tab: Tab, result: VisitorResult, rng, settings: Settings) -> None:
+    for attempt in range(settings.reruns + 1):
+        if attempt:
+            await tab.think(rng)
+        formula = own_formula(result.index, attempt, settings.seed)
+        run = await tab.run("formula", "expr=" + quote(formula, safe=""), "custom", settings.heavy_timeout)
+        problem = check_own_formula(run, formula) if run.ok else None
+        if problem is not None:
+            result.failure = result.failure or f"formula {formula!r}: {problem}"
+        if result.failed:
+            return
+
+
 async def _hammer(tab: Tab, result: VisitorResult, rng, settings: Settings) -> None:
     await tab.run("race.open", RACE_QUERY, "", settings.run_timeout)
     for burst in range(settings.reruns):
@@ -332,6 +373,8 @@ async def visit(kind: str, index: int, settings: Settings, tracker: LightTracker
             await _race(tab, result, rng, settings)
         elif kind == "hammer":
             await _hammer(tab, result, rng, settings)
+        elif kind == "formula":
+            await _formula(tab, result, rng, settings)
         elif kind in ("atlas", "custom"):
             await _heavy(tab, result, rng, settings, tracker, kind)
         else:

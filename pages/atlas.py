@@ -27,7 +27,7 @@ state = PageState("atlas")
 urlsync.read_url(state, atlas_ui.url_parsers())
 warnings = urlsync.url_warnings(state)
 surface, spec = atlas_ui.choose_surface(state, warnings)
-surface_presets = controls.presets_cached(spec, surface, retry_key=state.key("btn_retry_presets"))
+surface_presets = controls.presets_cached(spec, surface, state.key("btn_retry_presets"), state)
 controls.apply_surface(state, surface, spec, surface_presets)
 
 side = st.sidebar

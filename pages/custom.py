@@ -1,18 +1,20 @@
 """Custom surface: the visitor types f(x, y) and races the optimizers on it.
 
 The formula is parsed by a whitelist (never eval'd) in a sandboxed worker with a time limit — see
-``surfaces.expression``. It rides in the URL as ``expr`` (and the window as ``bounds``) so a teacher can
-share it.
+``surfaces.expression``; the page names it by a ``SurfaceSpec`` and gets it from the one resolver
+(``surfaces.spec.resolve``). It rides in the URL as ``expr`` (and the window as ``bounds``) so a teacher
+can share it. A refused formula shows the parser's reason and races the default surface; a formula the
+checker could not judge in time (busy, too slow) is kept — in the field and in the URL — with a "Try
+again" button, and no other surface is raced in its place.
 """
 
 import contextlib
 
 import streamlit as st
-import sympy as sp
 
-import surfaces
 from lab import literal, urlstate
 from surfaces.expression import ALLOWED_FUNCTIONS, MAX_LENGTH
+from surfaces.spec import SurfaceSpec, Unavailable, resolve
 from ui import controls, present
 from ui import race as race_ui
 from ui.page import use_app_navigation
@@ -33,9 +35,21 @@ def parse_expression(text: str) -> str:
     return text
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def custom_surface(text: str, bounds: tuple[float, float, float, float]) -> surfaces.Surface:
-    return surfaces.from_expression(text, ((bounds[0], bounds[1]), (bounds[2], bounds[3])))
+def formula_spec(text: str, bounds: tuple[float, float, float, float]) -> SurfaceSpec:
+    return SurfaceSpec.formula(text, ((bounds[0], bounds[1]), (bounds[2], bounds[3])))
+
+
+def keep_formula(state, typed: str, window: str) -> None:
+    """Put the typed formula and window into the URL (keeping every other parameter, which is applied once
+    the formula is read), so a reload or a shared link still holds them."""
+    params = {**st.query_params.to_dict(), "expr": typed, "bounds": window}
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    state.set(st.query_params.to_dict(), "url", "written")  # ours: not a new URL to read on the next run
+    values = state.get("url", "values", default={})
+    values["expr"] = typed
+    with contextlib.suppress(ValueError):  # a window with min >= max stays as the visitor typed it
+        values["bounds"] = urlstate.parse_bounds(window)
 
 
 state = race_ui.PageState("custom")
@@ -68,25 +82,35 @@ with bar.settings if bar else contextlib.nullcontext():
                          persist_state="session")
 bounds = tuple(float(state.get("bound", n)) for n in BOUND_NAMES)
 typed = state.get("expr")
+# The URL keeps what the visitor typed (even a refused formula), so a reload shows the same page.
+typed_bounds = tuple(float(state.get("bound", n)) for n in BOUND_NAMES)
+typed_window = ",".join(urlstate.format_number(b) for b in typed_bounds)
 
 text = typed.strip() or DEFAULT_EXPRESSION
 if not (bounds[0] < bounds[1] and bounds[2] < bounds[3]):
     st.warning("Each minimum of the window must be below its maximum; using the default window.")
     bounds = DEFAULT_BOUNDS
 try:
-    with st.spinner("Reading the formula…"):
-        surface = custom_surface(text, bounds)
-except ValueError as exc:
-    st.error(literal.text(exc))  # the parser's reason, which may quote the formula
-    st.info(f"Showing the default surface `{DEFAULT_EXPRESSION}` instead — fix the formula above to race "
-            "on it.")
-    text, bounds = DEFAULT_EXPRESSION, DEFAULT_BOUNDS
-    surface = custom_surface(text, bounds)
+    with st.spinner("Reading the formula…", show_time=True):
+        try:
+            spec = formula_spec(text, bounds)
+            surface = resolve(spec)
+        except ValueError as exc:
+            st.error(literal.text(exc))  # the parser's reason, which may quote the formula
+            st.info(f"Showing the default surface `{DEFAULT_EXPRESSION}` instead — fix the formula above to "
+                    "race on it.")
+            spec = formula_spec(DEFAULT_EXPRESSION, DEFAULT_BOUNDS)
+            surface = resolve(spec)
+except Unavailable as exc:  # not judged (busy, too slow): keep the visitor's formula, offer to try again
+    st.warning(literal.text(exc) + ". Your formula is kept; nothing else is raced in its place.")
+    st.button("Try again", key=state.key("btn_retry_formula"), type="primary")
+    keep_formula(state, typed, typed_window)
+    st.stop()
 
 if bar is None:
     surface_header(surface)
-    gx, gy = surface.gradient_expressions
-    st.latex(r"\nabla f = \left(" + sp.latex(gx) + r",\; " + sp.latex(gy) + r"\right)")
+    gx, gy = surface.gradient_latex
+    st.latex(r"\nabla f = \left(" + gx + r",\; " + gy + r"\right)")
     if len(surface.all_minima):
         found = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in surface.minima) or "none inside the window"
         local = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in surface.local_minima)
@@ -96,9 +120,5 @@ if bar is None:
     else:
         st.caption("No minimum inside the window (the surface may be unbounded below, like a saddle).")
 
-surface_key = ("custom", text, bounds)
-# The URL keeps what the visitor typed (even a refused formula), so a reload shows the same page.
-typed_bounds = tuple(float(state.get("bound", n)) for n in BOUND_NAMES)
-race_ui.show_race(state, surface, surface_key,
-                  {"expr": typed, "bounds": ",".join(urlstate.format_number(b) for b in typed_bounds)},
-                  controls.presets_cached(surface_key, surface), bar=bar)
+race_ui.show_race(state, surface, spec, {"expr": typed, "bounds": typed_window},
+                  controls.presets_cached(spec, surface, state.key("btn_retry_presets"), state), bar=bar)

@@ -5,8 +5,9 @@ The app is public, so the text a visitor types is treated as hostile:
 * it never reaches ``eval``, ``exec``, ``compile``, ``sympify``/``parse_expr`` or a ``Symbol`` name. It is
   read by ``ast.parse(text, mode="eval")`` (a parser, nothing runs) and the tree is walked against a
   whitelist: numbers, ``x``, ``y``, ``pi``, ``e``, unary ``+``/``-``, binary ``+ - * / **`` and calls of
-  the functions in ``FUNCTIONS`` with positional arguments. Anything else is refused by name
-  ("Unsupported: attribute access"). The SymPy expression is built from SymPy objects by this module;
+  the functions in ``FUNCTIONS`` with positional arguments. Anything else is refused in plain words that say
+  what to write instead ("Text in quotes is not allowed: use x, y, numbers and functions such as sin").
+  The SymPy expression is built from SymPy objects by this module;
   ``^`` means power (it has no other meaning here, so it is replaced by ``**`` before parsing);
 * the input is bounded before SymPy sees it (``MAX_LENGTH`` characters of printable ASCII, ``MAX_NODES``
   tree nodes, ``MAX_DEPTH`` levels of nesting) and so are the numbers SymPy evaluates eagerly: literals
@@ -17,12 +18,16 @@ The app is public, so the text a visitor types is treated as hostile:
   display disagree;
 * parsing, differentiating, compiling and the search for minima run in a worker process
   (``surfaces.sandbox``) with a wall-clock timeout, a CPU limit and an address-space limit, because
-  SymPy's cost is hard to bound tightly. The worker answers with the validated SymPy expression (and the
-  minima); the parent checks the tree again (``check_tree``) and builds the ``Surface``.
+  SymPy's cost is hard to bound tightly. The worker answers with plain data only (``analyze``): the LaTeX
+  of f and of its gradient, f, ∇f and the Hessian compiled to a straight-line program (instructions and
+  constants as bytes), the minima, starts and colour scale. The server checks that data and wraps it in a
+  ``FormulaSurface`` — no SymPy object is unpickled and nothing is differentiated, compiled or searched in
+  the server, so its step is bounded by the answer's size (about a millisecond).
 
 Public API: ``from_expression(text, bounds=None)``, ``parse(text)`` (the pure parser, in-process, for
-tests), ``FUNCTIONS`` / ``ALLOWED_FUNCTIONS`` / ``CONSTANTS``, the limits below, ``warm_up()``.
-Every refusal is a ``ValueError`` with a message for students.
+tests), ``check_syntax(text)``, ``validate_bounds(bounds)``, ``FUNCTIONS`` / ``ALLOWED_FUNCTIONS`` /
+``CONSTANTS``, the limits below, ``warm_up()``. Every refusal is a ``ValueError`` with a message for
+students; ``Unavailable`` (busy, too slow, a crashed worker) is not a ValueError: no verdict was reached.
 
 Derivatives: ``abs``, ``min`` and ``max`` become ``Piecewise`` expressions, because SymPy differentiates
 ``Abs`` into ``sign`` and then ``DiracDelta``, which neither NumPy nor ``math`` can evaluate (the Hessian).
@@ -40,6 +45,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Callable, NamedTuple
@@ -52,6 +58,7 @@ from sympy.logic.boolalg import And, BooleanFalse, BooleanTrue, Not, Or
 
 from surfaces import sandbox
 from surfaces.base import Bounds, Surface, X, Y
+from surfaces.program import OPS, Program, evaluate_arrays, restrict
 
 # -- Limits ---------------------------------------------------------------------------------------------
 MAX_LENGTH = 200  # characters
@@ -62,7 +69,7 @@ MAX_EXPONENT = 20  # |p| of a constant exponent
 MAX_CONSTANT = 1e12  # |value| of any constant sub-expression
 MAX_FRACTION_BITS = 256  # numerator and denominator of the exact fractions SymPy keeps
 TIME_LIMIT = 5.0  # seconds for a whole from_expression call
-PARENT_RESERVE = 1.0  # of which this much is kept for building the Surface in this process
+PARENT_RESERVE = 0.25  # of which this much is kept for building the Surface in this process (bounded, ~ms)
 BUILD_BUDGET = 0.8  # CPU seconds: the worker refuses a formula whose Surface takes longer to compile
 SURVEY_BUDGET = 1.0  # CPU seconds for the search of minima (it stops early and keeps what it has)
 GRID = 25  # the minima search starts from GRID x GRID points
@@ -71,8 +78,11 @@ DEFAULT_BOUNDS: Bounds = ((-3.0, 3.0), (-3.0, 3.0))
 MAX_SPAN = 1e4
 MAX_BOUND = 1e6
 CACHE_SIZE = 256
+MAX_INSTRUCTIONS = 20_000  # of a formula's program (f, gradient and Hessian); longer ones are too complex
+MAX_REGISTERS = 40_000
 
 TOO_COMPLEX = "This formula is too complex to process — try a simpler one"
+FAILED = "This formula could not be processed — try writing it differently"
 
 
 class FunctionSpec(NamedTuple):
@@ -118,34 +128,66 @@ _ALLOWED_TYPES = (
     sp.Piecewise, ExprCondPair, Relational, BooleanTrue, BooleanFalse, And, Or, Not,
 )  # fmt: skip
 
+# Every refusal says in plain words what is not allowed and what to write instead (no Python jargon).
+USE = "use x, y, numbers and functions such as sin"
+QUOTES = f"Text in quotes is not allowed: {USE}"
+_SQUARE = "Square brackets [ ] are not allowed: use round brackets ( ) to group"
+_CURLY = "Curly brackets { } are not allowed: use round brackets ( ) to group"
+_JUST = "write just the formula, e.g. x^2 + y^2"
+_CHOICE = "a formula gives a number; to choose between values use min(a, b), max(a, b) or abs(a)"
 _UNSUPPORTED = {
-    ast.Attribute: "attribute access",
-    ast.Subscript: "subscript",
-    ast.Slice: "subscript",
-    ast.Lambda: "lambda",
-    ast.ListComp: "comprehension",
-    ast.SetComp: "comprehension",
-    ast.DictComp: "comprehension",
-    ast.GeneratorExp: "comprehension",
-    ast.JoinedStr: "string",
-    ast.FormattedValue: "string",
-    ast.IfExp: "conditional expression",
-    ast.Compare: "comparison",
-    ast.BoolOp: "and/or",
-    ast.NamedExpr: "assignment",
-    ast.Starred: "starred argument",
-    ast.Tuple: "tuple (a comma outside a function call)",
-    ast.List: "list",
-    ast.Set: "set",
-    ast.Dict: "dictionary",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
+    ast.Attribute: f"A dot after a name (as in x.real) is not allowed: {USE}",
+    ast.Subscript: _SQUARE,
+    ast.Slice: _SQUARE,
+    ast.Lambda: f"The word 'lambda' is not allowed: {_JUST}",
+    ast.ListComp: f"Loops ('for … in') are not allowed: {_JUST}",
+    ast.SetComp: f"Loops ('for … in') are not allowed: {_JUST}",
+    ast.DictComp: f"Loops ('for … in') are not allowed: {_JUST}",
+    ast.GeneratorExp: f"Loops ('for … in') are not allowed: {_JUST}",
+    ast.JoinedStr: QUOTES,
+    ast.FormattedValue: QUOTES,
+    ast.IfExp: f"'if … else' is not allowed: {_CHOICE}",
+    ast.Compare: f"Comparisons (<, >, ==, !=) are not allowed: {_CHOICE}",
+    ast.BoolOp: f"The words 'and' and 'or' are not allowed: {_CHOICE}",
+    ast.NamedExpr: f"Assignments (:=) are not allowed: {_JUST}",
+    ast.Starred: "A * in front of an argument is not allowed: write each argument, e.g. atan2(y, x)",
+    ast.Tuple: "A comma is only allowed between a function's arguments, as in atan2(y, x): write one formula",
+    ast.List: _SQUARE,
+    ast.Set: _CURLY,
+    ast.Dict: _CURLY,
+    ast.Await: f"The word 'await' is not allowed: {_JUST}",
+    ast.Yield: f"The word 'yield' is not allowed: {_JUST}",
+    ast.YieldFrom: f"The word 'yield' is not allowed: {_JUST}",
 }
+NOT_ALLOWED = f"This part of the formula is not allowed: {USE}"  # any other Python construct
+_CONSTANTS_REFUSED = {
+    str: QUOTES, bytes: QUOTES,
+    bool: "True and False are not allowed: use numbers such as 1 and 0",
+    complex: "Imaginary numbers (like 2j) are not allowed: the formula must give real numbers",
+    type(None): f"The word 'None' is not allowed: {USE}",
+    type(...): f"'...' is not allowed: {_JUST}",
+}  # fmt: skip
+_OPERATORS_REFUSED = {
+    ast.FloorDiv: "'//' is not allowed: use / to divide",
+    ast.MatMult: "'@' is not allowed: use * to multiply",
+    ast.Mod: f"'%' is not allowed: {USE}",
+    ast.Not: f"The word 'not' is not allowed: {_CHOICE}",
+    ast.Invert: "'~' is not allowed: use - for a minus sign",
+}
+OPERATORS_ALLOWED = "use + - * / and ^ for powers"
 _OPERATOR_SYMBOLS = {
     ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
     ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Not: "not", ast.Invert: "~",
 }  # fmt: skip
+KEYWORDS = "Named arguments (like key=1) are not allowed: give just the values, e.g. atan2(y, x)"
+
+
+def _operator_message(op: type) -> str:
+    if op in _OPERATORS_REFUSED:
+        return _OPERATORS_REFUSED[op]
+    return f"The operator '{_OPERATOR_SYMBOLS.get(op, '?')}' is not allowed: {OPERATORS_ALLOWED}"
+
+
 _ARITHMETIC = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -169,21 +211,21 @@ def _precheck(text) -> str:
         raise ValueError(f"Formula too long (at most {MAX_LENGTH} characters)")
     for column, ch in enumerate(text, start=1):
         if ch in "'\"":
-            raise ValueError("Unsupported: string")
+            raise ValueError(QUOTES)
         if ord(ch) > 126:
             raise ValueError(
-                f"Unsupported character {ch!r} at column {column} — "
-                "type plain ASCII: x, y, digits, + - * / ^ ( )"
+                f"The character {ch!r} at column {column} is not allowed: "
+                "type plain ASCII — x, y, digits, + - * / ^ ( )"
             )
         if ord(ch) < 32:
             raise ValueError(
-                f"Unsupported character {ch!r} at column {column} — the formula is one line of text"
+                f"The character {ch!r} at column {column} is not allowed: the formula is one line of text"
             )
         if ch in "\\#$?`!":
-            raise ValueError(f"Unsupported character {ch!r} at column {column}")
+            raise ValueError(f"The character {ch!r} at column {column} is not allowed: {USE}")
     stripped = text.strip()
     if not stripped:
-        raise ValueError("Empty formula")
+        raise ValueError("The formula is empty: type one, e.g. x^2 + y^2")
     return stripped
 
 
@@ -249,7 +291,7 @@ def _count_and_depth(tree: ast.Expression) -> None:
             if isinstance(child, ast.expr):
                 stack.append((child, depth + 1, chain))
             elif isinstance(child, ast.keyword):
-                raise ValueError("Unsupported: keyword argument")
+                raise ValueError(KEYWORDS)
 
 
 def _numeric(node: ast.AST, compute: Callable[[], float]) -> float:
@@ -294,17 +336,13 @@ class _Builder:
             ast.BinOp: self._BinOp, ast.Call: self._Call,
         }.get(type(node))  # fmt: skip
         if handler is None:
-            raise ValueError(f"Unsupported: {_UNSUPPORTED.get(type(node), type(node).__name__)}")
+            raise ValueError(_UNSUPPORTED.get(type(node), NOT_ALLOWED))
         return handler(node)
 
     def _Constant(self, node: ast.Constant) -> _Term:
         v = node.value
         if type(v) not in (int, float):
-            kind = {
-                str: "string", bytes: "string", bool: "True/False", complex: "complex number",
-                type(None): "None", type(...): "...",
-            }.get(type(v), type(v).__name__)  # fmt: skip
-            raise ValueError(f"Unsupported: {kind}")
+            raise ValueError(_CONSTANTS_REFUSED.get(type(v), NOT_ALLOWED))
         if not math.isfinite(v) or abs(v) > MAX_LITERAL:
             raise ValueError(f"Number too large (at most {MAX_LITERAL:g})")
         if type(v) is int:
@@ -333,7 +371,7 @@ class _Builder:
         if isinstance(node.op, ast.UAdd):
             return self.build(node.operand)
         if not isinstance(node.op, ast.USub):
-            raise ValueError(f"Unsupported: operator {_OPERATOR_SYMBOLS.get(type(node.op), '?')}")
+            raise ValueError(_operator_message(type(node.op)))
         term = self.build(node.operand)
         value = None if term.value is None else -term.value
         return _Term(self._make(node, lambda: -term.expr), value)
@@ -341,9 +379,7 @@ class _Builder:
     def _BinOp(self, node: ast.BinOp) -> _Term:
         op = type(node.op)
         if op is not ast.Pow and op not in _ARITHMETIC:
-            symbol = _OPERATOR_SYMBOLS.get(op, "?")
-            hint = " (use / to divide)" if op is ast.FloorDiv else ""
-            raise ValueError(f"Unsupported: operator {symbol}{hint}")
+            raise ValueError(_operator_message(op))
         left, right = self.build(node.left), self.build(node.right)
         if op is ast.Pow:
             return self._power(node, left, right)
@@ -374,17 +410,17 @@ class _Builder:
             if isinstance(func, (ast.Constant, ast.Call, ast.BinOp, ast.UnaryOp)):
                 left = _snippet(func) if isinstance(func, (ast.Constant, ast.Call)) else f"({_snippet(func)})"
                 raise ValueError(f"Missing * — to multiply, write {left}*(...)")
-            self.build(func)  # raises "Unsupported: ..." for lambdas, attributes, subscripts
-            raise ValueError("Unsupported: call")
+            self.build(func)  # refuses lambdas, attributes, subscripts with their own message
+            raise ValueError("Only named functions can be called, like sin(x) or exp(x)")
         name = func.id
         if name not in FUNCTIONS:
             if name in VARIABLES or name in CONSTANTS:
                 raise ValueError(f"'{name}' is not a function — write {name}*(...) to multiply")
             raise ValueError(f"Function '{name}' is not allowed; allowed: {', '.join(ALLOWED_FUNCTIONS)}")
         if node.keywords:
-            raise ValueError("Unsupported: keyword argument")
+            raise ValueError(KEYWORDS)
         if any(isinstance(arg, ast.Starred) for arg in node.args):
-            raise ValueError("Unsupported: starred argument")
+            raise ValueError(_UNSUPPORTED[ast.Starred])
         spec = FUNCTIONS[name]
         if len(node.args) != spec.arity:
             plural = "" if spec.arity == 1 else "s"
@@ -429,7 +465,7 @@ def check_tree(expr) -> sp.Expr:
         raise ValueError("Unknown name — use x and y")
     for sub in sp.preorder_traversal(expr):
         if not isinstance(sub, _ALLOWED_TYPES):
-            raise ValueError("This formula could not be processed — try writing it differently")
+            raise ValueError(FAILED)
         if isinstance(sub, sp.Symbol) and sub not in (X, Y):
             raise ValueError("Unknown name — use x and y")
     return expr
@@ -476,7 +512,7 @@ def _parse(text) -> tuple[sp.Expr, sp.Expr]:
     except (RecursionError, MemoryError):
         raise ValueError(TOO_COMPLEX) from None
     except (TypeError, AttributeError, ArithmeticError):  # a SymPy corner case: refuse, never crash
-        raise ValueError("This formula could not be processed — try writing it differently") from None
+        raise ValueError(FAILED) from None
     check_tree(computational)
     return display, computational
 
@@ -696,11 +732,20 @@ def prepare() -> None:
     survey(surface, DEFAULT_BOUNDS)
 
 
-def analyze(text: str, bounds: Bounds) -> dict:
-    """Everything the parent needs to build the Surface; runs in the sandbox worker.
+def _array_bytes(arr: np.ndarray, dtype: str) -> bytes:
+    return np.ascontiguousarray(arr, dtype=dtype).tobytes()
 
+
+def analyze(request) -> dict:
+    """Everything the server needs for the Surface, as plain data; runs in the sandbox worker.
+
+    ``request`` is (text, bounds). The answer holds the formula's LaTeX and its gradient's, the compiled
+    program (f, ∇f and the Hessian as instructions and constants, as bytes), the minima, starts and colour
+    scale — so the server builds the Surface without SymPy, differentiation or compilation
+    (``_surface_from``).
     Raises ValueError with a student's message when the formula is refused.
     """
+    text, bounds = request
     display, expr = _parse(text)
     latex = "f(x, y) = " + sp.latex(display)
     started = time.process_time()  # CPU time: the verdict should not depend on the machine's load
@@ -709,28 +754,143 @@ def analyze(text: str, bounds: Bounds) -> dict:
         minima=np.zeros((0, 2)), starts=((0.0, 0.0),), description=DESCRIPTION,
     )  # fmt: skip
     build = time.process_time() - started
-    if build > BUILD_BUDGET:
+    program = surface.program
+    if build > BUILD_BUDGET or len(program.code) > MAX_INSTRUCTIONS or program.registers > MAX_REGISTERS:
         raise ValueError(TOO_COMPLEX)
     for derivative in surface.gradient_expressions:
         check_tree(derivative)
     _smoke_test(surface, bounds)
     minima, local, starts, log_scale = survey(surface, bounds)
     return {
-        "expression": expr,
         "latex": latex,
+        "gradient_latex": tuple(sp.latex(g) for g in surface.gradient_expressions),
+        "code": _array_bytes(program.code, "<i8"),
+        "constants": _array_bytes(program.constants, "<f8"),
+        "registers": int(program.registers),
+        "outputs": _array_bytes(program.outputs, "<i8"),
         "minima": minima,
         "local_minima": local,
         "starts": starts,
-        "log_scale": log_scale,
+        "log_scale": bool(log_scale),
         "build_seconds": build,
     }
 
 
+# -- The server's side: a Surface from the worker's answer, with bounded work -------------------------------
+class _ProgramFunction:
+    """f, ∇f or the Hessian for pictures, from the worker's program run over NumPy arrays (picklable)."""
+
+    LAYOUTS = {"value": (0,), "gradient": (1, 2), "hessian": (3, 4, 5)}
+
+    def __init__(self, program: Program, layout: str) -> None:
+        self.program = program
+        self.layout = layout
+        self.code, self.outputs = restrict(program, self.LAYOUTS[layout])
+
+    def __call__(self, x, y):
+        values = evaluate_arrays(self.program, self.code, self.outputs, x, y)
+        if self.layout == "value":
+            return values[0]
+        if self.layout == "gradient":
+            return tuple(values)
+        hxx, hxy, hyy = values
+        return ((hxx, hxy), (hxy, hyy))
+
+
+@dataclass(frozen=True, eq=False)
+class FormulaSurface(Surface):
+    """A visitor's formula as the server holds it: the worker's program, texts and numbers — no SymPy
+    object (``expression`` and ``gradient_expressions`` are None). Its ``program`` is what the optimizer
+    engine runs, exactly as for a catalogue surface; ``value``/``gradient``/``hessian`` (pictures) run the
+    same program over NumPy arrays. Building one is bounded by the size of the answer."""
+
+    compiled: Program | None = None
+    gradient_latex: tuple[str, str] = ("", "")
+
+    def __post_init__(self) -> None:
+        setter = object.__setattr__
+        for name in ("minima", "local_minima"):
+            points = np.array(getattr(self, name), dtype=float).reshape(-1, 2)
+            points.flags.writeable = False
+            setter(self, name, points)
+        setter(self, "starts", tuple((float(a), float(b)) for a, b in self.starts))
+        setter(self, "gradient_expressions", None)
+        setter(self, "program", self.compiled)
+        for layout in _ProgramFunction.LAYOUTS:
+            setter(self, f"_{layout}", _ProgramFunction(self.compiled, layout))
+
+
+def _read_array(data, dtype: str, limit: int) -> np.ndarray:
+    if not isinstance(data, bytes) or len(data) % np.dtype(dtype).itemsize or len(data) > limit:
+        raise ValueError("bad array")
+    arr = np.frombuffer(data, dtype=dtype).astype(dtype[1:], copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
+def _program_from(result: dict) -> Program:
+    """The worker's program, checked: known operations, registers in range, every output computed."""
+    registers = result["registers"]
+    if type(registers) is not int or not 2 <= registers <= MAX_REGISTERS:
+        raise ValueError("bad registers")
+    code = _read_array(result["code"], "<i8", MAX_INSTRUCTIONS * 5 * 8).reshape(-1, 5)
+    constants = _read_array(result["constants"], "<f8", MAX_REGISTERS * 8)
+    outputs = _read_array(result["outputs"], "<i8", 6 * 8)
+    code.flags.writeable = False
+    first_free = 2 + len(constants)
+    if len(outputs) != 6 or first_free > registers:
+        raise ValueError("bad layout")
+    if len(code):
+        if code[:, 0].min() < 0 or code[:, 0].max() >= len(OPS):
+            raise ValueError("bad operation")
+        if code[:, 1:].min() < 0 or code[:, 1:].max() >= registers or code[:, 1].min() < first_free:
+            raise ValueError("bad register")
+    written = set(range(first_free)) | set(code[:, 1].tolist())
+    if not set(outputs.tolist()) <= written or outputs.min() < 0 or outputs.max() >= registers:
+        raise ValueError("bad outputs")
+    return Program(code, constants, registers, outputs)
+
+
+def _points(rows, name: str) -> np.ndarray:
+    arr = np.asarray(rows, dtype=float).reshape(-1, 2)
+    if not np.isfinite(arr).all() or len(arr) > MAX_LISTED_MINIMA * 2:
+        raise ValueError(f"bad {name}")
+    return arr
+
+
+def _surface_from(result: dict, text: str, bounds: Bounds) -> FormulaSurface:
+    """The Surface from a worker's answer (plain data), checked. Bounded work: no SymPy, no
+    differentiation, no compilation — reading at most ``MAX_INSTRUCTIONS`` instructions and a few points."""
+    try:
+        latex, gradient_latex = result["latex"], tuple(result["gradient_latex"])
+        if not isinstance(latex, str) or len(gradient_latex) != 2 or not all(
+            isinstance(g, str) for g in gradient_latex
+        ):
+            raise ValueError("bad latex")
+        return FormulaSurface(
+            name="custom",
+            title=_title(text),
+            expression=None,
+            latex=latex,
+            bounds=bounds,
+            minima=_points(result["minima"], "minima"),
+            starts=tuple(map(tuple, _points(result["starts"], "starts"))),
+            log_scale=bool(result["log_scale"]),
+            description=DESCRIPTION,
+            local_minima=_points(result["local_minima"], "local minima"),
+            compiled=_program_from(result),
+            gradient_latex=gradient_latex,
+        )
+    except Exception:  # never anything but ValueError for a visitor's formula
+        raise ValueError(FAILED) from None
+
+
 # -- The public entry point -----------------------------------------------------------------------------
-def _validate_bounds(bounds) -> Bounds:
+def validate_bounds(bounds) -> Bounds:
+    """``((xmin, xmax), (ymin, ymax))`` as floats, or ValueError; None means ``DEFAULT_BOUNDS``."""
     if bounds is None:
         return DEFAULT_BOUNDS
-    shape = "Bounds must be ((xmin, xmax), (ymin, ymax))"
+    shape = "The window must be ((xmin, xmax), (ymin, ymax))"
     try:
         (a, b), (c, d) = bounds
     except (TypeError, ValueError):
@@ -742,26 +902,32 @@ def _validate_bounds(bounds) -> Bounds:
         raise ValueError(shape)
     a, b, c, d = (float(v) for v in values)
     if not all(math.isfinite(v) for v in (a, b, c, d)):
-        raise ValueError("Bounds must be finite numbers")
+        raise ValueError("The window's edges must be finite numbers")
     if not (a < b and c < d):
-        raise ValueError("Each bound needs min < max")
+        raise ValueError("Each minimum of the window must be below its maximum")
     if max(abs(a), abs(b), abs(c), abs(d)) > MAX_BOUND:
-        raise ValueError(f"Bounds must lie within ±{MAX_BOUND:g}")
+        raise ValueError(f"The window must lie within ±{MAX_BOUND:g}")
     if b - a > MAX_SPAN or d - c > MAX_SPAN:
-        raise ValueError(f"Bounds may span at most {MAX_SPAN:g}")
+        raise ValueError(f"The window may be at most {MAX_SPAN:g} wide and high")
     return ((a, b), (c, d))
 
 
-_cache: OrderedDict[tuple, Surface | str] = OrderedDict()
+Unavailable = sandbox.Unavailable  # no verdict (busy, too slow, a crashed worker): not a ValueError
+Rejected = sandbox.Rejected  # the worker's refusal: a ValueError with a student's message
+_SANDBOX = sandbox.Sandbox(sandbox.Entry(__name__, "analyze", "prepare"))
+
+
+class _Flight:
+    """One formula being built: later askers wait for the first one's outcome instead of a second worker."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.outcome: FormulaSurface | str | BaseException | None = None
+
+
+_cache: OrderedDict[tuple, FormulaSurface | str] = OrderedDict()
+_flights: dict[tuple, _Flight] = {}
 _cache_lock = threading.Lock()
-
-
-def _cached(key):
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-        return hit
 
 
 def _remember(key, outcome) -> None:
@@ -772,62 +938,78 @@ def _remember(key, outcome) -> None:
             _cache.popitem(last=False)
 
 
-def _points(rows, name: str) -> np.ndarray:
-    arr = np.asarray(rows, dtype=float).reshape(-1, 2)
-    if not np.isfinite(arr).all() or len(arr) > MAX_LISTED_MINIMA * 2:
-        raise ValueError(f"bad {name}")
-    return arr
-
-
-def _surface_from(result: dict, text: str, bounds: Bounds) -> Surface:
-    """Build the Surface from a worker's answer, re-checking it (the worker is ours, but cheap to verify)."""
+def _build(text: str, box: Bounds, deadline: float) -> FormulaSurface:
     try:
-        expr = check_tree(result["expression"])
-        latex = result["latex"]
-        if not isinstance(latex, str):
-            raise ValueError("bad latex")
-        return Surface(
-            name="custom",
-            title=_title(text),
-            expression=expr,
-            latex=latex,
-            bounds=bounds,
-            minima=_points(result["minima"], "minima"),
-            starts=tuple(map(tuple, _points(result["starts"], "starts"))),
-            log_scale=bool(result["log_scale"]),
-            description=DESCRIPTION,
-            local_minima=_points(result["local_minima"], "local minima"),
-        )
-    except Exception:  # never anything but ValueError for a visitor's formula
-        raise ValueError("This formula could not be processed — try writing it differently") from None
+        result = _SANDBOX.run((text, box), deadline=deadline)
+    except sandbox.Rejected as exc:
+        _remember((text, box), str(exc))
+        raise ValueError(str(exc)) from None
+    started = time.perf_counter()
+    try:
+        surface = _surface_from(result, text, box)
+    except ValueError as exc:
+        _remember((text, box), str(exc))
+        raise
+    finally:
+        _LAST_SERVER_STEP[0] = time.perf_counter() - started
+    _remember((text, box), surface)
+    return surface
 
 
-def from_expression(text: str, bounds: Bounds | None = None) -> Surface:
+_LAST_SERVER_STEP = [0.0]  # seconds the server spent on the last answer (read by tests and benchmarks)
+
+
+def from_expression(text: str, bounds: Bounds | None = None) -> FormulaSurface:
     """A Surface for the visitor's formula ``text`` over ``bounds`` (default ((-3, 3), (-3, 3))).
 
-    Raises ValueError with a message for students when the formula or the bounds are refused, or when
-    processing takes too long. Answers within ``TIME_LIMIT`` seconds; results and refusals are cached.
+    Raises ValueError (``sandbox.Rejected`` from the worker) with a message for students when the formula
+    or the bounds are refused, and ``sandbox.Unavailable`` (not a ValueError) when no answer came in time
+    (busy, too slow, a crashed worker): the formula was not judged. Answers within ``TIME_LIMIT`` seconds.
+    Surfaces and refusals are cached (``CACHE_SIZE``); when several sessions ask for the same formula at
+    once, one worker builds it and the others wait for that answer.
     """
     started = time.monotonic()
-    box = _validate_bounds(bounds)
+    box = validate_bounds(bounds)
     check_syntax(text)
     key = (text, box)
-    hit = _cached(key)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+        else:
+            flight = _flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = _flights[key] = _Flight()
     if isinstance(hit, str):
         raise ValueError(hit)
     if hit is not None:
         return hit
+    deadline = started + TIME_LIMIT - PARENT_RESERVE
+    if not leader:
+        if not flight.done.wait(max(0.0, deadline - time.monotonic())):
+            raise sandbox.Unavailable(sandbox.BUSY)
+        if isinstance(flight.outcome, BaseException):
+            raise flight.outcome
+        return from_expression(text, bounds)  # now cached (or refused and cached)
     try:
-        result = sandbox.run((text, box), deadline=started + TIME_LIMIT - PARENT_RESERVE)
-    except sandbox.Rejected as exc:
-        _remember(key, str(exc))
-        raise ValueError(str(exc)) from None
-    surface = _surface_from(result, text, box)
-    _remember(key, surface)
-    return surface
+        flight.outcome = _build(text, box, deadline)
+        return flight.outcome
+    except (ValueError, sandbox.Unavailable) as exc:
+        flight.outcome = exc if isinstance(exc, sandbox.Unavailable) else None
+        raise
+    finally:
+        with _cache_lock:
+            _flights.pop(key, None)
+        flight.done.set()
 
 
 def warm_up(wait: float = 0.0) -> bool:
     """Start the sandbox workers now (call it when the app starts: each takes a second or two to import
     SymPy and NumPy). With ``wait`` > 0, waits up to that long until they are ready; True when they are."""
-    return sandbox.warm_up(wait)
+    return _SANDBOX.warm_up(wait)
+
+
+def worker_pids() -> list[int]:
+    """Process ids of the formula sandbox's workers (for tests and monitoring)."""
+    return _SANDBOX.worker_pids()

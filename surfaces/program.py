@@ -284,3 +284,65 @@ def evaluate(program: Program, x: float, y: float) -> tuple[float, ...]:
     for op, d, a, b, c in program.code.tolist():
         registers[d] = _PYTHON_OPS[op](registers[a], registers[b], registers[c])
     return tuple(registers[o] for o in program.outputs.tolist())
+
+
+# --- the same instructions over NumPy arrays, for pictures ------------------------------------------------
+def _np_select(a, b, c):
+    return np.where(a != 0.0, b, c)
+
+
+_NUMPY = {
+    "add": lambda a, b, c: a + b, "sub": lambda a, b, c: a - b, "mul": lambda a, b, c: a * b,
+    "div": lambda a, b, c: np.divide(a, b), "neg": lambda a, b, c: -a,
+    "pow": lambda a, b, c: np.power(a, b), "sqrt": lambda a, b, c: np.sqrt(a),
+    "exp": lambda a, b, c: np.exp(a), "log": lambda a, b, c: np.log(a), "sin": lambda a, b, c: np.sin(a),
+    "cos": lambda a, b, c: np.cos(a), "tan": lambda a, b, c: np.tan(a), "asin": lambda a, b, c: np.arcsin(a),
+    "acos": lambda a, b, c: np.arccos(a), "atan": lambda a, b, c: np.arctan(a),
+    "atan2": lambda a, b, c: np.arctan2(a, b), "sinh": lambda a, b, c: np.sinh(a),
+    "cosh": lambda a, b, c: np.cosh(a), "tanh": lambda a, b, c: np.tanh(a), "abs": lambda a, b, c: np.abs(a),
+    "max": lambda a, b, c: np.where(a >= b, a, b), "min": lambda a, b, c: np.where(a <= b, a, b),
+    "lt": lambda a, b, c: (a < b) * 1.0, "le": lambda a, b, c: (a <= b) * 1.0,
+    "gt": lambda a, b, c: (a > b) * 1.0, "ge": lambda a, b, c: (a >= b) * 1.0,
+    "eq": lambda a, b, c: (a == b) * 1.0, "ne": lambda a, b, c: (a != b) * 1.0,
+    "and": lambda a, b, c: ((a != 0.0) & (b != 0.0)) * 1.0,
+    "or": lambda a, b, c: ((a != 0.0) | (b != 0.0)) * 1.0,
+    "not": lambda a, b, c: (a == 0.0) * 1.0, "select": lambda a, b, c: _np_select(a, b, c),
+}  # fmt: skip
+_NUMPY_OPS = tuple(_NUMPY[name] for name in OPS)
+
+
+def restrict(program: Program, outputs) -> tuple[np.ndarray, np.ndarray]:
+    """(instructions, output registers) needed for the program's ``outputs`` (positions in
+    ``program.outputs``): the instructions whose results those outputs depend on, in their order."""
+    wanted = np.asarray(program.outputs)[list(outputs)]
+    live = set(int(r) for r in wanted)
+    keep = []
+    for row in reversed(program.code.tolist()):
+        op, d, a, b, c = row
+        if d in live:
+            keep.append(row)
+            live.discard(d)
+            live.update((a, b, c))
+    keep.reverse()
+    code = np.array(keep, dtype=np.int64).reshape(-1, 5)
+    code.flags.writeable = False
+    return code, wanted
+
+
+def evaluate_arrays(program: Program, code: np.ndarray, outputs: np.ndarray, x, y) -> list[np.ndarray]:
+    """The values of registers ``outputs`` after running ``code`` (from ``restrict``) on arrays x, y.
+
+    For pictures and the minima search only: NumPy's SIMD functions may round differently from the C
+    library on some CPUs, so no path of an optimizer is computed here (paths use the compiled engine).
+    Undefined values are NaN (or ±inf), never an exception. Work is bounded: one array operation per
+    instruction.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    registers: dict[int, object] = {X_REGISTER: x, Y_REGISTER: y}
+    for i, value in enumerate(program.constants.tolist()):
+        registers[2 + i] = value
+    with np.errstate(all="ignore"):
+        for op, d, a, b, c in code.tolist():
+            registers[d] = _NUMPY_OPS[op](registers.get(a, 0.0), registers.get(b, 0.0), registers.get(c, 0.0))
+    return [np.asarray(registers[int(o)], dtype=float) for o in outputs]

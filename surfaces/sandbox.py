@@ -1,4 +1,4 @@
-"""A small pool of killable worker processes for untrusted formulas (see ``surfaces.expression``).
+"""A small pool of killable worker processes for untrusted work (used by ``surfaces.expression``).
 
 Why processes: Streamlit runs scripts outside the main thread, so ``signal.alarm`` cannot interrupt SymPy,
 and a thread cannot be killed. A worker can: each request gets a wall-clock timeout after which the
@@ -7,23 +7,36 @@ worker is killed (SIGKILL) and replaced.
 Why ``subprocess`` and not ``multiprocessing``: ``fork`` is unsafe in a threaded server, and the
 ``spawn``/``forkserver`` start methods re-import the parent's ``__main__`` in every child (under
 Streamlit that is the Streamlit CLI; in a script without a main guard it recurses). A worker here is a
-fresh ``python -c`` (fork+exec done by ``_posixsubprocess``, safe with threads) that imports
-``surfaces.expression`` and then serves requests over its stdin/stdout pipes: 4-byte length + pickle.
+fresh ``python -c`` (fork+exec done by ``_posixsubprocess``, safe with threads) that serves requests over
+its stdin/stdout pipes: 4-byte length + pickle.
+
+The work is data: a ``Sandbox`` is made with an ``Entry`` (module and function names, and optionally a
+function to call once when the worker starts); the worker imports that module itself. This module imports
+no caller (``surfaces.expression`` imports it, not the other way round).
+
+Answers are plain data: the worker may send only ``None``, booleans, numbers, text, bytes, tuples, lists
+and dicts; the parent's unpickler (``_PlainUnpickler``) refuses every class, so reading an answer runs no
+constructor of any library (a SymPy object, which evaluates as it is built, cannot come back).
 
 Limits in the worker (``_worker_main``): address space ``MEMORY_LIMIT`` (or 256 MiB above what the imports
 mapped, if more), CPU ``CPU_SECONDS`` per request (``RLIMIT_CPU``, raised before each request), its own
-session (no terminal signals), one thread for BLAS. The parent trusts its own child, but still unpickles
-its answers with ``_SympyUnpickler``, which only resolves SymPy classes; ``surfaces.expression`` then
-re-checks the expression tree.
+session (no terminal signals), one thread for BLAS.
 
-Concurrency: at most ``POOL_SIZE`` requests run at once; others wait for a free worker until their
-deadline and then get "busy". Workers are started lazily (``warm_up()`` starts them early), reused, and
-replaced at once when killed.
+Concurrency: at most ``POOL_SIZE`` requests run at once; others wait (first come, first served) for a free
+worker until their deadline and then get ``Unavailable`` ("busy"). A request's own time limit starts when
+a worker takes it, so a queued request is never killed for time it spent waiting. Workers are started
+lazily (``warm_up()`` starts them early), reused, and replaced at once when killed.
+
+Two outcomes besides an answer, deliberately of different types: ``Rejected`` (a ``ValueError``: the
+entry point refused the request — a verdict, safe to cache and to show) and ``Unavailable`` (not a
+``ValueError``: busy, timed out, crashed — no verdict; a later try may succeed, and a page must not treat
+it as a refusal).
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import io
 import os
 import pickle
@@ -34,6 +47,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 POOL_SIZE = 2
 WORKER_TIMEOUT = 3.0  # seconds one request may take in a worker
@@ -46,7 +60,8 @@ MAX_MESSAGE = 16 << 20  # bytes
 _HEADER = struct.Struct(">I")
 _ROOT = Path(__file__).resolve().parent.parent
 _BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from surfaces.sandbox import _worker_main; _worker_main()"
+    "import sys; sys.path.insert(0, sys.argv[1]); from surfaces.sandbox import _worker_main; "
+    "_worker_main(*sys.argv[2:5], *map(int, sys.argv[5:]))"
 )
 
 TOO_LONG = "This formula takes too long to process — try a simpler one"
@@ -60,8 +75,27 @@ class Rejected(ValueError):
     """The worker refused the request (a deterministic answer: safe to cache)."""
 
 
-class Unavailable(ValueError):
-    """No answer: timeout, busy or a crashed worker (not cached; a later try may succeed)."""
+class Unavailable(RuntimeError):
+    """No answer: timeout, busy or a crashed worker (not cached; a later try may succeed). Not a
+    ValueError, so no caller can mistake it for a refusal of the visitor's input."""
+
+
+class Limits(NamedTuple):
+    """A worker's limits: address space (bytes; at least 256 MiB above what its imports mapped), CPU seconds
+    per request, and its niceness."""
+
+    memory: int = MEMORY_LIMIT
+    cpu_seconds: int = CPU_SECONDS
+    niceness: int = WORKER_NICENESS
+
+
+class Entry(NamedTuple):
+    """What a worker runs: ``module.function(request)`` for each request (its return value is the answer,
+    a ValueError its refusal), and ``module.prepare()`` once at start-up when ``prepare`` is set."""
+
+    module: str
+    function: str
+    prepare: str = ""
 
 
 class _Dead(Exception):
@@ -111,32 +145,27 @@ def _read_message(fd: int, deadline: float | None) -> bytes:
     return _read_exact(fd, size, deadline)
 
 
-class _SympyUnpickler(pickle.Unpickler):
-    """Resolves only SymPy expression classes (numbers, symbols, operations, functions, Piecewise)."""
+class _PlainUnpickler(pickle.Unpickler):
+    """Plain data only: pickle's built-in types (None, bool, int, float, str, bytes, tuple, list, dict,
+    set); any class or function reference is refused, so loading an answer constructs nothing else."""
 
     def find_class(self, module: str, name: str):
-        if module.split(".")[0] == "sympy" and "__" not in name:
-            obj = super().find_class(module, name)
-            import sympy
-
-            if isinstance(obj, type) and issubclass(obj, sympy.Basic):
-                return obj
         raise pickle.UnpicklingError(f"refused {module}.{name}")
 
 
 def _loads(data: bytes):
-    return _SympyUnpickler(io.BytesIO(data)).load()
+    return _PlainUnpickler(io.BytesIO(data)).load()
 
 
 # -- Parent side ----------------------------------------------------------------------------------------
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, entry: Entry, limits: Limits) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONINSPECT", "PYTHONSTARTUP")}
         env.update(
             OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1"
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, str(_ROOT)],
+            [sys.executable, "-c", _BOOT, str(_ROOT), *entry, *map(str, limits)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,
@@ -199,14 +228,17 @@ def _frame(obj) -> bytes:
 
 
 class _Pool:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, entry: Entry, limits: Limits) -> None:
         self.size = size
+        self.entry = entry
+        self.limits = limits
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._cond = threading.Condition()
+        self._queue: collections.deque[object] = collections.deque()  # waiting requests, first come first
 
     def _start_locked(self) -> _Worker:
-        worker = _Worker()
+        worker = _Worker(self.entry, self.limits)
         self._all.add(worker)
         return worker
 
@@ -224,26 +256,34 @@ class _Pool:
             time.sleep(0.05)
 
     def acquire(self, deadline: float) -> _Worker | None:
+        """A worker for one request, or None at ``deadline``. Requests are served in arrival order."""
         dead: list[_Worker] = []
+        ticket = object()
         try:
             with self._cond:
+                self._queue.append(ticket)
                 while True:
                     for worker in [w for w in self._idle if not w.alive()]:
                         self._idle.remove(worker)
                         self._all.discard(worker)
                         dead.append(worker)
-                    if self._idle:
-                        ready = [w for w in self._idle if w.poll_ready()]
-                        worker = ready[-1] if ready else self._idle[-1]
-                        self._idle.remove(worker)
-                        return worker
-                    if len(self._all) < self.size:
-                        return self._start_locked()
+                    if self._queue[0] is ticket:
+                        if self._idle:
+                            ready = [w for w in self._idle if w.poll_ready()]
+                            worker = ready[-1] if ready else self._idle[-1]
+                            self._idle.remove(worker)
+                            return worker
+                        if len(self._all) < self.size:
+                            return self._start_locked()
                     wait = deadline - time.monotonic()
                     if wait <= 0:
                         return None
-                    self._cond.wait(wait)
+                    self._cond.wait(min(wait, 0.25))  # and look again: a worker may have died meanwhile
         finally:
+            with self._cond:
+                if ticket in self._queue:
+                    self._queue.remove(ticket)
+                self._cond.notify_all()  # the next in line may go now
             for worker in dead:
                 worker.kill()
 
@@ -260,7 +300,7 @@ class _Pool:
                         self._idle.append(self._start_locked())
                     except Exception:  # started again by the next acquire()
                         pass
-            self._cond.notify()
+            self._cond.notify_all()
 
     def pids(self) -> list[int]:
         with self._cond:
@@ -275,77 +315,89 @@ class _Pool:
             worker.kill()
 
 
-_pool: _Pool | None = None
-_pool_lock = threading.Lock()
+class Sandbox:
+    """Up to ``size`` worker processes that run ``entry`` (see ``Entry``) on requests, with the limits above.
 
-
-def _get_pool() -> _Pool:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = _Pool(POOL_SIZE)
-            atexit.register(_pool.shutdown)
-        return _pool
-
-
-def warm_up(wait: float = 0.0) -> bool:
-    """Start all workers now (each takes a second or two to import NumPy and SymPy).
-
-    With ``wait`` > 0, also waits up to that many seconds until they are ready; True when they are.
+    ``run(request, deadline)`` gives the answer, or raises ``Rejected`` / ``Unavailable``. Workers start on
+    first use (or ``warm_up``) and stop at exit. Thread-safe.
     """
-    try:
-        return _get_pool().warm_up(wait)
-    except Exception:
-        return False
 
+    def __init__(self, entry: Entry, size: int = POOL_SIZE, limits: Limits | None = None) -> None:
+        self.entry = Entry(*entry)
+        self.size = size
+        self.limits = Limits(*(limits or Limits()))
+        self._pool: _Pool | None = None
+        self._lock = threading.Lock()
 
-def worker_pids() -> list[int]:
-    """Process ids of the live workers (for tests and monitoring)."""
-    return _pool.pids() if _pool is not None else []
+    def _get_pool(self) -> _Pool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = _Pool(self.size, self.entry, self.limits)
+                atexit.register(self._pool.shutdown)
+            return self._pool
 
+    def warm_up(self, wait: float = 0.0) -> bool:
+        """Start all workers now (each takes a second or two to import its module).
 
-def run(request, deadline: float, timeout: float = WORKER_TIMEOUT):
-    """The worker's answer to ``request`` (text, bounds): its payload, or Rejected / Unavailable.
-
-    Waits for a free worker until ``deadline`` (time.monotonic()), then gives the worker at most
-    ``timeout`` seconds (and never past ``deadline``); on timeout the worker is killed and replaced.
-    """
-    pool = _get_pool()
-    for _attempt in range(2):  # a second try only when an idle worker had died before the request
+        With ``wait`` > 0, also waits up to that many seconds until they are ready; True when they are.
+        """
         try:
-            worker = pool.acquire(deadline)
-        except Exception:  # no interpreter to start (OSError), an embedded Python without sys.executable, ...
-            raise Unavailable(UNAVAILABLE) from None
-        if worker is None:
-            raise Unavailable(BUSY)
-        healthy = False
-        try:
+            return self._get_pool().warm_up(wait)
+        except Exception:
+            return False
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for tests and monitoring)."""
+        return self._pool.pids() if self._pool is not None else []
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def run(self, request, deadline: float, timeout: float = WORKER_TIMEOUT):
+        """The worker's answer to ``request``: its payload, or Rejected / Unavailable.
+
+        Waits (in arrival order) for a free worker until ``deadline`` (time.monotonic()), then gives the
+        worker at most ``timeout`` seconds (and never past ``deadline``); on timeout the worker is killed
+        and replaced.
+        """
+        pool = self._get_pool()
+        for _attempt in range(2):  # a second try only when an idle worker had died before the request
             try:
-                worker.wait_ready(deadline)
-            except _Timeout:
-                healthy = True  # still importing: keep it for the next request
-                raise Unavailable(BUSY) from None
-            except (_Dead, pickle.UnpicklingError, EOFError):
-                continue
-            sent = time.monotonic()
-            end = min(sent + timeout, deadline)
+                worker = pool.acquire(deadline)
+            except Exception:  # no interpreter to start (OSError), an embedded Python without sys.executable
+                raise Unavailable(UNAVAILABLE) from None
+            if worker is None:
+                raise Unavailable(BUSY)
+            healthy = False
             try:
-                reply = worker.ask(request, end)
-            except _Timeout:
-                raise Unavailable(TOO_LONG if end - sent >= timeout * 0.9 else BUSY) from None
-            except _Dead:
-                raise Unavailable(CRASHED) from None
-            except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError):
-                raise Unavailable(FAILED) from None
-            healthy = True
-        finally:
-            pool.release(worker, healthy)
-        if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok":
-            return reply[1]
-        if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "error" and isinstance(reply[1], str):
-            raise Rejected(reply[1])
-        raise Unavailable(FAILED)
-    raise Unavailable(BUSY)
+                try:
+                    worker.wait_ready(deadline)
+                except _Timeout:
+                    healthy = True  # still importing: keep it for the next request
+                    raise Unavailable(BUSY) from None
+                except (_Dead, pickle.UnpicklingError, EOFError):
+                    continue
+                sent = time.monotonic()
+                end = min(sent + timeout, deadline)
+                try:
+                    reply = worker.ask(request, end)
+                except _Timeout:
+                    raise Unavailable(TOO_LONG if end - sent >= timeout * 0.9 else BUSY) from None
+                except _Dead:
+                    raise Unavailable(CRASHED) from None
+                except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError):
+                    raise Unavailable(FAILED) from None
+                healthy = True
+            finally:
+                pool.release(worker, healthy)
+            status, payload = reply if isinstance(reply, tuple) and len(reply) == 2 else (None, None)
+            if status == "ok":
+                return payload
+            if status == "error" and isinstance(payload, str):
+                raise Rejected(payload)
+            raise Unavailable(FAILED)
+        raise Unavailable(BUSY)
 
 
 # -- Worker side ----------------------------------------------------------------------------------------
@@ -375,23 +427,26 @@ def _set_soft_limit(which: str, soft: int) -> None:
         pass
 
 
-def _limit_memory() -> None:
-    _set_soft_limit("RLIMIT_AS", max(MEMORY_LIMIT, _vm_bytes() + (256 << 20)))
+def _limit_memory(memory: int = MEMORY_LIMIT) -> None:
+    _set_soft_limit("RLIMIT_AS", max(memory, _vm_bytes() + (256 << 20)))
 
 
-def _limit_cpu() -> None:
-    """Allow CPU_SECONDS more than used so far; beyond that the kernel kills the worker (SIGXCPU)."""
+def _limit_cpu(cpu_seconds: int = CPU_SECONDS) -> None:
+    """Allow ``cpu_seconds`` more than used so far; beyond that the kernel kills the worker (SIGXCPU)."""
     try:
         import resource
 
         usage = resource.getrusage(resource.RUSAGE_SELF)
     except (ImportError, OSError):
         return
-    _set_soft_limit("RLIMIT_CPU", int(usage.ru_utime + usage.ru_stime) + 1 + CPU_SECONDS)
+    _set_soft_limit("RLIMIT_CPU", int(usage.ru_utime + usage.ru_stime) + 1 + cpu_seconds)
 
 
-def _worker_main() -> None:
-    """Serve requests from the parent until its pipe closes. Never prints to the protocol's stdout."""
+def _worker_main(module: str, function: str, prepare: str = "", memory: int = MEMORY_LIMIT,
+                 cpu_seconds: int = CPU_SECONDS, niceness: int = WORKER_NICENESS) -> None:
+    """Serve requests with ``module.function`` until the parent's pipe closes (``Entry``). Never prints to
+    the protocol's stdout."""
+    import importlib
     import traceback
     import warnings
 
@@ -401,30 +456,31 @@ def _worker_main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to stderr, not into the protocol
     sys.stdout = sys.stderr
 
-    from surfaces import expression
-
+    target = importlib.import_module(module)
+    handle = getattr(target, function)
+    if prepare:
+        try:
+            getattr(target, prepare)()  # first-use costs (SymPy, lambdify), before the first request
+        except Exception:
+            traceback.print_exc()
+    _limit_memory(memory)
     try:
-        expression.prepare()  # first-use costs of SymPy and lambdify, before the first visitor's formula
-    except Exception:
-        traceback.print_exc()
-    _limit_memory()
-    try:
-        os.nice(WORKER_NICENESS)
+        os.nice(niceness)
     except OSError:
         pass
     _write_all(out, _frame(("ready", os.getpid())))
     while True:
         try:
-            text, bounds = pickle.loads(_read_message(inp, None))
+            request = pickle.loads(_read_message(inp, None))
         except _Dead:
             return
-        _limit_cpu()
+        _limit_cpu(cpu_seconds)
         try:
-            reply = ("ok", expression.analyze(text, bounds))
+            reply = ("ok", handle(request))
         except ValueError as exc:
             reply = ("error", str(exc))
         except (MemoryError, RecursionError):
-            reply = ("error", expression.TOO_COMPLEX)
+            reply = ("error", CRASHED)
         except Exception:  # a bug or a SymPy corner case: log it, answer, keep serving
             traceback.print_exc()
             reply = ("error", FAILED)

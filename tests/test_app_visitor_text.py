@@ -215,8 +215,18 @@ def test_a_failed_atlas_computation_shows_a_plain_message_and_logs_the_detail(mo
     assert logged and isinstance(logged[0].exc_info[1], MemoryError)
 
 
+class _FailingPool:
+    """A pool whose tuning job has failed in its worker with an internal detail."""
+
+    def shared(self, owner, tasks):
+        job = jobs.Job(self, owner, tasks)
+        job.error = MemoryError(SECRET)
+        job._finished.set()
+        return job
+
+
 def test_a_failed_tuning_of_a_custom_formula_logs_the_detail(monkeypatch, caplog):
-    monkeypatch.setattr(jobs, "run_tasks", _failing_job)
+    monkeypatch.setattr(jobs, "default_pool", _FailingPool)
     with caplog.at_level(logging.WARNING):
         at = page_app("pages/custom.py", {"expr": "x^2 + 3.25*y^2", "optimizers": "sgd", "steps": "20"})
     _no_secret(at)

@@ -189,7 +189,7 @@ def _answer(text, bounds=None):
     started = time.monotonic()
     try:
         outcome = from_expression(text, bounds)
-    except ValueError as exc:
+    except (ValueError, expression.Unavailable) as exc:  # a verdict, or none in time (too slow, busy)
         outcome = exc
     return outcome, time.monotonic() - started
 
@@ -200,8 +200,8 @@ def test_hostile_input_is_answered_quickly_and_runs_nothing(payload, tmp_path):
     text = payload.replace(CANARY, str(canary))
     outcome, seconds = _answer(text)
     assert seconds < LIMIT, f"{seconds:.2f} s"
-    assert isinstance(outcome, (ValueError, Surface))
-    if isinstance(outcome, ValueError):
+    assert isinstance(outcome, (ValueError, expression.Unavailable, Surface))
+    if not isinstance(outcome, Surface):
         message = str(outcome)
         assert message and "Traceback" not in message and len(message) < 300
     assert not canary.exists()
@@ -210,19 +210,19 @@ def test_hostile_input_is_answered_quickly_and_runs_nothing(payload, tmp_path):
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("__import__('os').system('ls')", "Unsupported: string"),
-        ("().__class__.__bases__[0].__subclasses__()", "Unsupported"),
-        ("x.__class__.__new__.__globals__", "Unsupported: attribute access"),
-        ("(lambda: 1)()", "Unsupported: lambda"),
-        ("[c for c in ()]", "Unsupported: comprehension"),
-        ("x if y else 1", "Unsupported: conditional expression"),
-        ("sin(x, key=1)", "Unsupported: keyword argument"),
+        ("__import__('os').system('ls')", "Text in quotes is not allowed"),
+        ("().__class__.__bases__[0].__subclasses__()", "not allowed"),
+        ("x.__class__.__new__.__globals__", "A dot after a name (as in x.real) is not allowed"),
+        ("(lambda: 1)()", "The word 'lambda' is not allowed"),
+        ("[c for c in ()]", "Loops ('for … in') are not allowed"),
+        ("x if y else 1", "'if … else' is not allowed"),
+        ("sin(x, key=1)", "Named arguments (like key=1) are not allowed"),
         ("exec(x)", "Function 'exec' is not allowed"),
         ("__import__(x)", "Function '__import__' is not allowed"),
         ("__builtins__", "Unknown name '__builtins__'"),
-        ("x[0]", "Unsupported: subscript"),
-        ("ｘ", "Unsupported character 'ｘ' at column 1"),
-        ("х + y", "Unsupported character"),
+        ("x[0]", "Square brackets [ ] are not allowed"),
+        ("ｘ", "The character 'ｘ' at column 1 is not allowed: type plain ASCII"),
+        ("х + y", "The character 'х' at column 1 is not allowed"),
         ("x" * 10_000, "Formula too long (at most 200 characters)"),
         ("(" * 500 + "x" + ")" * 500, "Formula too long"),
         ("sin(" * 30 + "x" + ")" * 30, "nested too deeply"),
@@ -232,8 +232,8 @@ def test_hostile_input_is_answered_quickly_and_runs_nothing(payload, tmp_path):
         ("(x+y)**1000", "Exponent too large"),
         ("1e308*1e308", "Number too large"),
         ("9" * 150, "Number too large"),
-        ("x\x00", "Unsupported character"),
-        ("", "Empty formula"),
+        ("x\x00", "The character '\\x00' at column 2 is not allowed: the formula is one line of text"),
+        ("", "The formula is empty"),
     ],
 )
 def test_hostile_messages(text, fragment):
@@ -251,7 +251,8 @@ def test_non_text_is_refused():
 def test_slow_formula_is_killed_and_the_pool_recovers():
     text = "*".join(f"sin(x+{k}*y)" for k in range(1, 13))  # ~10 s of SymPy printing if allowed to run
     outcome, seconds = _answer(text)
-    assert isinstance(outcome, ValueError) and seconds < LIMIT
+    assert isinstance(outcome, expression.Unavailable) and seconds < LIMIT  # no verdict: not a ValueError
+    assert not isinstance(outcome, ValueError)
     assert "too" in str(outcome)
     assert expression.warm_up(wait=60.0)
     outcome, seconds = _answer("x^2 + y^2 + 0.25*x*y")
@@ -263,7 +264,7 @@ def test_compile_budget(monkeypatch):
     """A formula whose Surface compiles too slowly in the worker is refused before the parent compiles it."""
     monkeypatch.setattr(expression, "BUILD_BUDGET", 0.0)
     with pytest.raises(ValueError, match="too complex"):
-        expression.analyze("x^2 + y^2", ((-1.0, 1.0), (-1.0, 1.0)))
+        expression.analyze(("x^2 + y^2", ((-1.0, 1.0), (-1.0, 1.0))))
 
 
 def test_five_visitors_at_once_all_get_an_answer_in_time():
@@ -308,23 +309,23 @@ def test_five_hostile_visitors_at_once_all_get_an_answer_in_time():
         thread.join(timeout=2 * LIMIT)
     assert sorted(results) == list(range(5))
     for outcome, seconds in results.values():
-        assert seconds < LIMIT + 0.5  # the parent's own Surface build comes on top of the worker's answer
-        assert isinstance(outcome, (ValueError, Surface))
+        assert seconds < LIMIT
+        assert isinstance(outcome, (ValueError, expression.Unavailable, Surface))
     assert expression.warm_up(wait=60.0)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
 def test_no_stray_processes(workers):
     expression.warm_up(wait=60.0)
-    stray = _children(os.getpid()) - workers - set(sandbox.worker_pids())
+    stray = _children(os.getpid()) - workers - set(expression.worker_pids())
     assert not stray, f"processes left behind: {stray}"
-    assert len(sandbox.worker_pids()) <= sandbox.POOL_SIZE
+    assert len(expression.worker_pids()) <= sandbox.POOL_SIZE
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
 def test_workers_run_with_limits():
     expression.warm_up(wait=60.0)
-    for pid in sandbox.worker_pids():
+    for pid in expression.worker_pids():
         limits = Path(f"/proc/{pid}/limits").read_text()
         address = next(line for line in limits.splitlines() if line.startswith("Max address space"))
         assert "unlimited" not in address.split()[3]
@@ -334,16 +335,18 @@ def test_workers_run_with_limits():
         assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + sandbox.WORKER_NICENESS)
 
 
-def test_worker_answers_are_unpickled_with_sympy_classes_only():
+def test_worker_answers_are_plain_data_only():
+    """Reading an answer constructs no object of any class: not even SymPy's (whose constructors evaluate),
+    so nothing unbounded runs in the server when a worker answers."""
+    import numpy as np
     import sympy as sp
 
     from surfaces.base import X
 
-    assert sandbox._loads(pickle.dumps(("ok", {"expression": sp.sin(X) + 1, "minima": [[0.0, 1.0]]}))) == (
-        "ok",
-        {"expression": sp.sin(X) + 1, "minima": [[0.0, 1.0]]},
-    )
-    for hostile in (os.system, eval, Path("/"), sp.lambdify):
+    plain = ("ok", {"code": b"\x00" * 40, "minima": [[0.0, 1.0]], "log_scale": True, "latex": ("a", "b")})
+    assert sandbox._loads(pickle.dumps(plain)) == plain
+    for hostile in (os.system, eval, Path("/"), sp.lambdify, sp.sin(X) + 1, sp.Integer(10) ** 100,
+                    np.float64(1.0), np.zeros(2)):
         with pytest.raises(pickle.UnpicklingError):
             sandbox._loads(pickle.dumps(hostile))
 

@@ -20,6 +20,7 @@ import optimizers
 import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas, literal, urlstate
+from surfaces.spec import SurfaceSpec, Unavailable, resolve
 from ui import a11y, controls, urlsync
 from ui.surfaces import catalogue_surface
 from ui.urlsync import PageState
@@ -44,7 +45,7 @@ class Settings:
     """What the sidebar and the hyperparameter panel chose; every view draws from it."""
 
     surface: surfaces.Surface
-    spec: tuple  # lab.atlas's name of the surface: what caches and links key on
+    spec: SurfaceSpec  # the surface's one name (surfaces.spec): what caches and links key on
     names: list[str]
     grid: int
     steps: int
@@ -116,15 +117,12 @@ def url_params(settings: Settings) -> dict[str, str]:
 
 
 # --- surface and grid -------------------------------------------------------------------------------------
-@st.cache_resource(max_entries=8, ttl=3600, show_spinner=False)
-def default_bounds(text: str):
-    """The window ``surfaces.from_expression`` picks for a formula given without one."""
-    return surfaces.from_expression(text).bounds
-
-
-def choose_surface(state: PageState, warnings: list[str]) -> tuple[surfaces.Surface, tuple]:
+def choose_surface(state: PageState, warnings: list[str]) -> tuple[surfaces.Surface, SurfaceSpec]:
     """(surface, spec): the formula of the URL's ``expr`` (with its ``bounds``) until the visitor goes
-    back to the catalogue, else the catalogue's choice (``surface``). A refused formula adds a warning."""
+    back to the catalogue, else the catalogue's choice (``surface``). A refused formula adds a warning and
+    the catalogue's surface is shown; a formula the checker could not judge in time (busy, too slow) is
+    kept in the session and the URL with a "Try again" button, and the page stops there (no other surface
+    is mapped in its place)."""
     controls.restore(state, "surface", DEFAULT_SURFACE)
     if urlsync.url_value(state, "surface") is not None:
         state.set(None, "expr")
@@ -133,17 +131,18 @@ def choose_surface(state: PageState, warnings: list[str]) -> tuple[surfaces.Surf
         state.set(urlsync.url_value(state, "bounds"), "bounds")
     text = state.get("expr")
     if text:
+        bounds = state.get("bounds")
         try:
-            bounds = state.get("bounds")
-            # The workers rebuild the surface from (text, bounds): build it the same way here.
-            spec = atlas.custom_spec(text, ((bounds[0], bounds[1]), (bounds[2], bounds[3])) if bounds
-                                     else default_bounds(text))
-            surface = atlas.surface_from_spec(spec)
-            st.sidebar.caption("Custom formula from the URL: " + literal.code(text, limit=10_000))
-            if st.sidebar.button("Back to the catalogue", key=state.key("btn_catalogue")):
-                state.set(None, "expr")
-                st.rerun()
-            return surface, spec
+            # The one spec the page, its caches, its links and the resolver share (surfaces.spec).
+            spec = SurfaceSpec.formula(text, ((bounds[0], bounds[1]), (bounds[2], bounds[3])) if bounds
+                                       else None)
+            with st.spinner("Reading the formula…", show_time=True):
+                surface = resolve(spec)
+        except Unavailable as exc:
+            st.warning(literal.text(exc) + ". The formula from the link is kept; nothing else is mapped in "
+                       "its place.")
+            st.button("Try again", key=state.key("btn_retry_formula"), type="primary")
+            st.stop()
         except Exception as exc:  # noqa: BLE001 - any refusal of a visitor's formula becomes a warning
             if isinstance(exc, ValueError):  # the parser's reason, written for the visitor
                 reason = f" ({literal.text(exc)})"
@@ -153,8 +152,14 @@ def choose_surface(state: PageState, warnings: list[str]) -> tuple[surfaces.Surf
             warnings.append(f"URL parameter `expr`: the formula was not accepted{reason}. "
                             "Showing a catalogue surface instead.")
             state.set(None, "expr")
+        else:
+            st.sidebar.caption("Custom formula from the URL: " + literal.code(text, limit=10_000))
+            if st.sidebar.button("Back to the catalogue", key=state.key("btn_catalogue")):
+                state.set(None, "expr")
+                st.rerun()
+            return surface, spec
     name = controls.surface_picker(state, DEFAULT_SURFACE)
-    return catalogue_surface(name), atlas.catalogue_spec(name)
+    return catalogue_surface(name), SurfaceSpec.catalogue(name)
 
 
 def grid_slider(state: PageState, where) -> int:

@@ -10,8 +10,9 @@ the session holds, else from its default (``restore``); a new surface brings its
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 
 import streamlit as st
 
@@ -72,33 +73,93 @@ def apply_surface(state: PageState, surface, surface_key: tuple, surface_presets
                 state.set(values[key], "hp", name, p.name)
 
 
-def presets_cached(surface_key: tuple, surface, retry_key: str = "keep.custom.btn_retry_presets") -> dict:
-    """The surface's presets. A custom formula's are tuned in ``lab.jobs``' worker processes (about
-    0.5 s of CPU that would otherwise hold every other visitor's run up); when the pool is full the
-    visitor is told to try again in a moment (the button ``retry_key``)."""
-    if surface_key[0] != "custom":
-        return _presets(surface_key, surface)
+PRESET_WAIT = 3.0  # seconds a page waits for a formula's tuned learning rates before racing without them
+TUNING = "Tuning the learning rates for this formula…"
+PENDING = ("The learning rates for this formula are still being tuned (many formulas are waiting); the race "
+           "uses the published defaults for now.")
+READY = "The learning rates tuned for this formula are ready."
+FAILED_TUNING = "The learning rates could not be tuned for this formula; using the published defaults."
+_TUNED_SIZE = 256
+_tuned: OrderedDict = OrderedDict()  # spec -> presets (or None: tuning failed), most recent last
+_tuned_lock = threading.Lock()
+
+
+def _published_defaults() -> dict:
+    return {name: optimizers.defaults(name) for name in optimizers.available()}
+
+
+def _checked_presets(result) -> dict:
+    """The worker's answer as presets, or ValueError: every optimizer, every value valid."""
+    presets = {}
+    for name in optimizers.available():
+        values = dict(optimizers.defaults(name))
+        for p in optimizers.get(name).hyperparameters:
+            value = float(result[name][p.name])
+            if not p.is_valid(value):
+                raise ValueError(f"invalid {p.name} for {name}: {value}")
+            values[p.name] = value
+        presets[name] = values
+    return presets
+
+
+def formula_presets(spec, surface, wait: float = PRESET_WAIT) -> tuple[dict, str | None]:
+    """(presets, None) when a formula's tuned presets are known or arrive within ``wait`` seconds; else
+    (the published defaults, why): "pending" (still queued or tuning: a later run picks them up), "busy"
+    (the queue is full) or "failed". Tuning runs once per spec in ``lab.jobs``' workers, however many
+    sessions ask; the results are kept for ``_TUNED_SIZE`` specs."""
+    with _tuned_lock:
+        if spec in _tuned:
+            _tuned.move_to_end(spec)
+            known = _tuned[spec]
+            return (known, None) if known is not None else (_published_defaults(), "failed")
     try:
-        return _custom_presets(surface_key, surface)
-    except jobs.Busy as exc:
-        st.warning(str(exc))
-        st.button("Try again", key=retry_key)
-        st.stop()
-    except jobs.JobFailed as exc:  # the detail is for the log, not the visitor
-        _LOGGER.warning("Tuning the presets of %r failed", surface_key, exc_info=exc.__cause__ or exc)
-        st.warning("The learning rates could not be tuned for this formula; using the published defaults.")
-        return {name: optimizers.defaults(name) for name in optimizers.available()}
+        job = jobs.default_pool().shared(("presets", spec), [(jobs.tune_presets, (surface,))])
+    except jobs.Busy:
+        return _published_defaults(), "busy"
+    if not job.wait(wait):
+        return _published_defaults(), "pending"
+    try:
+        presets = _checked_presets(job.results()[0])
+    except Exception as exc:  # noqa: BLE001 - a task error, a cancelled job, a bad answer: logged, not shown
+        _LOGGER.warning("Tuning the presets of %r failed", spec, exc_info=exc.__cause__ or exc)
+        presets = None
+    with _tuned_lock:
+        _tuned[spec] = presets
+        while len(_tuned) > _TUNED_SIZE:
+            _tuned.popitem(last=False)
+    return (presets, None) if presets is not None else (_published_defaults(), "failed")
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner="Tuning the learning rates…")
-def _custom_presets(surface_key: tuple, _surface) -> dict:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+def _apply_tuned(state: PageState) -> None:
+    state.set(None, "surface_applied")  # apply_surface applies the (now tuned) presets on this run
+    state.set(None, "presets_waiting")
 
-    ctx = get_script_run_ctx()
-    owner = ctx.session_id if ctx is not None else "no-session"
-    # The Surface's compiled functions do not pickle; its fields do, and the worker compiles them.
-    data = {f.name: getattr(_surface, f.name) for f in fields(_surface) if f.init}
-    return jobs.run_tasks(owner, [(jobs.tune_presets, (data,))])[0]
+
+def presets_cached(surface_key: tuple, surface, retry_key: str = "keep.custom.btn_retry_presets",
+                   state: PageState | None = None) -> dict:
+    """The surface's presets. A formula's are tuned in ``lab.jobs``' worker processes (a fraction of a
+    second of CPU each, which would hold every other visitor's run up here), queued with everyone else's:
+    the page waits up to ``PRESET_WAIT`` seconds with a spinner, then races with the published defaults and
+    offers the tuned rates when they are ready (the button ``retry_key``). Busy is never "no": the race
+    always runs on the visitor's own surface."""
+    if not (isinstance(surface_key, tuple) and surface_key and surface_key[0] == "custom"):
+        return _presets(surface_key, surface)
+    with st.spinner(TUNING, show_time=True):
+        surface_presets, why = formula_presets(surface_key, surface)
+    waiting = state is not None and state.get("presets_waiting") == surface_key
+    if why == "failed":
+        st.warning(FAILED_TUNING)
+    elif why is not None:  # pending or busy: the race runs now, the tuned rates later
+        st.info(PENDING)
+        st.button("Use the tuned learning rates", key=retry_key, help="Applies them once they are ready "
+                  "(start and hyperparameters go back to this surface's presets).",
+                  on_click=_apply_tuned if state is not None else None, args=(state,) if state else ())
+        if state is not None and state.get("surface_applied") != surface_key:
+            state.set(surface_key, "presets_waiting")
+    elif waiting:
+        st.info(READY)
+        st.button("Use the tuned learning rates", key=retry_key, on_click=_apply_tuned, args=(state,))
+    return surface_presets
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
