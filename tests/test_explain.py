@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import optimizers
 import surfaces
-from lab import explain
+from lab import explain, presets
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 STEPS = 25
@@ -138,7 +138,7 @@ def test_page_shows_every_optimizer_without_exception():
     assert not at.exception
     assert not at.warning
     for name in optimizers.available():
-        at.session_state["explain.optimizer"] = name
+        at.session_state["keep.explain.optimizer"] = name
         at.run()
         assert not at.exception, name
         assert not at.warning, name
@@ -150,28 +150,101 @@ def test_page_shows_every_optimizer_without_exception():
 
 def test_step_slider_changes_the_numbers_and_matches_the_run():
     at = explain_app()
-    at.session_state["explain.optimizer"] = "nag"
+    at.session_state["keep.explain.optimizer"] = "nag"
     at.run()
     before = _latex_text(at)
-    at.slider(key="explain.t").set_value(5).run()
+    at.slider(key="keep.explain.t").set_value(5).run()
     assert not at.exception
     after = _latex_text(at)
     assert before != after
     # The θ_{t+1} shown for step 5 is the run's 5th point.
-    surface = surfaces.get(at.session_state["explain.surface"])
-    lr = at.session_state[f"explain.hp.{surface.name}.nag.lr"]
+    surface = surfaces.get(at.session_state["keep.explain.surface"])
+    lr = at.session_state[f"keep.explain.hp.{surface.name}.nag.lr"]
     point = optimizers.run("nag", surface, surface.start, 5, lr=lr).points[5]
     assert any(f"= {explain.number(float(point[0]))}" in text and r"\theta_{t+1}" in text for text in after)
-    at.button(key="explain.next").click().run()
-    assert at.session_state["explain.t"] == 6
+    at.button(key="keep.explain.next").click().run()
+    assert at.session_state["keep.explain.t"] == 6
     assert not at.exception
 
 
 def test_diverging_settings_warn_instead_of_failing():
     at = explain_app()
-    at.session_state["explain.optimizer"] = "sgd"
-    at.session_state["explain.surface"] = "beale"
-    at.session_state["explain.hp.beale.sgd.lr"] = 10.0
+    at.session_state["keep.explain.optimizer"] = "sgd"
+    at.session_state["keep.explain.surface"] = "beale"
+    at.session_state["keep.explain.hp.beale.sgd.lr"] = 10.0
     at.run()
     assert not at.exception
     assert at.warning or at.info
+
+
+# --- the explainer's URL, its one-line takeaway, refused values (issue 18) ----------------------------------
+def explain_link(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/explain.py")
+    at.query_params.clear()
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _query(at: AppTest) -> dict[str, str]:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in
+            ((k, at.query_params[k]) for k in at.query_params)}
+
+
+def test_every_setting_of_the_explainer_is_in_its_url_and_a_link_reproduces_it():
+    from lab import urlstate
+
+    query = urlstate.explain_params("adam", "saddle", 200, (1.0, 0.001),
+                                    {"lr": 0.1, "beta1": 0.8, "lr_schedule": "cosine"}, t=12)
+    at = explain_link(**query)
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    state = at.session_state
+    assert state["keep.explain.optimizer"] == "adam" and state["keep.explain.surface"] == "saddle"
+    assert state["keep.explain.t"] == 12 and state["keep.explain.steps"] == 200
+    assert state["keep.explain.hp.saddle.adam.lr"] == 0.1
+    assert state["keep.explain.hp.saddle.adam.beta1"] == 0.8
+    assert _query(at) == query  # written back unchanged: the page is its own link
+    surface = surfaces.get("saddle")
+    run = optimizers.run("adam", surface, (1.0, 0.001), 200, lr=0.1, beta1=0.8, lr_schedule="cosine")
+    point = run.points[12]
+    assert any(f"= {explain.number(float(point[1]))}" in text and r"\theta_{t+1}" in text
+               for text in _latex_text(at))
+    # Moving the step moves the URL.
+    at.button(key="keep.explain.next").click().run()
+    assert _query(at)["t"] == "13"
+
+
+def test_each_step_ends_with_one_plain_sentence_of_what_the_numbers_show():
+    at = explain_link(optimizer="adam", surface="saddle", start="1,0.001", lr_adam="0.1", t="1")
+    (sentence,) = [i.value for i in at.info if "effective learning rate" in i.value]
+    sgd = presets.surface_presets("saddle")["sgd"]["lr"]
+    assert "Along y, the flatter direction" in sentence and f"SGD's η = {sgd:g}" in sentence
+    at = explain_link(optimizer="sgd", surface="saddle", start="1,0.001", t="1")
+    assert any("flat directions stay slow" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize(("name", "surface_name"), [("adam", "saddle"), ("momentum", "beale"),
+                                                     ("newton", "saddle"), ("sgd", "rosenbrock")])
+def test_takeaway_numbers_are_the_steps_own(name, surface_name):
+    surface = surfaces.get(surface_name)
+    hyper = presets.surface_presets(surface_name)[name]
+    for record in optimizers.trace(name, surface, surface.start, 5, **hyper):
+        sentence = explain.takeaway(name, record, 0.01)
+        assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
+        g = record.gradient
+        flat = min((i for i in (0, 1) if g[i] != 0), key=lambda i: abs(g[i]))
+        assert explain.plain(abs(g[flat]), 3) in sentence
+
+
+def test_a_refused_value_says_why_next_to_its_field_and_the_old_value_stays():
+    at = explain_link(optimizer="adam", surface="saddle", lr_adam="0.1", t="3")
+    before = _latex_text(at)
+    at.number_input(key="keep.explain.hp.saddle.adam.lr").set_value(1e6).run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert error == "1e6 is refused: this page takes a learning rate from 1e-05 to 10. Using 0.1."
+    assert _latex_text(at) == before  # the explanation keeps the last accepted value
+    at.number_input(key="keep.explain.start.saddle.x").set_value(-2e6).run()
+    assert any("a start must lie within" in e.value for e in at.error)

@@ -185,6 +185,7 @@ def race_data(
     clickable: bool = False,
     charts: Iterable[Mapping] = (),
     present: Mapping | None = None,
+    links: Mapping | None = None,
 ) -> dict:
     """The exact ``data`` the player receives (also what tests inspect; AppTest runs no JavaScript).
 
@@ -195,7 +196,9 @@ def race_data(
     cursor at the shown step: each ``{"kind": .., "figure": figure_payload(..)}`` (x axis: the step) or
     ``{"kind": .., "note": "why there is no chart"}``. ``present`` (``ui.present.player_options``) switches
     the player to the presenter view: ``title``, ``contrast`` (bool), and the race's ``url`` with its QR
-    matrix ``qr`` (``{"size": n, "rows": ["0101…", …]}``).
+    matrix ``qr`` (``{"size": n, "rows": ["0101…", …]}``). ``links`` (``ui.race.player_links``) adds the
+    "Copy link" button (``copy``: true) and "Explain this step" (``explain``: the explainer's address
+    ``base`` and one query string per path, ``queries``; the player adds the step).
     """
     norm = [_normalize_path(p) for p in paths]
     plotly_src, plotly_3d_src = player_sources()
@@ -221,6 +224,8 @@ def race_data(
         data["clickable"] = True
     if present is not None:
         data["present"] = _present_entry(present)
+    if links is not None:
+        data["links"] = _links_entry(links, len(norm))
     # Lets the browser tell "same race again" (a rerun: keep playing, at most with a new speed) from "new
     # race" (rebuild).
     identity = {k: v for k, v in data.items() if k != "speed"}
@@ -238,6 +243,17 @@ def _present_entry(present: Mapping) -> dict:
             raise ValueError("a QR matrix is square rows of 0 and 1")
         entry["qr"] = {"size": len(rows), "rows": rows}
         entry["url"] = str(present.get("url") or "")
+    return entry
+
+
+def _links_entry(links: Mapping, n_paths: int) -> dict:
+    entry: dict[str, Any] = {"copy": bool(links.get("copy"))}
+    explain = links.get("explain")
+    if explain is not None:
+        queries = [str(q) for q in explain["queries"]]
+        if len(queries) != n_paths:
+            raise ValueError("one explainer query per path")
+        entry["explain"] = {"base": str(explain["base"]), "queries": queries}
     return entry
 
 
@@ -283,6 +299,8 @@ def race_animation(
     on_start: Callable[[], None] | None = None,
     charts: Iterable[Mapping] = (),
     present: Mapping | None = None,
+    links: Mapping | None = None,
+    on_speed: Callable[[], None] | None = None,
 ) -> None:
     """Show the race player: contour (and 3-D, if given) pictures with a Play/Pause clock.
 
@@ -290,7 +308,9 @@ def race_animation(
     ``path_payload``/``encode_paths``. The step the visitor paused or scrubbed to is available as
     ``st.session_state[key]["step"]`` after that rerun. With ``on_start``, a click on the contour sends
     the trigger ``start`` (``{"x": .., "y": ..}``, readable as ``st.session_state[key]["start"]`` inside
-    that callback, which runs before the script). ``charts`` and ``present``: see ``race_data``.
+    that callback, which runs before the script). ``charts``, ``present`` and ``links``: see
+    ``race_data``. ``on_speed`` runs when the visitor changes the player's speed (read it as
+    ``st.session_state[key]["speed"]``), so the page's own speed setting can follow.
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -299,8 +319,8 @@ def race_animation(
         _provision_static(ctx.main_script_path)
     data = race_data(contour, surface3d, paths, steps=steps, height=height, speed=speed, overlays=overlays,
                      gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None,
-                     charts=charts, present=present)
-    callbacks = {"on_step_change": _noop}
+                     charts=charts, present=present, links=links)
+    callbacks = {"on_step_change": _noop, "on_speed_change": on_speed or _noop}
     if on_start is not None:
         callbacks["on_start_change"] = on_start
     _race_component(key=key, data=data, height="content", **callbacks)

@@ -29,7 +29,7 @@ from lab.race import (
     trajectories_csv,
 )
 from optimizers.schedules import RUN_OPTIONS
-from ui import animation, gif_export, present, urlsync
+from ui import animation, gif_export, links, present, urlsync
 from ui.controls import (
     apply_surface,
     hyperparameter_panel,
@@ -220,6 +220,28 @@ def _overlay_arrays(surface_key: tuple, race: Race, _surface) -> dict[str, dict]
             for n in race.optimizers}
 
 
+def _speed_from_player(state: PageState) -> None:
+    """The player's Speed menu (or + / −) changed the speed: the sidebar's "Playback speed" follows."""
+    value = st.session_state.get(state.key("player"))
+    speed = value.get("speed") if value is not None else None
+    if isinstance(speed, (int, float)) and float(speed) in urlstate.SPEEDS:
+        state.set(float(speed), "speed")
+
+
+def player_links(surface_key: tuple, race: Race) -> dict:
+    """What the player's "Copy link" and "Explain this step" need: the explainer's address (its path from
+    ``app.py``'s table) and each optimizer's settings as the explainer's query (``lab.urlstate``). The
+    explainer knows the catalogue's surfaces only, so a formula's race gets "Copy link" alone."""
+    out: dict = {"copy": True}
+    base = links.page_url("pages/explain.py", {}) if surface_key[0] == "catalogue" else None
+    if base is not None:
+        out["explain"] = {"base": base, "queries": [
+            urlstate.query_string(urlstate.explain_params(n, surface_key[1], race.steps, race.start,
+                                                          race.hyperparameters_of(n)))
+            for n in race.optimizers]}
+    return out
+
+
 def _start_from_click(state: PageState) -> None:
     """The player's ``start`` trigger (a click on the contour): the new start point, before the script."""
     value = st.session_state.get(state.key("player"))
@@ -271,7 +293,9 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
                              key=state.key("player"),
                              speed=controls.speed, overlays=shown, gradient_scale=gscale,
                              step_scale=sscale, charts=charts,
-                             on_start=lambda: _start_from_click(state), present=shown_in_room)
+                             on_start=lambda: _start_from_click(state), present=shown_in_room,
+                             links=player_links(surface_key, race),
+                             on_speed=lambda: _speed_from_player(state))
     _results(surface, paths)
     if bar is None:
         _downloads(surface, race, paths, contour, surface3d, charts)

@@ -4,6 +4,7 @@
 //   load-plotly.js  loading plotly.js        clock.js     the clock and playback state
 //   layers.js       drawing the pictures     overlays.js  the overlays at the current step
 //   input.js        keys and clicks          present.js   presenter view, full screen, panels
+//   share.js        "Copy link" and "Explain this step"
 //   geometry.js, util.js: pure helpers.
 // ui/bundle.py joins the modules into one script (Streamlit's component and the offline download).
 //
@@ -17,6 +18,7 @@ import { DlLayers } from "./layers.js";
 import { dlLoadPlotly } from "./load-plotly.js";
 import { DL_OVERLAY_KEYS, DlOverlays } from "./overlays.js";
 import { DL_LOOKS, DlPresent } from "./present.js";
+import { DlShare } from "./share.js";
 import { dlDecode, dlEl } from "./util.js";
 
 const DL_INSTANCES = new WeakMap();
@@ -32,6 +34,7 @@ export class DlRacePlayer {
     this.alive = true;
     this.steps = Math.max(1, Math.floor(Number(data.steps) || 1));
     this.clock = new DlClock(this.steps, data.speed);
+    this.reportedSpeed = this.clock.speed;
     this.shown = -1;
     this.committed = -1;
     this.observers = [];
@@ -155,6 +158,7 @@ export class DlRacePlayer {
     this.fullButton = this.button("dl-full-button", "Full screen", () => this.toggleFullscreen());
     this.fullButton.setAttribute("aria-pressed", "false");
     tools.append(this.helpButton, this.fullButton);
+    const share = this.buildShare(tools);
     bar.append(tools);
     this.help = this.buildHelp();
     if (this.share) {
@@ -179,6 +183,7 @@ export class DlRacePlayer {
       plots.appendChild(this.div3d);
     }
     root.append(bar, this.help);
+    if (share) root.append(share);
     if (this.qr) root.append(this.qr);
     root.append(this.live, this.notes, this.status);
     if (this.overlays.size) root.append(this.buildOverlayLegend());
@@ -194,7 +199,10 @@ export class DlRacePlayer {
       this.render(this.clock.step);
     });
     this.scrub.addEventListener("change", () => this.settle());
-    this.select.addEventListener("change", () => this.setSpeed(this.select.value));
+    this.select.addEventListener("change", () => {
+      this.setSpeed(this.select.value);
+      this.reportSpeed();
+    });
     this.wireKeys();
     this.wireFit();
     if (this.present) this.fit();
@@ -209,6 +217,18 @@ export class DlRacePlayer {
   changeSpeed(dir) {
     this.setSpeed(dlNextSpeed(this.speed, dir));
     this.announce(`Speed ${this.speed}×`);
+    this.reportSpeed();
+  }
+
+  // The speed is one setting with the page's "Playback speed" (and the URL): Python hears each change.
+  reportSpeed() {
+    if (this.speed === this.reportedSpeed) return;
+    this.reportedSpeed = this.speed;
+    try {
+      if (this.hooks.setStateValue) this.hooks.setStateValue("speed", this.speed);
+    } catch (err) {
+      console.warn("Descent Lab: could not report the speed", err);
+    }
   }
 
   async start() {
@@ -410,7 +430,7 @@ export class DlRacePlayer {
   }
 }
 
-Object.assign(DlRacePlayer.prototype, DlLayers, DlOverlays, DlInput, DlPresent);
+Object.assign(DlRacePlayer.prototype, DlLayers, DlOverlays, DlInput, DlPresent, DlShare);
 
 // The component's entry point (Streamlit calls it with `component`; the offline file with the same shape).
 export function mountRace(component) {

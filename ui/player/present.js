@@ -211,9 +211,10 @@ export const DlPresent = {
     return b;
   },
 
-  togglePanel(panel, opener) {
+  // Opens `panel` (closing the others), or closes it when it is open; `keep`: open it in any case.
+  togglePanel(panel, opener, keep) {
     if (!panel) return;
-    const open = panel.hidden;
+    const open = keep || panel.hidden;
     this.closePanels();
     if (!open) return;
     panel.hidden = false;
@@ -224,12 +225,13 @@ export const DlPresent = {
   },
 
   hasOpenPanel() {
-    return [this.help, this.qr].some((p) => p && !p.hidden);
+    return [this.help, this.qr, this.sharePanel].some((p) => p && !p.hidden);
   },
 
   closePanels() {
     const wasOpen = this.hasOpenPanel();
-    for (const [panel, opener] of [[this.help, this.helpButton], [this.qr, this.qrButton]]) {
+    const panels = [[this.help, this.helpButton], [this.qr, this.qrButton], [this.sharePanel, this.explainButton]];
+    for (const [panel, opener] of panels) {
       if (!panel) continue;
       panel.hidden = true;
       if (opener) opener.setAttribute("aria-expanded", "false");

@@ -1,0 +1,38 @@
+"""Number fields that say why they refuse a value, next to the field (issue 18, item 5).
+
+A ``st.number_input`` with ``min_value``/``max_value`` refuses an out-of-range value in the browser with
+only a small red marker, and the page keeps computing with the old value without a word. ``number_field``
+accepts whatever is typed, checks it in Python, and when it refuses it writes the reason under the field
+("1e+06 is refused: lr must be in (0, 10]. Using 0.1.") and returns the last accepted value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import streamlit as st
+
+from lab.numbers import human
+
+
+def number_field(where, label: str, key: str, *, low: float, high: float, fallback: float,
+                 valid: Callable[[float], bool] | None = None, reason: str | Callable[[float], str] = "",
+                 step: float | None = None,
+                 fmt: str = "%.6g", help: str | None = None) -> float:
+    """The value to use: what the visitor typed when it is finite, within [low, high] and ``valid``;
+    otherwise the last accepted one (``fallback`` at first), with the reason (text, or a function of the
+    refused value) shown right under the field.
+    ``key`` holds the typed value in the session; ``<key>.accepted`` the last accepted one."""
+    value = where.number_input(label, key=key, step=step, format=fmt, help=help, persist_state="session")
+    accepted = f"{key}.accepted"
+    ok = (value is not None and math.isfinite(value) and low <= value <= high
+          and (valid is None or valid(float(value))))
+    if ok:
+        st.session_state[accepted] = float(value)
+        return float(value)
+    used = float(st.session_state.get(accepted, fallback))
+    why = reason(value) if callable(reason) else reason
+    why = why or f"it must be between {human(low)} and {human(high)}"
+    where.error(f"{human(value)} is refused: {why}. Using {human(used)}.", icon=":material/block:")
+    return used
