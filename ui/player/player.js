@@ -4,7 +4,7 @@
 //   load-plotly.js  loading plotly.js        clock.js     the clock and playback state
 //   layers.js       drawing the pictures     overlays.js  the overlays at the current step
 //   input.js        keys and clicks          present.js   presenter view, full screen, panels
-//   share.js        "Copy link" and "Explain this step"
+//   share.js        "Copy link" and "Explain this step"   touch.js  phones: drags scroll, the Zoom switch
 //   geometry.js, util.js: pure helpers.
 // ui/bundle.py joins the modules into one script (Streamlit's component and the offline download).
 //
@@ -19,6 +19,7 @@ import { dlLoadPlotly } from "./load-plotly.js";
 import { DL_OVERLAY_KEYS, DlOverlays } from "./overlays.js";
 import { DL_LOOKS, DlPresent } from "./present.js";
 import { DlShare } from "./share.js";
+import { DlTouch } from "./touch.js";
 import { dlDecode, dlEl } from "./util.js";
 
 const DL_INSTANCES = new WeakMap();
@@ -159,6 +160,7 @@ export class DlRacePlayer {
     this.fullButton.setAttribute("aria-pressed", "false");
     tools.append(this.helpButton, this.fullButton);
     const share = this.buildShare(tools);
+    this.buildTouch(tools);
     bar.append(tools);
     this.help = this.buildHelp();
     if (this.share) {
@@ -430,7 +432,7 @@ export class DlRacePlayer {
   }
 }
 
-Object.assign(DlRacePlayer.prototype, DlLayers, DlOverlays, DlInput, DlPresent, DlShare);
+Object.assign(DlRacePlayer.prototype, DlLayers, DlOverlays, DlInput, DlPresent, DlShare, DlTouch);
 
 // The component's entry point (Streamlit calls it with `component`; the offline file with the same shape).
 export function mountRace(component) {

@@ -2,6 +2,7 @@
 // high-contrast background, fitting both pictures into the window, full screen, the QR code of the race's
 // link and the list of keyboard shortcuts. Mixed into DlRacePlayer; the pure parts are exported for tests.
 
+import { dlTouchLayout } from "./touch.js";
 import { DL_KEY_HELP } from "./input.js";
 import { DL_SVG_NS, dlEl } from "./util.js";
 
@@ -90,7 +91,8 @@ function dlPageTop(el) {
 
 export const DlPresent = {
   styleLayout(layout, kind) {
-    return this.present ? dlPresentLayout(layout, kind) : layout;
+    const out = this.present ? dlPresentLayout(layout, kind) : layout;
+    return dlTouchLayout(out, kind, this.touch, this.zoom);
   },
 
   // Background traces (contour, 3-D surface). Presenter view: no colour bar beside the contour (its
