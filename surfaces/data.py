@@ -294,7 +294,8 @@ class DataSurface(Surface):
         for key, value in dict(
                 name=name, title=title or f"{dataset or name} · {spec.title}", expression=None,
                 latex=spec.latex,
-                bounds=bounds, minima=_frozen_points(minima), starts=starts, log_scale=False,
+                bounds=bounds, minima=_frozen_points(minima), starts=starts,
+                log_scale=not spec.classification,
                 description=description or spec.description, local_minima=np.zeros((0, 2)),
                 _value=None, _gradient=None, _hessian=None, gradient_expressions=None, program=None,
                 x=xs, y=ys, model=model, model_code=spec.code, stats=stats, dataset=dataset or name,

@@ -41,18 +41,35 @@ function dlDecode(t) {
   return t.dtype === "f4" ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
 }
 
+// plotly.js as the race player loaded it (the player keeps it off window.Plotly and publishes itself in
+// window.__descentLabPlayers); without a player within 8 s, this element loads the bundle the same way.
+function dlPlayerPlotly() {
+  const players = (window.__descentLabPlayers || []).filter((p) => p && p.alive && p.Plotly);
+  return players.length ? players[players.length - 1].Plotly : null;
+}
+
+function dlLoadPlotly(src, done) {
+  const had = Object.prototype.hasOwnProperty.call(window, "Plotly");
+  const before = window.Plotly;
+  const s = document.createElement("script");
+  s.src = src;
+  s.onload = () => {
+    const P = window.Plotly;
+    if (had) window.Plotly = before;
+    else delete window.Plotly;
+    if (P) done(P);
+  };
+  document.head.append(s);
+}
+
 function dlWhenPlotly(src, done) {
   let waited = 0;
   const poll = () => {
-    if (window.Plotly) return done(window.Plotly);
+    const P = dlPlayerPlotly();
+    if (P) return done(P);
     waited += 100;
-    // The race player loads plotly.js; load it here only if no player did within 8 s.
-    if (waited === 8000 && src && !document.querySelector(`script[src="${src}"]`)) {
-      const s = document.createElement("script");
-      s.src = src;
-      document.head.append(s);
-    }
-    if (waited < 60000) setTimeout(poll, 100);
+    if (waited === 8000 && src) return dlLoadPlotly(src, done);
+    if (waited < 8000) setTimeout(poll, 100);
   };
   poll();
 }
@@ -174,13 +191,26 @@ def _data_choice(state: PageState):
     return _uploaded(state, model)
 
 
+def _on_upload(state: PageState) -> None:
+    """A new file (before the widgets are drawn): keep its bytes in the page's state, so they survive a visit
+    to another page, and pick its natural model (logistic for labels 0/1)."""
+    file = st.session_state.get(state.key("file"))
+    if file is None:
+        return
+    content = file.getvalue()
+    state.set((file.name, content), "upload")
+    try:
+        state.set(lab_data.natural_model(lab_data.parse_upload(content)), "model")
+    except ValueError:
+        pass  # the page shows why, below
+
+
 def _uploaded(state: PageState, model: str):
-    upload = st.sidebar.file_uploader(
+    st.sidebar.file_uploader(
         "CSV file: two numeric columns x, y (a header row is optional), at most 10,000 rows and 1 MB",
-        key=state.key("file"), help="Commas, semicolons or tabs between the columns. For logistic regression "
-                                    "the y column holds labels 0 and 1.")
-    if upload is not None:
-        state.set((upload.name, upload.getvalue()), "upload")
+        key=state.key("file"), on_change=_on_upload, args=(state,),
+        help="Commas, semicolons or tabs between the columns. For logistic regression the y column holds "
+             "labels 0 and 1.")
     kept = state.get("upload")
     if kept is None:
         st.info("Upload a CSV file in the sidebar: two numeric columns (x, then y), a header row optional. "
@@ -190,15 +220,7 @@ def _uploaded(state: PageState, model: str):
     file_name, content = kept
     try:
         parsed = lab_data.parse_upload(content)
-    except ValueError as exc:
-        st.error(f"{literal.code(file_name)}: {literal.text(exc)}.")
-        return None
-    if state.get("model_for_upload") != file_name and urlsync.url_value(state, "model") is None:
-        model = lab_data.natural_model(parsed)
-        state.set(model, "model")
-    state.set(file_name, "model_for_upload")
-    digest = hashlib.sha256(content).hexdigest()
-    try:
+        digest = hashlib.sha256(content).hexdigest()
         surface = _upload_surface(digest, model, parsed, file_name)
     except ValueError as exc:
         st.error(f"{literal.code(file_name)}: {literal.text(exc)}.")

@@ -1,0 +1,166 @@
+"""AppTest of the Data page: it runs the core's mini-batch races, keeps every setting in the URL, warns on bad
+URL values, and answers every bad upload with a message instead of an exception."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import optimizers
+import surfaces
+from lab import data as lab_data
+from ui import animation
+from ui.data import SCATTER_NAME, UPLOAD_NOT_IN_LINK
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/data.py"
+
+
+def data_app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def component(at: AppTest, name: str) -> dict | None:
+    found = [c for c in at.get("bidi_component") if c.proto.component_name.endswith(name)]
+    assert len(found) <= 1
+    return json.loads(found[0].proto.json) if found else None
+
+
+def url(at: AppTest) -> dict:
+    values = {k: at.query_params[k] for k in at.query_params}
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in values.items()}
+
+
+def test_default_visit_races_sgd_at_three_batch_sizes_with_the_cores_paths():
+    at = data_app()
+    assert not at.exception and not at.warning and not at.error
+    query = url(at)
+    assert query["dataset"] == "iris" and query["model"] == "linear"
+    assert query["racers"] == "sgd:1,sgd:32,sgd:full" and query["seed"] == "0" and query["steps"] == "300"
+    player = component(at, animation.COMPONENT_NAME)
+    assert [p["name"] for p in player["paths"]] == ["SGD, B = 1", "SGD, B = 32", "SGD, full batch"]
+    iris = surfaces.get_dataset("iris")
+    start = tuple(float(v) for v in query["start"].split(","))
+    for payload, batch in zip(player["paths"], (1, 32, None), strict=True):
+        path = optimizers.run("sgd", iris, start, 300, batch_size=batch, seed=0, lr=0.05)
+        assert np.allclose(animation.decode_array(payload["x"]), path.points[:, 0], atol=1e-6)
+    assert [c["kind"] for c in player["charts"]] == ["loss", "epochs"]
+    scatter = component(at, SCATTER_NAME)
+    assert scatter["model"] == "linear" and len(scatter["params"]) == 3
+    assert len(scatter["figure"]["data"]) == 4  # the data and one fit per racer
+
+
+@pytest.mark.parametrize("preset", lab_data.PRESETS, ids=lambda p: p.title)
+def test_every_preset_is_a_url_that_reproduces_its_race(preset):
+    at = data_app(**preset.query)
+    assert not at.exception and not at.warning and not at.error
+    written = url(at)
+    for key, value in preset.query.items():
+        assert written[key] == value, key
+    names = [p["name"] for p in component(at, animation.COMPONENT_NAME)["paths"]]
+    assert names == [r.label for r in lab_data.parse_racers(preset.query["racers"])]
+
+
+def test_halving_every_7_epochs_is_converted_to_steps_per_racer():
+    preset = lab_data.PRESETS[1]
+    at = data_app(**preset.query)
+    surface = surfaces.get_dataset("diabetes")
+    player = component(at, animation.COMPONENT_NAME)
+    start = tuple(float(v) for v in preset.query["start"].split(","))
+    payload = player["paths"][0]  # SGD, B = 8: an epoch is 56 steps, so η halves every 392 steps
+    path = optimizers.run("sgd", surface, start, 1000, batch_size=8, seed=0, lr=0.2, lr_schedule="step",
+                          decay_rate=0.5, decay_steps=392)
+    assert np.allclose(animation.decode_array(payload["x"]), path.points[:, 0], atol=1e-6)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("dataset", "nope"), ("model", "cubic"), ("racers", "sgd:0"), ("racers", "lbfgs:8"), ("racers", ""),
+    ("steps", "abc"), ("steps", "99999"), ("start", "1,nan"), ("seed", "-5"), ("lr_sgd", "-1"),
+    ("decay_epochs", "x"), ("mystery", "1"),
+])
+def test_a_bad_url_value_warns_and_keeps_the_default(key, value):
+    at = data_app(**{key: value})
+    assert not at.exception
+    assert any(key in w.value for w in at.warning), [w.value for w in at.warning]
+    assert component(at, animation.COMPONENT_NAME) is not None  # the default race still runs
+
+
+def test_logistic_on_a_regression_data_set_says_so():
+    at = data_app(dataset="iris", model="logistic")
+    assert not at.exception
+    assert any("no 0/1 labels" in w.value for w in at.warning)
+
+
+GOOD = b"height,weight\n1.5,50\n1.6,56\n1.7,61\n1.8,70\n1.9,77\n"
+LABELS = b"radius;malignant\n10;0\n12;0\n14;1\n11;0\n17;1\n15;1\n"
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader[0].upload(name, content, "text/csv")
+    return at.run()
+
+
+def test_an_upload_races_says_it_is_not_in_the_link_and_offers_the_data():
+    at = data_app(dataset="upload")
+    assert not at.exception and any("cannot travel in a link" in i.value for i in at.info)
+    at = upload(at, "heights.csv", GOOD)
+    assert not at.exception and not at.error
+    assert any(i.value == UPLOAD_NOT_IN_LINK for i in at.info)
+    assert url(at)["dataset"] == "upload"
+    scatter = component(at, SCATTER_NAME)
+    assert scatter["model"] == "linear"
+    assert "height" in scatter["figure"]["layout"]["xaxis"]["title"]["text"]
+
+
+def test_an_upload_of_labels_0_1_gets_logistic_regression():
+    at = upload(data_app(dataset="upload"), "tumours.csv", LABELS)
+    assert not at.exception and not at.error
+    assert component(at, SCATTER_NAME)["model"] == "logistic"
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+BAD_UPLOADS = [
+    ("text in a number column", b"x,y\n1,2\n3,abc\n", "Row 3, column 2 (y): 'abc' is not a number"),
+    ("NaN", b"x,y\n1,2\nnan,3\n4,5\n", "Row 3, column 1 (x): nan is not a finite number"),
+    ("infinity", b"1,2\n3,inf\n", "Row 2, column 2 (y): inf is not a finite number"),
+    ("fewer than 2 rows", b"x,y\n1,2\n", "The file has 1 data row(s); at least 2 are needed"),
+    ("a constant column", b"x,y\n1,2\n1,3\n1,4\n", "x is constant"),
+    ("three columns", b"a,b,c\n1,2,3\n", "Row 1 has 3 column(s); the file needs exactly two columns"),
+    ("empty", b"\n\n", "The file is empty"),
+    ("too large", b"x,y\n" + b"1,2\n" * 300_000, "The file is 1.2 MB; at most 1 MB is accepted"),
+    ("too many rows", b"x,y\n" + b"".join(b"%d,%d\n" % (i, i % 7) for i in range(10_001)),
+     "The file has 10,001 rows; at most 10,000 are accepted"),
+    ("not CSV at all", PNG, "This is not a CSV file"),
+    ("not UTF-8", "x,y\n1,2\n3,4\nä,5\n".encode("latin-1"), "This is not a CSV file: it is not UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize(("case", "content", "message"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_every_bad_upload_gets_a_clear_message(case, content, message):
+    at = upload(data_app(dataset="upload"), "bad.csv", content)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and message in errors[0].replace("\\", ""), errors
+    assert component(at, animation.COMPONENT_NAME) is None
+
+
+def test_labels_other_than_0_1_for_logistic_are_refused_with_a_message():
+    at = upload(data_app(dataset="upload"), "scores.csv", GOOD)
+    at = at.selectbox(key="keep.data.model").set_value("logistic").run()
+    assert not at.exception
+    assert any("logistic needs labels 0 and 1" in e.value for e in at.error)
+
+
+def test_the_file_name_is_shown_as_literal_text():
+    at = upload(data_app(dataset="upload"), "**bold** [link](http://evil.example).csv", b"x,y\n1,a\n")
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("`**bold** [link](http://evil.example).csv`")
