@@ -13,6 +13,9 @@ Rendered with NumPy and Pillow only (no matplotlib, no browser):
 Measured (bench/bench_gif.py): ten optimizers × 300 steps, 301 frames at 480×400, in 1.3–1.9 s and
 190–310 kB (two busy shared cores).
 MP4 is not offered: it would need a new dependency (imageio-ffmpeg or PyAV) for an encoder.
+
+For slides (``GifStyle``): the sizes of ``SLIDE_SIZES`` (1280 × 720 and 960 × 540, 16:9), a title, the
+formula under it, axes with the bounds' values, and type scaled for a room (``font_scale``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import io
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -38,6 +42,31 @@ HEADER = 24
 LEGEND_ROW = 20
 TRAIL_WIDTH = 2
 HEAD_RADIUS = 4
+
+SIZES = {"480x400": (480, 400), "960x540": (960, 540), "1280x720": (1280, 720)}  # "web", then 16:9 slides
+SLIDE_SIZES = ("1280x720", "960x540")
+
+
+@dataclass(frozen=True)
+class GifStyle:
+    """What goes into the picture besides the race: size in pixels, the title (None: the surface's),
+    the formula line (None: none), axes with the bounds' values, and the type's scale (1: 14 px titles)."""
+
+    size: tuple[int, int] = (480, 400)
+    title: str | None = None
+    formula: str | None = None
+    axes: bool = False
+    font_scale: float = 1.0
+
+    def px(self, base: float) -> int:
+        return max(8, int(round(base * self.font_scale)))
+
+
+def formula_text(surface) -> str:
+    """The surface's formula as plain text for a picture: ``f(x, y) = x^2 - y^2``."""
+    text = str(surface.expression).replace("**", "^")
+    return f"f(x, y) = {text}"
+
 
 # Palette indices
 WHITE, BLACK, DARK, GREY, LIGHT = 0, 1, 2, 3, 4
@@ -73,8 +102,12 @@ def _font(size: int) -> ImageFont.ImageFont:
 class _Layout:
     """Where the surface's bounds go in the image (equal aspect, centred), and the legend's rows."""
 
-    def __init__(self, surface, size: tuple[int, int], item_widths: list[float]):
+    def __init__(self, surface, size: tuple[int, int], item_widths: list[float],
+                 style: GifStyle | None = None):
+        style = style or GifStyle(size=size)
         self.width, self.height = int(size[0]), int(size[1])
+        self.header = style.px(HEADER) * (2 if style.formula else 1)
+        self.row = style.px(LEGEND_ROW)
         # Legend items flow left to right and wrap: (x, row) of each.
         self.items: list[tuple[float, int]] = []
         x, row = 8.0, 0
@@ -84,17 +117,21 @@ class _Layout:
             self.items.append((x, row))
             x += w
         rows = row + 1 if item_widths else 0
-        self.legend_top = self.height - rows * LEGEND_ROW - (6 if rows else 0)
+        self.legend_top = self.height - rows * self.row - (6 if rows else 0)
+        # Axes: room for the values left of and under the picture.
+        self.axis_left = style.px(44) if style.axes else 0
+        self.axis_bottom = style.px(22) if style.axes else 0
         (x0, x1), (y0, y1) = surface.bounds
         self.x0, self.y1 = x0, y1
-        room_w, room_h = self.width - 8, self.legend_top - HEADER - 4
+        room_w = self.width - 8 - 2 * self.axis_left
+        room_h = self.legend_top - self.header - 4 - self.axis_bottom
         if room_w < 20 or room_h < 20:
             raise ValueError(f"Invalid GIF size {size}: too small for the picture and its legend")
         self.scale = min(room_w / (x1 - x0), room_h / (y1 - y0))
         self.plot_w = max(1, int(round((x1 - x0) * self.scale)))
         self.plot_h = max(1, int(round((y1 - y0) * self.scale)))
         self.left = (self.width - self.plot_w) // 2
-        self.top = HEADER + (room_h - self.plot_h) // 2
+        self.top = self.header + (room_h - self.plot_h) // 2
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
         """(N, 2) surface coordinates -> (N, 2) float pixel coordinates."""
@@ -223,9 +260,29 @@ def _legend_widths(names: list[str], font) -> list[float]:
     return [22 + font.getlength(_title(n)) + 16 for n in names]
 
 
+def _tick(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _axes(draw: ImageDraw.ImageDraw, layout: _Layout, surface, font) -> None:
+    """The bounds' values (ends and middle) under and left of the picture, and the axis names."""
+    (x0, x1), (y0, y1) = surface.bounds
+    left, top, right, bottom = layout.box
+    for value, anchor in ((x0, "lt"), ((x0 + x1) / 2, "mt"), (x1, "rt")):
+        px = layout.pixels(np.array([[value, y1]]))[0, 0]
+        draw.line((px, bottom, px, bottom + 4), fill=GREY)
+        draw.text((px, bottom + 5), _tick(value), fill=DARK, font=font, anchor=anchor)
+    for value, anchor in ((y0, "rb"), ((y0 + y1) / 2, "rm"), (y1, "rt")):
+        py = layout.pixels(np.array([[x0, value]]))[0, 1]
+        draw.line((left - 4, py, left, py), fill=GREY)
+        draw.text((left - 6, py), _tick(value), fill=DARK, font=font, anchor=anchor)
+    draw.text((right + 6, bottom), "x", fill=DARK, font=font, anchor="lb")
+    draw.text((left + 4, top - 3), "y", fill=DARK, font=font, anchor="lb")
+
+
 def _legend(draw: ImageDraw.ImageDraw, layout: _Layout, names: list[str], font) -> None:
     for i, (name, (x, row)) in enumerate(zip(names, layout.items, strict=True)):
-        y = layout.legend_top + 4 + row * LEGEND_ROW + LEGEND_ROW / 2
+        y = layout.legend_top + 4 + row * layout.row + layout.row / 2
         draw.line((x, y, x + 16, y), fill=TRAIL0 + i, width=3)
         draw.ellipse((x + 8 - 4, y - 4, x + 8 + 4, y + 4), fill=TRAIL0 + i, outline=DARK)
         draw.text((x + 22, y), _title(name), fill=DARK, font=font, anchor="lm")
@@ -240,14 +297,21 @@ def frame_steps(steps: int, frames: int) -> list[int]:
 
 
 def race_gif(surface, paths: Mapping[str, optimizers.Path], *, frames: int | None = None,
-             size: tuple[int, int] = (480, 400), progress: Callable[[float], None] | None = None,
-             title: str | None = None) -> bytes:
+             size: tuple[int, int] | None = None, progress: Callable[[float], None] | None = None,
+             title: str | None = None, style: GifStyle | None = None) -> bytes:
     """An animated GIF (bytes) of the race: one frame per shown step, trails growing, looping.
 
     paths: {optimizer slug: Path of one start} (as ``lab.race.run_race`` returns), all of the same length.
     frames: how many frames (default: one per step up to MAX_FRAMES; never more than steps + 1).
     progress: called with the fraction done (0 … 1) as frames render and once more when encoded.
+    style: size, title, formula, axes and type size (``GifStyle``); ``size`` and ``title`` override it.
     """
+    style = style or GifStyle()
+    if size is not None:
+        style = replace(style, size=tuple(size))
+    if title is not None:
+        style = replace(style, title=title)
+    size = style.size
     names = list(paths)
     if not names:
         raise ValueError("Nothing to draw: the race has no optimizers")
@@ -260,15 +324,20 @@ def race_gif(surface, paths: Mapping[str, optimizers.Path], *, frames: int | Non
     if steps < 1:
         raise ValueError("Nothing to animate: the paths have no steps")
     shown = frame_steps(steps, frames if frames is not None else MAX_FRAMES)
-    legend_font = _font(13)
-    layout = _Layout(surface, size, _legend_widths(names, legend_font))
+    legend_font = _font(style.px(13))
+    layout = _Layout(surface, size, _legend_widths(names, legend_font), style)
     palette = _palette(names)
     canvas = _background(surface, layout, palette)
     draw = ImageDraw.Draw(canvas)
     _legend(draw, layout, names, legend_font)
+    header_font = _font(style.px(14))
+    line = layout.header / (2 if style.formula else 1)
+    if style.axes:
+        _axes(draw, layout, surface, _font(style.px(12)))
+    if style.formula:
+        draw.text((8, line * 1.5), style.formula, fill=DARK, font=_font(style.px(13)), anchor="lm")
     trails = [_Trail(layout, points[n], TRAIL0 + i) for i, n in enumerate(names)]
-    header_font = _font(14)
-    heading = title if title is not None else surface.title
+    heading = style.title if style.title is not None else surface.title
     images = []
     previous = 0
     for k, step in enumerate(shown):
@@ -279,8 +348,8 @@ def race_gif(surface, paths: Mapping[str, optimizers.Path], *, frames: int | Non
         fd = ImageDraw.Draw(frame)
         for trail in trails:
             trail.draw_head(fd, step)
-        fd.text((8, HEADER / 2), heading, fill=DARK, font=header_font, anchor="lm")
-        fd.text((layout.width - 8, HEADER / 2), f"step {step} / {steps}", fill=DARK, font=header_font,
+        fd.text((8, line / 2), heading, fill=DARK, font=header_font, anchor="lm")
+        fd.text((layout.width - 8, line / 2), f"step {step} / {steps}", fill=DARK, font=header_font,
                 anchor="rm")
         images.append(frame)
         if progress is not None:

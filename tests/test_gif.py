@@ -137,7 +137,7 @@ def test_gif_download_renders_once_per_race_and_keeps_only_the_latest(monkeypatc
     at = AppTest.from_function(_script, default_timeout=60)
     at.run()
     assert not at.exception
-    assert [b.label for b in at.button] == ["Make a GIF for slides"]
+    assert [b.label for b in at.button] == ["Make the GIF"]
     assert not at.get("download_button")
     at.button(key="gif_export.make").click().run()
     assert not at.exception
@@ -153,3 +153,38 @@ def test_gif_download_renders_once_per_race_and_keeps_only_the_latest(monkeypatc
     at.button(key="gif_export.make").click().run()
     assert len(calls) == 2
     assert Image.open(io.BytesIO(at.session_state[gif_export.STATE_KEY]["data"])).n_frames == 13
+    # Slide sizes: the visitor's choice is the GIF's size (and another choice is another GIF).
+    at.selectbox(key="gif_export.size").set_value("960x540").run()
+    assert not at.get("download_button")
+    at.button(key="gif_export.make").click().run()
+    assert Image.open(io.BytesIO(at.session_state[gif_export.STATE_KEY]["data"])).size == (960, 540)
+
+
+def test_slide_sizes_are_16_9_and_offered_first():
+    from ui import gif_export
+
+    assert gif.SLIDE_SIZES == ("1280x720", "960x540")
+    assert all(gif.SIZES[s][0] * 9 == gif.SIZES[s][1] * 16 for s in gif.SLIDE_SIZES)
+    assert list(gif_export.SIZE_LABELS)[:2] == list(gif.SLIDE_SIZES)
+
+
+def _ink(frame: np.ndarray, box) -> int:
+    """Pixels darker than the page in ``box`` (x0, y0, x1, y1) of an RGB frame: text drawn there."""
+    x0, y0, x1, y1 = box
+    return int((frame[y0:y1, x0:x1].sum(axis=-1) < 300).sum())
+
+
+def test_a_slide_gif_has_title_formula_axes_and_larger_type():
+    surface = surfaces.get("saddle")
+    paths = _paths("saddle", ["sgd", "adam"], 20)
+    plain = _frames(gif.race_gif(surface, paths, style=gif.GifStyle((1280, 720))))[-1]
+    style = gif.GifStyle((1280, 720), "Who leaves first?", gif.formula_text(surface), True, 1.8)
+    slide = _frames(gif.race_gif(surface, paths, style=style))[-1]
+    assert slide.shape == (720, 1280, 3)
+    assert gif.formula_text(surface) == "f(x, y) = x^2 - y^2"
+    # The formula's line (under the title) carries text only when asked for.
+    line = (0, 45, 400, 85)
+    assert _ink(slide, line) > 100 and _ink(plain, line) == 0
+    # Larger type: the title takes more ink than at the default size.
+    title = (0, 0, 500, 40)
+    assert _ink(slide, title) > 1.5 * _ink(plain, title) > 0

@@ -1,6 +1,8 @@
 """"Make a GIF for slides": renders the race as an animated GIF on request, then offers it for download.
 
-Only the latest GIF of a session is kept (``st.session_state["gif_export.latest"]``), together with the
+The visitor picks the picture first (in a pop-over): the size (480 × 400, or 16:9 slides of 960 × 540 and
+1280 × 720), a title, the formula, axes, and large type. Only the latest GIF of a session is kept
+(``st.session_state["gif_export.latest"]``), together with the
 key of the race it shows; as long as the page shows that race, reruns offer the same bytes without
 rendering again. A different race shows the button again.
 """
@@ -13,7 +15,7 @@ from collections.abc import Hashable, Mapping
 import streamlit as st
 
 import optimizers
-from lab.gif import race_gif
+from lab.gif import SIZES, SLIDE_SIZES, GifStyle, formula_text, race_gif
 
 STATE_KEY = "gif_export.latest"
 FAILED = "Could not make the GIF of this race."
@@ -27,20 +29,46 @@ def _latest(key: Hashable) -> bytes | None:
     return None
 
 
+SIZE_LABELS = {"1280x720": "1280 × 720 (slides, 16:9)", "960x540": "960 × 540 (slides, 16:9)",
+               "480x400": "480 × 400 (a web page)"}
+MAX_TITLE = 80
+
+
+def gif_style(surface, where=None) -> GifStyle:
+    """The picture's options (size, title, formula, axes, large type), drawn in ``where``."""
+    where = where or st
+    size = where.selectbox("Size", [*SLIDE_SIZES, "480x400"], key="gif_export.size",
+                           format_func=SIZE_LABELS.get, persist_state="session")
+    title = where.text_input("Title", value=surface.title, max_chars=MAX_TITLE, key="gif_export.title",
+                             help="Drawn at the top left of every frame.")
+    c1, c2, c3 = where.columns(3)
+    formula = c1.checkbox("Formula", value=True, key="gif_export.formula", persist_state="session")
+    axes = c2.checkbox("Axes", value=True, key="gif_export.axes", persist_state="session")
+    large = c3.checkbox("Large type", value=True, key="gif_export.large", persist_state="session",
+                        help="Type scaled to the picture's height, for the back of the room.")
+    width, height = SIZES[size]
+    scale = max(1.0, height / 400) if large else 1.0
+    shown = formula_text(surface) if formula else None
+    return GifStyle((width, height), title.strip() or surface.title, shown, axes, scale)
+
+
 def gif_download(surface, paths: Mapping[str, optimizers.Path], key: Hashable) -> None:
-    """A "Make a GIF for slides" button; once rendered (with a progress bar), a download button.
+    """"GIF for slides": its options in a pop-over and a "Make the GIF" button; once rendered (with a
+    progress bar), a download button.
 
     key: anything hashable and comparable that identifies the race shown (for example
-    ``(surface_key, race)``): the stored GIF is offered again only for an equal key.
+    ``(surface_key, race)``): the stored GIF is offered again only for an equal key and the same options.
     """
     if not paths:
         return
+    with st.popover("GIF for slides", icon=":material/gif_box:"):
+        style = gif_style(surface)
+        clicked = st.button("Make the GIF", key="gif_export.make", type="primary",
+                            help="An animated, looping GIF of this race; it takes a few seconds.")
+    key = (key, style)
     data = _latest(key)
-    slot = st.empty()  # the button, then the progress bar, then the download button, in one place
+    slot = st.empty()  # the progress bar, then the download button, in one place
     if data is None:
-        clicked = slot.button("Make a GIF for slides", key="gif_export.make", icon=":material/gif_box:",
-                              help="An animated GIF of this race (480×400, looping) for slides; "
-                                   "it takes a second or two.")
         if not clicked:
             return
         bar = slot.progress(0.0, text="Drawing the frames…")
@@ -53,7 +81,7 @@ def gif_download(surface, paths: Mapping[str, optimizers.Path], key: Hashable) -
                 bar.progress(fraction, text="Drawing the frames…")
 
         try:
-            data = race_gif(surface, paths, progress=progress)
+            data = race_gif(surface, paths, progress=progress, style=style)
         except ValueError:  # the detail is for the log, not the visitor
             _LOGGER.warning("GIF export failed", exc_info=True)
             slot.warning(FAILED)
