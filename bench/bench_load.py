@@ -14,12 +14,18 @@ websocket protocol, no browsers) and prints the figures:
 ``waves``  500 visits: ``--waves`` waves of 50 (40 race, 5 atlas at 64 × 64, 5 custom), one after the
            other, new sessions each; the server's memory after each wave. Target: under 1 GB, no growth
            from wave to wave. Run with ``runner.postScriptGC`` false and true (``--gc both``) to compare.
+``formulas`` "everyone, try your own function now": 30 visitors each type a formula of their own on the
+           Custom-surface page at the same instant (``loadtest`` kind ``formula``), then each types another.
+           Target: every visitor gets a race on their own formula (no "busy", no default surface, the
+           formula kept in the URL), p95 ≤ 5 s per run. Also prints the server's processes and memory
+           (RSS and PSS, server and every worker) after warm-up and after the crowd.
 ``replicas`` the ``race`` and ``heavy`` crowds through nginx and three replicas (the shipped setup, started
            by ``deploy/replicas.py --no-kill``; needs nginx, which that script installs when missing).
 
     .venv/bin/python bench/bench_load.py                      # all four
     .venv/bin/python bench/bench_load.py race heavy --ramp 10 --think 2,6
     .venv/bin/python bench/bench_load.py waves --gc both
+    .venv/bin/python bench/bench_load.py formulas --visitors 30
 
 The machine is shared: the load average is printed before and after each scenario; compare runs made
 when it was low. Memory: RSS of the server process, and of its workers (atlas pool, formula sandbox).
@@ -41,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from loadtest import server  # noqa: E402
 from loadtest.__main__ import format_report, format_stats, format_wave, run_load, warm_up  # noqa: E402
 
-TARGETS = {"race": ("race (all)", 1.0), "heavy": ("race.rerun", 1.5)}
+TARGETS = {"race": ("race (all)", 1.0), "heavy": ("race.rerun", 1.5), "formulas": ("formula", 5.0)}
 
 
 def loadavg() -> str:
@@ -138,6 +144,60 @@ def scenario_waves(args, gc: str | None) -> bool:
         return report.failed == 0 and report.exceptions == 0 and max(peaks) < 2**30
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size of ``pid`` (pages shared between processes counted once overall)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next((int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:")), 0)
+    except OSError:
+        return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used so far."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_table(pid: int, cpu_before: dict[int, float] | None = None) -> str:
+    """The server and each of its descendants: RSS, PSS, what it is and (with ``cpu_before``) the CPU
+    seconds it used since then."""
+    rows = []
+    for p in [pid, *server.descendants(pid)]:
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        what = ("server" if p == pid else "formula sandbox" if "surfaces.expression" in cmd
+                else "lab.jobs worker" if "lab.jobs" in cmd else cmd[:60])
+        if cpu_before is not None:
+            what += f" (CPU {cpu_seconds(p) - cpu_before.get(p, 0.0):.1f} s during the crowd)"
+        rows.append((p, (server.rss_bytes(p) or 0) / 2**20, pss_bytes(p) / 2**20, what))
+    rss, pss = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    lines = [f"{len(rows)} processes, RSS {rss:.0f} MB, PSS {pss:.0f} MB"]
+    lines += [f"  {p:>7}  RSS {rss:5.0f} MB  PSS {pss:5.0f} MB  {what}" for p, rss, pss, what in rows]
+    return "\n".join(lines)
+
+
+def scenario_formulas(args, gc: str | None) -> bool:
+    with server.app_server(*gc_flag(gc)) as (url, proc):
+        warm_up(url)
+        print(f"== formulas: {args.visitors} visitors type their own formula at the same instant, then "
+              f"another ({args.think} s later); load before {loadavg()}", flush=True)
+        print("after warm-up: " + process_table(proc.pid), flush=True)
+        cpu = {p: cpu_seconds(p) for p in [proc.pid, *server.descendants(proc.pid)]}
+        report = run_load(url, args.visitors, 1, {"formula": args.visitors}, ramp=0.0, think=args.think_range,
+                          server_pids=[proc.pid], seed=args.seed, heavy_timeout=120.0)
+        print(format_report(report))
+        print("after the crowd: " + process_table(proc.pid, cpu))
+        print(f"load after {loadavg()}\n", flush=True)
+        return verdict(report, "formulas")
+
+
 def scenario_replicas(args, gc: str | None) -> bool:
     import json
     import subprocess
@@ -180,8 +240,9 @@ def verdict(report, scenario: str) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", default=["race", "heavy", "replicas", "waves"],
-                        choices=["race", "heavy", "replicas", "waves"])
+    parser.add_argument("scenarios", nargs="*", default=["race", "heavy", "formulas", "replicas", "waves"],
+                        choices=["race", "heavy", "formulas", "replicas", "waves"])
+    parser.add_argument("--visitors", type=int, default=30, help="formulas: visitors typing at once")
     parser.add_argument("--ramp", type=float, default=10.0, help="visitors arrive within this many seconds")
     parser.add_argument("--think", default="2,6", help="seconds between a visitor's runs: MIN,MAX")
     parser.add_argument("--waves", type=int, default=10)
@@ -200,8 +261,8 @@ def main() -> int:
     ok = True
     for gc in gcs:
         for name in args.scenarios:
-            run = {"race": scenario_race, "heavy": scenario_heavy, "replicas": scenario_replicas,
-                   "waves": scenario_waves}[name]
+            run = {"race": scenario_race, "heavy": scenario_heavy, "formulas": scenario_formulas,
+                   "replicas": scenario_replicas, "waves": scenario_waves}[name]
             ok &= run(args, gc)
     return 0 if ok else 1
 

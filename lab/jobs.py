@@ -286,8 +286,8 @@ class Pool:
             return [] if self._executor is None else self._executor.pids()
 
     def warm_up(self, wait: float = 60.0) -> bool:
-        """Start the worker processes now (the first job otherwise pays for their start, ~2 s); True when
-        they are ready within ``wait`` seconds."""
+        """Start the worker processes now (the first job otherwise pays for their start, 2–8 s); True when
+        they are ready within ``wait`` seconds (``wait=0``: start them and return at once)."""
         with self._lock:
             executor = self._ensure_executor()
         return executor.warm_up(wait)

@@ -23,6 +23,7 @@ from ui.urlsync import PageState
 
 use_app_navigation()
 
+controls.warm_formula_workers()  # a link may bring a formula (expr)
 state = PageState("atlas")
 urlsync.read_url(state, atlas_ui.url_parsers())
 warnings = urlsync.url_warnings(state)

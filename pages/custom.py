@@ -52,6 +52,7 @@ def keep_formula(state, typed: str, window: str) -> None:
         values["bounds"] = urlstate.parse_bounds(window)
 
 
+controls.warm_formula_workers()
 state = race_ui.PageState("custom")
 race_ui.read_url(state, extra={"expr": parse_expression, "bounds": urlstate.parse_bounds})
 BOUND_NAMES = ("xmin", "xmax", "ymin", "ymax")

@@ -68,8 +68,9 @@ MAX_LITERAL = 1e6  # |number| as typed
 MAX_EXPONENT = 20  # |p| of a constant exponent
 MAX_CONSTANT = 1e12  # |value| of any constant sub-expression
 MAX_FRACTION_BITS = 256  # numerator and denominator of the exact fractions SymPy keeps
-TIME_LIMIT = 5.0  # seconds for a whole from_expression call
-PARENT_RESERVE = 0.25  # of which this much is kept for building the Surface in this process (bounded, ~ms)
+TIME_LIMIT = 5.0  # seconds for a whole from_expression call when a sandbox worker is free
+QUEUE_LIMIT = 10.0  # seconds a formula may wait in line for a worker under a crowd, processing included
+PARENT_RESERVE = 0.25  # kept for building the Surface in this process (bounded: about a millisecond)
 BUILD_BUDGET = 0.8  # CPU seconds: the worker refuses a formula whose Surface takes longer to compile
 SURVEY_BUDGET = 1.0  # CPU seconds for the search of minima (it stops early and keeps what it has)
 GRID = 25  # the minima search starts from GRID x GRID points
@@ -938,9 +939,25 @@ def _remember(key, outcome) -> None:
             _cache.popitem(last=False)
 
 
+def _keep_late_answer(text: str, box: Bounds):
+    """What to do with an answer that came after its visitor's deadline: cache it, so "Try again" (or the
+    next visitor with this formula) finds it ready."""
+
+    def keep(outcome) -> None:
+        if isinstance(outcome, sandbox.Rejected):
+            _remember((text, box), str(outcome))
+            return
+        try:
+            _remember((text, box), _surface_from(outcome, text, box))
+        except ValueError as exc:
+            _remember((text, box), str(exc))
+
+    return keep
+
+
 def _build(text: str, box: Bounds, deadline: float) -> FormulaSurface:
     try:
-        result = _SANDBOX.run((text, box), deadline=deadline)
+        result = _SANDBOX.run((text, box), deadline=deadline, late=_keep_late_answer(text, box))
     except sandbox.Rejected as exc:
         _remember((text, box), str(exc))
         raise ValueError(str(exc)) from None
@@ -964,7 +981,11 @@ def from_expression(text: str, bounds: Bounds | None = None) -> FormulaSurface:
 
     Raises ValueError (``sandbox.Rejected`` from the worker) with a message for students when the formula
     or the bounds are refused, and ``sandbox.Unavailable`` (not a ValueError) when no answer came in time
-    (busy, too slow, a crashed worker): the formula was not judged. Answers within ``TIME_LIMIT`` seconds.
+    (busy, too slow, a crashed worker): the formula was not judged. A worker gets at most
+    ``sandbox.WORKER_TIMEOUT`` seconds for it, so with a free worker the answer comes within ``TIME_LIMIT``
+    seconds; when a crowd of new formulas arrives at once, a formula waits in line (first come, first
+    served) for at most ``QUEUE_LIMIT`` seconds in all, and an answer that comes later is kept for the
+    next try.
     Surfaces and refusals are cached (``CACHE_SIZE``); when several sessions ask for the same formula at
     once, one worker builds it and the others wait for that answer.
     """
@@ -985,7 +1006,7 @@ def from_expression(text: str, bounds: Bounds | None = None) -> FormulaSurface:
         raise ValueError(hit)
     if hit is not None:
         return hit
-    deadline = started + TIME_LIMIT - PARENT_RESERVE
+    deadline = started + QUEUE_LIMIT - PARENT_RESERVE
     if not leader:
         if not flight.done.wait(max(0.0, deadline - time.monotonic())):
             raise sandbox.Unavailable(sandbox.BUSY)

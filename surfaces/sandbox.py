@@ -354,12 +354,15 @@ class Sandbox:
         if self._pool is not None:
             self._pool.shutdown()
 
-    def run(self, request, deadline: float, timeout: float = WORKER_TIMEOUT):
+    def run(self, request, deadline: float, timeout: float = WORKER_TIMEOUT, late=None):
         """The worker's answer to ``request``: its payload, or Rejected / Unavailable.
 
         Waits (in arrival order) for a free worker until ``deadline`` (time.monotonic()), then gives the
-        worker at most ``timeout`` seconds (and never past ``deadline``); on timeout the worker is killed
-        and replaced.
+        worker at most ``timeout`` seconds. When the worker's own ``timeout`` runs out it is killed and
+        replaced (TOO_LONG). When the caller's ``deadline`` comes first, the caller gets Unavailable
+        (BUSY) at once, but the worker is not killed for it: a thread of ours waits for the answer until
+        the worker's own timeout, hands it to ``late(outcome)`` (the payload, or a Rejected) when given —
+        so the next try finds it ready — and returns the worker to the pool.
         """
         pool = self._get_pool()
         for _attempt in range(2):  # a second try only when an idle worker had died before the request
@@ -379,25 +382,56 @@ class Sandbox:
                 except (_Dead, pickle.UnpicklingError, EOFError):
                     continue
                 sent = time.monotonic()
-                end = min(sent + timeout, deadline)
+                own_end = sent + timeout
                 try:
-                    reply = worker.ask(request, end)
+                    reply = _outcome(worker.ask(request, min(own_end, deadline)))
                 except _Timeout:
-                    raise Unavailable(TOO_LONG if end - sent >= timeout * 0.9 else BUSY) from None
+                    if own_end <= deadline:
+                        raise Unavailable(TOO_LONG) from None
+                    worker = _handed_over(pool, worker, own_end, late)  # finishes in the background
+                    raise Unavailable(BUSY) from None
                 except _Dead:
                     raise Unavailable(CRASHED) from None
                 except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError):
                     raise Unavailable(FAILED) from None
                 healthy = True
             finally:
-                pool.release(worker, healthy)
-            status, payload = reply if isinstance(reply, tuple) and len(reply) == 2 else (None, None)
-            if status == "ok":
-                return payload
-            if status == "error" and isinstance(payload, str):
-                raise Rejected(payload)
-            raise Unavailable(FAILED)
+                if worker is not None:
+                    pool.release(worker, healthy)
+            if isinstance(reply, BaseException):
+                raise reply
+            return reply
         raise Unavailable(BUSY)
+
+
+def _outcome(reply):
+    """A worker's reply as its payload, or the Rejected / Unavailable it means (returned, not raised)."""
+    status, payload = reply if isinstance(reply, tuple) and len(reply) == 2 else (None, None)
+    if status == "ok":
+        return payload
+    if status == "error" and isinstance(payload, str):
+        return Rejected(payload)
+    return Unavailable(FAILED)
+
+
+def _handed_over(pool: _Pool, worker: _Worker, own_end: float, late) -> None:
+    """Let a thread wait for ``worker``'s answer (until ``own_end``), pass it to ``late`` and release the
+    worker; returns None (the caller no longer holds the worker)."""
+
+    def finish() -> None:
+        healthy = False
+        try:
+            outcome = _outcome(_loads(_read_message(worker.proc.stdout.fileno(), own_end)))
+            healthy = True
+            if late is not None and not isinstance(outcome, Unavailable):
+                late(outcome)
+        except Exception:  # noqa: BLE001 - timed out, died, garbled: the worker is replaced
+            pass
+        finally:
+            pool.release(worker, healthy)
+
+    threading.Thread(target=finish, name="sandbox-late-answer", daemon=True).start()
+    return None
 
 
 # -- Worker side ----------------------------------------------------------------------------------------

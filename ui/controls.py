@@ -19,6 +19,7 @@ import streamlit as st
 import optimizers
 import surfaces
 from lab import jobs, presets, urlstate
+from surfaces import expression
 from ui import urlsync
 from ui.surfaces import catalogue_surface
 from ui.urlsync import PageState
@@ -128,6 +129,13 @@ def formula_presets(spec, surface, wait: float = PRESET_WAIT) -> tuple[dict, str
         while len(_tuned) > _TUNED_SIZE:
             _tuned.popitem(last=False)
     return (presets, None) if presets is not None else (_published_defaults(), "failed")
+
+
+def warm_formula_workers() -> None:
+    """Start the formula sandbox's and ``lab.jobs``' workers if they are not running (returns at once): a
+    page that takes formulas calls it first, so its first visitor does not wait for their imports."""
+    expression.warm_up()
+    jobs.default_pool().warm_up(0)
 
 
 def _apply_tuned(state: PageState) -> None:
