@@ -79,6 +79,7 @@ DEFAULT_BOUNDS: Bounds = ((-3.0, 3.0), (-3.0, 3.0))
 MAX_SPAN = 1e4
 MAX_BOUND = 1e6
 CACHE_SIZE = 256
+MAX_TEXT = 1 << 20  # characters of any text in a worker's answer (LaTeX of a long gradient)
 MAX_INSTRUCTIONS = 20_000  # of a formula's program (f, gradient and Hessian); longer ones are too complex
 MAX_REGISTERS = 40_000
 
@@ -763,6 +764,7 @@ def analyze(request) -> dict:
     _smoke_test(surface, bounds)
     minima, local, starts, log_scale = survey(surface, bounds)
     return {
+        "text": str(display),  # SymPy's spelling of the formula (x**2 + 3*y**2): plain text, not an object
         "latex": latex,
         "gradient_latex": tuple(sp.latex(g) for g in surface.gradient_expressions),
         "code": _array_bytes(program.code, "<i8"),
@@ -801,7 +803,8 @@ class _ProgramFunction:
 @dataclass(frozen=True, eq=False)
 class FormulaSurface(Surface):
     """A visitor's formula as the server holds it: the worker's program, texts and numbers — no SymPy
-    object (``expression`` and ``gradient_expressions`` are None). Its ``program`` is what the optimizer
+    object (``expression`` is the formula as SymPy prints it, plain text such as ``x**2 + 3*y**2``;
+    ``gradient_expressions`` is None, ``gradient_latex`` its LaTeX). Its ``program`` is what the optimizer
     engine runs, exactly as for a catalogue surface; ``value``/``gradient``/``hessian`` (pictures) run the
     same program over NumPy arrays. Building one is bounded by the size of the answer."""
 
@@ -863,15 +866,15 @@ def _surface_from(result: dict, text: str, bounds: Bounds) -> FormulaSurface:
     """The Surface from a worker's answer (plain data), checked. Bounded work: no SymPy, no
     differentiation, no compilation — reading at most ``MAX_INSTRUCTIONS`` instructions and a few points."""
     try:
-        latex, gradient_latex = result["latex"], tuple(result["gradient_latex"])
-        if not isinstance(latex, str) or len(gradient_latex) != 2 or not all(
-            isinstance(g, str) for g in gradient_latex
-        ):
+        text_form, latex, gradient_latex = result["text"], result["latex"], tuple(result["gradient_latex"])
+        if not all(isinstance(t, str) and len(t) <= MAX_TEXT for t in (text_form, latex, *gradient_latex)):
+            raise ValueError("bad text")
+        if len(gradient_latex) != 2:
             raise ValueError("bad latex")
         return FormulaSurface(
             name="custom",
             title=_title(text),
-            expression=None,
+            expression=text_form,
             latex=latex,
             bounds=bounds,
             minima=_points(result["minima"], "minima"),

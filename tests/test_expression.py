@@ -147,7 +147,7 @@ def test_surface_fields():
     assert surface.latex == "f(x, y) = x^{2} + 3 y^{2}"
     assert surface.bounds == ((-3.0, 3.0), (-3.0, 3.0))
     # The server holds no SymPy object: the worker's program and texts (surfaces.expression.FormulaSurface).
-    assert surface.expression is None and surface.gradient_expressions is None
+    assert surface.expression == "x**2 + 3*y**2" and surface.gradient_expressions is None
     assert surface.gradient_latex == ("2 x", "6 y")
     assert surface.scalar_value(1.0, 2.0) == 13.0 and surface.scalar_gradient(1.0, 2.0) == (2.0, 12.0)
     np.testing.assert_allclose(surface.value(np.array([[1.0, 2.0], [0.5, -1.0]])), [13.0, 3.25])
