@@ -62,12 +62,6 @@ class GifStyle:
         return max(8, int(round(base * self.font_scale)))
 
 
-def formula_text(surface) -> str:
-    """The surface's formula as plain text for a picture: ``f(x, y) = x^2 - y^2``."""
-    text = str(surface.expression).replace("**", "^")
-    return f"f(x, y) = {text}"
-
-
 # Palette indices
 WHITE, BLACK, DARK, GREY, LIGHT = 0, 1, 2, 3, 4
 BAND0 = 8  # LEVELS fill colours, then LEVELS line colours

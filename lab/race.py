@@ -35,6 +35,25 @@ class Race:
         return dict(dict(self.hyperparameters)[name])
 
 
+def formula_text(surface) -> str:
+    """The surface's formula as plain text (a GIF, the offline page): ``f(x, y) = x^2 - y^2``."""
+    return f"f(x, y) = {str(surface.expression).replace('**', '^')}"
+
+
+def settings_lines(race: Race) -> list[str]:
+    """The race's settings in words, one line each: start and steps, then every optimizer's
+    hyperparameters ("Adam: lr = 0.1, beta1 = 0.9, beta2 = 0.999, eps = 1e-08")."""
+    lines = [f"{race.steps} steps from {point(race.start)}"]
+    for name in race.optimizers:
+        given = race.hyperparameters_of(name)
+        order = [p.name for p in optimizers.get(name).hyperparameters if p.name in given]
+        order += [k for k in given if k not in order]  # run options (schedules, noise)
+        values = ", ".join(f"{k} = {given[k] if isinstance(given[k], str) else human(given[k])}"
+                           for k in order)
+        lines.append(f"{optimizers.get(name).title}: {values}")
+    return lines
+
+
 def run_race(surface, race: Race) -> dict[str, optimizers.Path]:
     """One Path per optimizer, in the race's order."""
     return {name: optimizers.run(name, surface, race.start, race.steps, **race.hyperparameters_of(name))

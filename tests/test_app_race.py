@@ -205,3 +205,19 @@ def test_hyperparameters_show_one_optimizer_at_a_time_and_keep_the_others():
     sgd = next(p for p in player_data(at)["paths"] if p["slug"] == "sgd")
     expected = optimizers.run("sgd", surfaces.get("beale"), surfaces.get("beale").start, 500, lr=0.003)
     np.testing.assert_array_equal(animation.decode_array(sgd["x"]), expected.points[:, 0].astype(np.float32))
+
+
+def test_the_offline_html_shows_the_formula_and_every_hyperparameter():
+    surface = surfaces.get("saddle")
+    r = race.Race.make(["sgd", "adam"], 50, surface.start,
+                       {"sgd": {"lr": 0.03}, "adam": {**optimizers.defaults("adam"), "lr": 0.1}})
+    paths = race.run_race(surface, r)
+    lines = [race.formula_text(surface), *race.settings_lines(r)]
+    assert lines == ["f(x, y) = x^2 - y^2", "50 steps from (1, 0.001)", "SGD: lr = 0.03",
+                     "Adam: lr = 0.1, beta1 = 0.9, beta2 = 0.999, eps = 1e-8"]
+    page = animation.standalone_html({"data": [], "layout": {}}, None,
+                                     [animation.path_payload("Adam", "adam", None, p.points, p.values, None)
+                                      for p in paths.values()], 50, "Saddle", lines=lines + ["<b>x</b>"])
+    for line in lines:
+        assert f'<p class="dl-about">{line}</p>' in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from figures.palette import color_for
-from lab import gif
+from lab import gif, race
 from lab.race import Race, run_race
 
 
@@ -178,10 +178,10 @@ def test_a_slide_gif_has_title_formula_axes_and_larger_type():
     surface = surfaces.get("saddle")
     paths = _paths("saddle", ["sgd", "adam"], 20)
     plain = _frames(gif.race_gif(surface, paths, style=gif.GifStyle((1280, 720))))[-1]
-    style = gif.GifStyle((1280, 720), "Who leaves first?", gif.formula_text(surface), True, 1.8)
+    style = gif.GifStyle((1280, 720), "Who leaves first?", race.formula_text(surface), True, 1.8)
     slide = _frames(gif.race_gif(surface, paths, style=style))[-1]
     assert slide.shape == (720, 1280, 3)
-    assert gif.formula_text(surface) == "f(x, y) = x^2 - y^2"
+    assert race.formula_text(surface) == "f(x, y) = x^2 - y^2"
     # The formula's line (under the title) carries text only when asked for.
     line = (0, 45, 400, 85)
     assert _ink(slide, line) > 100 and _ink(plain, line) == 0

@@ -45,6 +45,8 @@ OVERLAY_KEYS = ("px", "py", "gx", "gy", "dx", "dy")  # see lab.overlays
 STANDALONE_CSS = """
 body { margin: 1rem 1.5rem; background: #ffffff; }
 h1 { font: 600 1.5rem system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; }
+.dl-about { font: 0.95rem system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
+  margin: 0.2rem 0; }
 """
 
 _LOGGER = logging.getLogger(__name__)
@@ -338,8 +340,10 @@ def standalone_html(
     steps: int,
     title: str,
     charts: Iterable[Mapping] = (),
+    lines: Iterable[str] = (),
 ) -> str:
-    """One self-contained HTML file that plays the race offline: plotly.js and the same player inlined."""
+    """One self-contained HTML file that plays the race offline: plotly.js and the same player inlined.
+    ``lines`` (the formula, the settings) are shown under the title as escaped text."""
     data = race_data(contour, surface3d, paths, steps=steps, charts=charts)
     data_json = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     safe_title = html.escape(str(title))
@@ -361,6 +365,7 @@ def standalone_html(
             "</head>",
             "<body>",
             f"<h1>{safe_title}</h1>",
+            *(f'<p class="dl-about">{html.escape(str(line))}</p>' for line in lines),
             '<div id="race"></div>',
             f'<script id="race-data" type="application/json">{data_json}</script>',
             f"<script>\n{_script_safe(PLAYER_JS)}\n{mount}\n</script>",

@@ -15,7 +15,8 @@ from collections.abc import Hashable, Mapping
 import streamlit as st
 
 import optimizers
-from lab.gif import SIZES, SLIDE_SIZES, GifStyle, formula_text, race_gif
+from lab.gif import SIZES, SLIDE_SIZES, GifStyle, race_gif
+from lab.race import formula_text
 
 STATE_KEY = "gif_export.latest"
 FAILED = "Could not make the GIF of this race."

@@ -22,10 +22,12 @@ from lab.race import (
     MAX_STEPS,
     Race,
     distance_to_minimum,
+    formula_text,
     has_minimum,
     outcome,
     results_rows,
     run_race,
+    settings_lines,
     trajectories_csv,
 )
 from optimizers.schedules import RUN_OPTIONS
@@ -359,5 +361,6 @@ def _downloads(surface, race: Race, paths, contour, surface3d, charts) -> None:
     right.download_button(
         "Download the animation (offline HTML)",
         data=lambda: animation.standalone_html(contour, surface3d, paths_payload(surface, paths), race.steps,
-                                               f"Descent Lab — {surface.title}", charts),
+                                               f"Descent Lab — {surface.title}", charts,
+                                               [formula_text(surface), *settings_lines(race)]),
         file_name=f"descent-lab-{surface.name}.html", mime="text/html", on_click="ignore")
