@@ -17,6 +17,7 @@ The machine is shared: expect ±20 % between runs.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
 import sys
@@ -67,11 +68,13 @@ def main() -> None:
     for k, lr_scale in enumerate((1.0, 1.1, 1.21, 1.331)):  # a slider moving: new settings every time
         hyper = {n: {**presets[n], "lr": presets[n]["lr"] * lr_scale} for n in LIVE}
         sweeps, maps = timed(lambda h=hyper: atlas.basin_maps(spec, LIVE, h, live, args.steps))
-        figure, _ = timed(lambda m=maps: atlas_figures.basin_figure(surface, m))
+        figure, payload = timed(lambda m=maps: atlas_figures.basin_payload(surface, m))
         if k:
+            size = len(json.dumps(payload))
             print(f"  live: {live}×{live} × {args.steps} steps × {len(LIVE)} optimizers at a new learning "
-                  f"rate: sweeps {sweeps * 1e3:.0f} ms, basin figure {figure * 1e3:.0f} ms, together "
-                  f"{(sweeps + figure) * 1e3:.0f} ms (goal ≤ 500 ms with the browser's drawing)")
+                  f"rate: sweeps {sweeps * 1e3:.0f} ms, the maps' data for the browser {figure * 1e3:.0f} ms "
+                  f"({size / 1e3:.0f} kB), together {(sweeps + figure) * 1e3:.0f} ms (goal ≤ 500 ms with "
+                  "the browser's drawing)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"memory: peak RSS of this process {peak:.0f} MB (Python, NumPy, SymPy, numba and the maps)")
     shares = atlas.basin_maps(spec, ["adam"], presets, args.grid, args.steps)["adam"].shares()

@@ -1,11 +1,13 @@
-"""Pictures of the landscape atlas (plotly only): basin maps, sensitivity maps, learning-rate comparison.
+"""Pictures of the landscape atlas: basin maps, sensitivity maps, learning-rate comparison.
 
-Clicks. Plotly heatmaps report no clicks to Streamlit (streamlit/streamlit#8760), so every clickable
-map carries an invisible ``scattergl`` layer of cell centres on top of its heatmap: hovering shows the
-cell's numbers, clicking selects it (``st.plotly_chart(on_select="rerun")``), and each point's
-``customdata`` says which cell it is. Basin maps of more than ``CLICK_SAMPLES``² cells carry every
-k-th cell (k = ⌈G / CLICK_SAMPLES⌉), so the browser receives a few thousand points per panel rather than
-65,536; each of them is an exact start of the grid. The layer's trace ``meta`` names the optimizer.
+Basin maps are plain data (``basin_payload``) for the Atlas's own map component (``ui.basins``), which
+draws them with plotly.js and reports a click on any cell: redrawn on every step of the learning-rate
+slider, they must be light to build, to send and to draw.
+
+Sensitivity maps are ``go.Figure``s for ``st.plotly_chart``. Plotly heatmaps report no clicks to Streamlit
+(streamlit/streamlit#8760), so that map carries an invisible scatter layer of cell centres on top of its
+heatmap: hovering shows the cell's numbers, clicking selects it (``st.plotly_chart(on_select="rerun")``),
+and each point's ``customdata`` says which cell it is.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 import optimizers
+from figures.background import typed_array
 from figures.palette import color_for
 from lab.atlas import DIVERGED, FLAT, NOT_YET, TOLERANCE, BasinMap, SensitivityMap, quantity
 
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=15, color="#1f2328")
-CLICK_SAMPLES = 64  # clickable points per axis and panel, at most
 
 # Paul Tol's "light" scheme (colour-blind safe, light enough for black stars on top): one per minimum.
 MINIMUM_COLORS = ("#77AADD", "#EE8866", "#44BB99", "#EEDD88", "#FFAABB", "#99DDFF", "#BBCC33", "#AAAA00")
@@ -78,118 +80,127 @@ def _columns(n: int) -> int:
     return {1: 1, 2: 2, 3: 3, 4: 4, 5: 3, 6: 3, 7: 4, 8: 4}.get(n, 5)
 
 
-def _hover(code: int, label: str, title: str, steps: int, surface) -> str:
-    head = f"<b>{title}</b><br>start (%{{x:.4g}}, %{{y:.4g}})<br>"
-    if code >= 0:
-        body = f"reaches the {label}<br>within {TOLERANCE:g} at step %{{customdata[1]}}"
-    elif code == DIVERGED:
-        body = "diverges at step %{customdata[1]}"
-    elif code == FLAT:
-        body = ("stops where the gradient vanishes" + (" (step %{customdata[1]})" if not
-                len(surface.all_minima) else ",<br>not at a listed minimum"))
-    else:
-        body = f"not within {TOLERANCE:g} of a minimum<br>after {steps} steps"
-    return head + body + "<br><i>click: replay this run</i><extra></extra>"
+def _grid(count: int, cols: int, h_space: float, v_space: float) -> list[tuple[list[float], list[float]]]:
+    """(x domain, y domain) of each panel of a grid filled row by row from the top, as make_subplots lays
+    them out."""
+    rows = math.ceil(count / cols)
+    width = (1.0 - h_space * (cols - 1)) / cols
+    height = (1.0 - v_space * (rows - 1)) / rows
+    cells = []
+    for k in range(count):
+        r, c = divmod(k, cols)
+        x0 = c * (width + h_space)
+        y1 = 1.0 - r * (height + v_space)
+        cells.append(([x0, min(1.0, x0 + width)], [max(0.0, y1 - height), y1]))
+    return cells
 
 
-def basin_figure(surface, maps: dict[str, BasinMap], highlight: tuple[str, float, float] | None = None,
-                 click_samples: int = CLICK_SAMPLES, columns: int | None = None) -> go.Figure:
-    """One basin map per optimizer, side by side, sharing zoom; minima as stars, suggested starts as rings.
+def _axis_names(k: int) -> tuple[str, str, str, str]:
+    """(x ref, y ref, x layout key, y layout key) of panel k (0-based): x, y, xaxis, yaxis for the first."""
+    n = "" if k == 0 else str(k + 1)
+    return f"x{n}", f"y{n}", f"xaxis{n}", f"yaxis{n}"
 
-    ``highlight`` = (optimizer, x, y) rings one start (the clicked one). ``columns``: panels per row
-    (default: by their number; 1 on a phone, one readable map per row).
+
+def basin_payload(surface, maps: dict[str, BasinMap], columns: int | None = None) -> dict:
+    """The basin maps as plain data for the Atlas's map component (``ui.basins``): a figure dict (one
+    heatmap per optimizer, side by side with shared zoom, minima as stars, suggested starts as rings, a
+    legend of the outcomes that occur) and, per panel, what the browser needs for hover text and clicks.
+
+    No plotly object is built: the figure is a few dicts around base64 typed arrays (the classes as int8,
+    the step of arrival or divergence as int16/int32), about a quarter of the bytes the figure with
+    clickable point layers took, and the browser draws heatmaps only (no WebGL). ``columns``: panels per
+    row (default: by their number; 1 on a phone, one readable map per row).
     """
     names = list(maps)
     cols = max(1, min(int(columns), len(names))) if columns else _columns(len(names))
     rows = math.ceil(len(names) / cols)
-    titles = [optimizers.get(n).title for n in names]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.03,
-                        vertical_spacing=0.08 if rows > 1 else 0.0, shared_xaxes="all", shared_yaxes="all")
     styles = class_styles(surface)
-    codes_order = class_order(surface)
-    colors = [styles[c][1] for c in codes_order]
+    order = class_order(surface)
+    colors = [styles[c][1] for c in order]
+    data, panels, annotations, layout = [], [], [], {}
     present: set[int] = set()
+    cells = _grid(len(names), cols, 0.03, 0.08 if rows > 1 else 0.0)
+    (x0, x1), (y0, y1) = surface.bounds
     for k, name in enumerate(names):
         m = maps[name]
-        r, c = divmod(k, cols)
-        r, c = r + 1, c + 1
+        xref, yref, xkey, ykey = _axis_names(k)
         present.update(np.unique(m.codes).tolist())
-        z = class_index(surface, m.codes)
-        fig.add_trace(go.Heatmap(x=m.xs, y=m.ys, z=z, zmin=-0.5, zmax=len(colors) - 0.5, showscale=False,
-                                 colorscale=_discrete_scale(colors), hoverinfo="skip", name=titles[k]),
-                      row=r, col=c)
-        _add_click_layer(fig, surface, m, titles[k], styles, click_samples, r, c)
-        _add_markers(fig, surface, r, c, highlight[1:] if highlight and highlight[0] == name else None)
-    for code in codes_order:  # legend: only the outcomes that occur
+        title = optimizers.get(name).title
+        steps_at = np.where(m.codes == DIVERGED, m.diverged_at, m.converged_at)
+        wide = "i2" if int(np.abs(steps_at).max(initial=0)) < 32767 else "i4"
+        panels.append({"optimizer": name, "title": title, "trace": len(data), "xaxis": xref,
+                       "steps_at": typed_array(steps_at, wide)})
+        z = typed_array(class_index(surface, m.codes), "i1")
+        z["shape"] = f"{m.size}, {m.size}"
+        data.append({"type": "heatmap", "x": typed_array(m.xs, "f8"), "y": typed_array(m.ys, "f8"), "z": z,
+                     "zmin": -0.5, "zmax": len(colors) - 0.5, "showscale": False, "name": title,
+                     "colorscale": _discrete_scale(colors), "xaxis": xref, "yaxis": yref,
+                     "meta": {"optimizer": name, "grid": m.size}})
+        data.extend(_marker_traces(surface, xref, yref))
+        xdomain, ydomain = cells[k]
+        layout[xkey] = {"domain": xdomain, "anchor": yref, "range": [x0, x1], "constrain": "domain",
+                        "showgrid": False, "zeroline": False, "tickfont": {"size": 12}}
+        layout[ykey] = {"domain": ydomain, "anchor": xref, "range": [y0, y1], "constrain": "domain",
+                        "constraintoward": "top", "showgrid": False, "zeroline": False,
+                        "tickfont": {"size": 12}, "scaleanchor": "x", "scaleratio": 1}
+        if k:
+            layout[xkey]["matches"] = "x"
+            layout[ykey]["matches"] = "y"
+        annotations.append({"text": title, "x": sum(xdomain) / 2, "y": ydomain[1], "xref": "paper",
+                            "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": 17}})
+    for code in order:  # legend: only the outcomes that occur
         if code in present:
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=styles[code][0],
-                                     marker=dict(symbol="square", size=16, color=styles[code][1],
-                                                 line=dict(color="#555", width=1)),
-                                     hoverinfo="skip", showlegend=True))
-    (x0, x1), (y0, y1) = surface.bounds
-    fig.update_xaxes(range=[x0, x1], constrain="domain", showgrid=False, zeroline=False,
-                     tickfont=dict(size=12))
-    fig.update_yaxes(range=[y0, y1], constrain="domain", constraintoward="top", showgrid=False,
-                     zeroline=False, tickfont=dict(size=12), scaleanchor="x", scaleratio=1)
+            data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                         "name": styles[code][0], "showlegend": True, "hoverinfo": "skip",
+                         "marker": {"symbol": "square", "size": 16, "color": styles[code][1],
+                                    "line": {"color": "#555", "width": 1}}})
     # Rows about as tall as a panel is wide in a ~850 px main column, or a ~360 px phone when the caller
     # chose the columns (the aspect is fixed to 1:1).
     aspect = (y1 - y0) / (x1 - x0)
     main = 340 if columns else 800
     panel = int(min(max(main / cols, 160) * aspect, 520) + 60)
-    fig.update_layout(**_layout(height=rows * panel + 120, showlegend=True, clickmode="event+select",
-                                dragmode="zoom", hovermode="closest",
-                                legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel),
-                                            x=0, itemclick=False, itemdoubleclick=False,
-                                            font=dict(size=14))))
-    fig.update_annotations(font=dict(size=17))
-    return fig
+    layout.update(_layout(height=rows * panel + 120, showlegend=True, dragmode="zoom", hovermode="closest",
+                          annotations=annotations,
+                          legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel), x=0,
+                                      itemclick=False, itemdoubleclick=False, font=dict(size=14))))
+    del layout["template"]  # a plotly.py template name means nothing to plotly.js: its look, written out
+    layout.update(paper_bgcolor="#ffffff", plot_bgcolor="#ffffff")
+    return {
+        "figure": {"data": data, "layout": layout},
+        "panels": panels,
+        "grid": int(maps[names[0]].size) if names else 0,
+        "steps": int(maps[names[0]].steps) if names else 0,
+        "tolerance": TOLERANCE,
+        "classes": [{"label": styles[c][0], "color": styles[c][1],
+                     "kind": "minimum" if c >= 0 else {FLAT: "flat", NOT_YET: "not_yet"}.get(c, "diverged")}
+                    for c in order],
+        "has_minima": bool(len(surface.all_minima)),
+    }
 
 
-def _add_click_layer(fig, surface, m: BasinMap, title: str, styles, samples: int, r: int, c: int) -> None:
-    """Invisible, hoverable, clickable cell centres (every k-th cell), one trace per outcome."""
-    g = m.size
-    stride = max(1, math.ceil(g / samples))
-    idx = np.arange(stride // 2, g, stride)
-    ii, jj = np.meshgrid(idx, idx, indexing="ij")
-    ii, jj = ii.ravel(), jj.ravel()
-    codes = m.codes[ii, jj]
-    for code in np.unique(codes).tolist():
-        sel = codes == code
-        i, j = ii[sel], jj[sel]
-        step = np.where(code == DIVERGED, m.diverged_at[i, j], m.converged_at[i, j])
-        custom = np.column_stack([i * g + j, step]).astype(np.int32)
-        label = styles[code][0]
-        fig.add_trace(go.Scattergl(
-            x=m.xs[j].astype(np.float32), y=m.ys[i].astype(np.float32), mode="markers", customdata=custom,
-            showlegend=False, name=title,
-            meta={"optimizer": m.optimizer, "grid": g},
-            marker=dict(size=max(4, 256 // max(len(idx), 1)), color="rgba(0,0,0,0)"),
-            selected=dict(marker=dict(color=SELECTED_COLOR, size=12, opacity=1)),
-            unselected=dict(marker=dict(opacity=0)),
-            hovertemplate=_hover(code, label, title, m.steps, surface)), row=r, col=c)
-
-
-def _add_markers(fig, surface, r: int, c: int, highlight) -> None:
+def _marker_traces(surface, xref: str, yref: str) -> list[dict]:
+    """Minima (stars: black global, white local) and suggested starts (rings) of one panel."""
     n_global = len(surface.minima)
+    traces = []
     groups = [(surface.all_minima[:n_global], "global minimum", "#000000"),
               (surface.all_minima[n_global:], "local minimum", "#ffffff")]
     for pts, label, color in groups:
         if len(pts):
-            fig.add_trace(go.Scatter(
-                x=pts[:, 0], y=pts[:, 1], mode="markers", showlegend=False, name=label,
-                marker=dict(symbol="star", size=15, color=color, line=dict(color="#000000", width=1.2)),
-                hovertemplate=f"{label} (%{{x:.4g}}, %{{y:.4g}})<extra></extra>"), row=r, col=c)
+            traces.append({"type": "scatter", "x": np.asarray(pts)[:, 0].tolist(),
+                           "y": np.asarray(pts)[:, 1].tolist(), "mode": "markers", "showlegend": False,
+                           "name": label, "xaxis": xref, "yaxis": yref,
+                           "marker": {"symbol": "star", "size": 15, "color": color,
+                                      "line": {"color": "#000000", "width": 1.2}},
+                           "hovertemplate": f"{label} (%{{x:.4g}}, %{{y:.4g}})<extra></extra>"})
     if surface.starts:
-        s = np.asarray(surface.starts)
-        fig.add_trace(go.Scatter(
-            x=s[:, 0], y=s[:, 1], mode="markers", showlegend=False, name="suggested start",
-            marker=dict(symbol="circle-open", size=11, color="#000000", line=dict(width=2)),
-            hovertemplate="suggested start (%{x:.4g}, %{y:.4g})<extra></extra>"), row=r, col=c)
-    if highlight is not None:
-        fig.add_trace(go.Scatter(
-            x=[highlight[0]], y=[highlight[1]], mode="markers", showlegend=False, name="chosen start",
-            marker=dict(symbol="circle-open", size=18, color="#d62728", line=dict(width=3)),
-            hovertemplate="chosen start (%{x:.4g}, %{y:.4g})<extra></extra>"), row=r, col=c)
+        s = np.asarray(surface.starts, dtype=float)
+        traces.append({"type": "scatter", "x": s[:, 0].tolist(), "y": s[:, 1].tolist(), "mode": "markers",
+                       "showlegend": False, "name": "suggested start", "xaxis": xref, "yaxis": yref,
+                       "marker": {"symbol": "circle-open", "size": 11, "color": "#000000",
+                                  "line": {"width": 2}},
+                       "hovertemplate": "suggested start (%{x:.4g}, %{y:.4g})<extra></extra>"})
+    return traces
 
 
 # --- sensitivity map -------------------------------------------------------------------------------------
@@ -339,15 +350,6 @@ def _trace_point(fig: go.Figure, point: dict):
     if not isinstance(trace.meta, dict) or custom is None or not 0 <= index < len(custom):
         return None
     return trace, index
-
-
-def clicked_cell(fig: go.Figure, point: dict) -> tuple[str, int] | None:
-    """(optimizer, flat start index i·G + j) of a clicked basin-map cell, or None for other points."""
-    found = _trace_point(fig, point)
-    if found is None:
-        return None
-    trace, index = found
-    return trace.meta["optimizer"], int(trace.customdata[index][0])
 
 
 def clicked_sensitivity_cell(fig: go.Figure, point: dict) -> tuple[int, int] | None:

@@ -195,29 +195,44 @@ def test_race_page_replays_the_linked_run():
 
 
 # --- pictures -----------------------------------------------------------------------------------------------
-def test_basin_figure_carries_the_classes_and_clickable_starts():
+def test_basin_payload_carries_the_classes_steps_and_panels():
     himmelblau = surfaces.get("himmelblau")
     presets = surface_presets("himmelblau")
     maps = atlas.basin_maps(HIMMELBLAU, ["sgd", "adam"], presets, 128, 60)
-    fig = atlas_figures.basin_figure(himmelblau, maps)
-    heatmaps = [t for t in fig.data if t.type == "heatmap"]
-    assert len(heatmaps) == 2
-    for trace, m in zip(heatmaps, maps.values(), strict=True):
-        np.testing.assert_array_equal(np.asarray(trace.z), atlas_figures.class_index(himmelblau, m.codes))
-    clickable = [t for t in fig.data if t.type == "scattergl"]
-    assert sum(len(t.x) for t in clickable) == 2 * 64 * 64  # every second cell of 128
-    # A click on any clickable point names its optimizer and its exact start.
-    curve = next(k for k, t in enumerate(fig.data) if t.type == "scattergl" and t.meta["optimizer"] == "adam")
-    optimizer, index = atlas_figures.clicked_cell(fig, {"curve_number": curve, "point_index": 5})
-    assert optimizer == "adam"
-    i, j = divmod(index, 128)
-    assert (fig.data[curve].x[5], fig.data[curve].y[5]) == (np.float32(maps["adam"].xs[j]),
-                                                            np.float32(maps["adam"].ys[i]))
-    assert atlas_figures.clicked_cell(fig, {"curve_number": 0, "point_index": 0}) is None  # the heatmap
-    assert atlas_figures.clicked_cell(fig, {"curve_number": 999, "point_index": 0}) is None
-    assert atlas_figures.clicked_cell(fig, {}) is None
-    text = atlas_figures.outcome_text(himmelblau, maps["adam"], i, j)
-    assert text.endswith(".")
+    payload = atlas_figures.basin_payload(himmelblau, maps)
+    json.dumps(payload)  # plain data, no plotly objects
+    traces = payload["figure"]["data"]
+    assert [t["type"] for t in traces].count("heatmap") == 2
+    assert "scattergl" not in {t["type"] for t in traces}  # no WebGL layer for clicks any more
+    for panel, (name, m) in zip(payload["panels"], maps.items(), strict=True):
+        heat = traces[panel["trace"]]
+        assert panel["optimizer"] == name == heat["meta"]["optimizer"] and heat["meta"]["grid"] == 128
+        assert heat["z"]["shape"] == "128, 128"
+        z = np.frombuffer(base64.b64decode(heat["z"]["bdata"]), dtype=np.int8).reshape(128, 128)
+        np.testing.assert_array_equal(z, atlas_figures.class_index(himmelblau, m.codes))
+        steps = np.frombuffer(base64.b64decode(panel["steps_at"]["bdata"]),
+                              dtype=np.dtype(panel["steps_at"]["dtype"]).newbyteorder("<"))
+        expected = np.where(m.codes == atlas.DIVERGED, m.diverged_at, m.converged_at).ravel()
+        np.testing.assert_array_equal(steps, expected)
+        xs = np.frombuffer(base64.b64decode(heat["x"]["bdata"]), dtype="<f8")
+        np.testing.assert_array_equal(xs, m.xs)  # a click's (i, j) is an exact start of the grid
+    layout = payload["figure"]["layout"]
+    assert layout["xaxis2"]["matches"] == "x" and layout["yaxis2"]["scaleanchor"] == "x"
+    assert [a["text"] for a in layout["annotations"]] == ["SGD", "Adam"]
+    assert len([c for c in payload["classes"] if c["kind"] == "minimum"]) == len(himmelblau.all_minima)
+    # Two 128 x 128 maps in well under the ~350 kB the clickable-point figure took.
+    assert len(json.dumps(payload)) < 200_000
+    i, j = divmod(5 * 128 + 7, 128)
+    assert atlas_figures.outcome_text(himmelblau, maps["adam"], i, j).endswith(".")
+
+
+def test_basin_payload_on_a_phone_stacks_the_panels():
+    himmelblau = surfaces.get("himmelblau")
+    maps = atlas.basin_maps(HIMMELBLAU, ["sgd", "adam", "rmsprop"], surface_presets("himmelblau"), 32, 20)
+    layout = atlas_figures.basin_payload(himmelblau, maps, columns=1)["figure"]["layout"]
+    domains = [layout[k]["domain"] for k in ("yaxis", "yaxis2", "yaxis3")]
+    assert all(layout[k]["domain"] == [0.0, 1.0] for k in ("xaxis", "xaxis2", "xaxis3"))
+    assert domains[0][0] > domains[1][1] > domains[1][0] > domains[2][1]  # top to bottom, no overlap
 
 
 def test_sensitivity_and_comparison_figures():

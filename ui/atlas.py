@@ -22,6 +22,7 @@ from figures import atlas as atlas_figures
 from lab import atlas, literal, urlstate
 from surfaces.spec import SurfaceSpec, Unavailable, resolve
 from ui import a11y, controls, urlsync
+from ui import basins as basins_ui
 from ui.surfaces import catalogue_surface
 from ui.urlsync import PageState
 
@@ -194,11 +195,14 @@ def cached_lr_comparison(spec: tuple, names: tuple, lrs: tuple, start: tuple, st
     return atlas.lr_comparison(surface, names, lrs, start, steps, {n: dict(h) for n, h in hyper})
 
 
-@st.cache_resource(max_entries=12, ttl=3600, show_spinner=False)
-def cached_basin_figure(spec: tuple, keys: tuple, _surface, _maps, columns: int | None = None):
-    """The figure is cached as an object (building 100 traces costs about a second). ``columns``: 1 on a
-    phone (``ui.a11y.narrow_screen``), one readable map per row."""
-    return atlas_figures.basin_figure(_surface, _maps, columns=columns)
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def cached_basin_payload(spec: SurfaceSpec, keys: tuple, _surface, _maps, columns: int | None = None) -> dict:
+    """The maps as the map component's plain data, with an ``id`` naming their content (the browser keeps
+    its figure while the id stays). ``columns``: 1 on a phone (``ui.a11y.narrow_screen``), one readable
+    map per row."""
+    payload = atlas_figures.basin_payload(_surface, _maps, columns=columns)
+    payload["id"] = hashlib.sha1(repr((spec, keys, columns)).encode()).hexdigest()[:16]
+    return payload
 
 
 def basin_maps(spec: tuple, names: list[str], hyper: dict, grid: int, steps: int):
@@ -254,6 +258,29 @@ def selected_point(event) -> dict | None:
     return points[0] if points else None
 
 
+def _cell_value(key: str):
+    """The clicked cell the map component just sent (inside its callback)."""
+    value = st.session_state.get(key)
+    try:
+        return dict(value["cell"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _chosen_cell(state: PageState, maps_id: str, maps: dict) -> tuple[str, int, int] | None:
+    """(optimizer, i, j) of the cell clicked on these very maps, or None (a click on older maps, or a
+    value that names no cell of them)."""
+    value = state.get("basin_cell")
+    if not isinstance(value, dict) or value.get("id") != maps_id:
+        return None
+    name, index = value.get("optimizer"), value.get("index")
+    m = maps.get(name) if isinstance(name, str) else None
+    if m is None or not isinstance(index, int) or not 0 <= index < m.size * m.size:
+        return None
+    i, j = divmod(index, m.size)
+    return name, i, j
+
+
 # --- the views --------------------------------------------------------------------------------------------
 def basins_view(state: PageState, run: Settings) -> dict[str, str]:
     """Basin maps of the shown optimizers with the live learning-rate slider (URL ``lr_scale``)."""
@@ -278,21 +305,23 @@ def basins_view(state: PageState, run: Settings) -> dict[str, str]:
     if maps is None:
         return params
     keys = tuple((n, atlas.hyper_items(hyper[n])) for n in names) + ((grid, steps),)
-    fig = cached_basin_figure(spec, keys, surface, maps, 1 if a11y.narrow_screen() else None)
-    digest = hashlib.sha1(repr((spec, keys)).encode()).hexdigest()[:12]
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points",
-                            key=state.key("basin_chart", digest), config={"displaylogo": False})
-    point = selected_point(event)
-    cell = atlas_figures.clicked_cell(fig, point) if point else None
+    payload = cached_basin_payload(spec, keys, surface, maps, 1 if a11y.narrow_screen() else None)
+    cell = _chosen_cell(state, payload["id"], maps)
+    highlight = None
     if cell is not None:
-        name, index = cell
-        m = maps.get(name)
-        if m is not None and index < m.size * m.size:
-            i, j = divmod(index, m.size)
-            start = m.start(i, j)
-            st.markdown(f"**{optimizers.get(name).title}** from ({start[0]:.4g}, {start[1]:.4g}): "
-                        + atlas_figures.outcome_text(surface, m, i, j))
-            race_link(spec, name, start, steps, hyper[name], "Open this run on the Race page")
+        name, i, j = cell
+        highlight = (name, *maps[name].start(i, j))
+    titles = ", ".join(optimizers.get(n).title for n in names)
+    chart_key = state.key("basin_chart")
+    basins_ui.basin_maps(payload, key=chart_key, highlight=highlight,
+                         label=f"Basin maps of {titles}, {grid} × {grid} starts, {steps} steps",
+                         on_cell=lambda: state.set(_cell_value(chart_key), "basin_cell"))
+    if cell is not None:
+        name, i, j = cell
+        start = maps[name].start(i, j)
+        st.markdown(f"**{optimizers.get(name).title}** from ({start[0]:.4g}, {start[1]:.4g}): "
+                    + atlas_figures.outcome_text(surface, maps[name], i, j))
+        race_link(spec, name, start, steps, hyper[name], "Open this run on the Race page")
     rows = []
     styles = atlas_figures.class_styles(surface)
     for name, m in maps.items():
@@ -387,7 +416,18 @@ def rates_view(state: PageState, run: Settings) -> dict[str, str]:
     return {"lrs": ",".join(urlstate.format_number(v) for v in lrs), "quantity": state.get("quantity")}
 
 
-VIEW_FUNCTIONS = {"basins": basins_view, "sensitivity": sensitivity_view, "rates": rates_view}
+@st.fragment
+def basins_fragment(state: PageState, run: Settings) -> dict[str, str]:
+    """The basin view as a fragment: a step of its learning-rate slider (or a click on a map) reruns only
+    this view, not the sidebar and the rest of the page, so the maps follow the slider sooner. It writes
+    the URL itself (the page's own ``write_url`` does not run on a fragment's rerun); on a full run the
+    page then writes the same parameters again, which changes nothing."""
+    params = basins_view(state, run)
+    urlsync.write_url(state, {**url_params(run), **params})
+    return params
+
+
+VIEW_FUNCTIONS = {"basins": basins_fragment, "sensitivity": sensitivity_view, "rates": rates_view}
 
 
 def show_views(state: PageState, run: Settings) -> dict[str, str]:
