@@ -221,3 +221,13 @@ def test_the_offline_html_shows_the_formula_and_every_hyperparameter():
     for line in lines:
         assert f'<p class="dl-about">{line}</p>' in page
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+
+
+def test_a_refused_noise_value_says_why_next_to_its_field_and_the_race_keeps_the_old_one():
+    at = race_app(surface="beale", optimizers="sgd", steps="50", noise="0.5")
+    before = player_data(at)["paths"][0]["x"]
+    at.number_input(key="keep.race.option.noise").set_value(1e6).run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert error == "1e6 is refused: the noise scale η is a number from 0 to 10. Using 0.5."
+    assert player_data(at)["paths"][0]["x"] == before  # the race still runs with η = 0.5

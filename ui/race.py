@@ -40,6 +40,7 @@ from ui.controls import (
     start_inputs,
     steps_slider,
 )
+from ui.fields import number_field
 from ui.urlsync import PageState
 
 RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
@@ -158,12 +159,16 @@ def _option_inputs(state: PageState) -> dict[str, object]:
     cols[1].selectbox("Momentum schedule", RUN_OPTIONS["momentum_schedule"].choices,
                       key=state.key("option", "momentum_schedule"), persist_state="session",
                       help="rising: γ grows from 0.5 to 0.99 over the run (Momentum and NAG).")
-    cols[2].number_input("Gradient noise η", min_value=0.0, max_value=10.0, step=0.05, format="%.4g",
-                         key=state.key("option", "noise"), persist_state="session",
+    noise = number_field(cols[2], "Gradient noise η", state.key("option", "noise"), low=0.0, high=10.0,
+                         fallback=RUN_OPTIONS["noise"].default, step=0.05, fmt="%.4g",
+                         reason="the noise scale η is a number from 0 to 10",
                          help="Adds N(0, η/(1+t)^0.55) to each gradient (Neelakantan et al. 2015).")
-    cols[3].number_input("Noise seed", min_value=0, max_value=2**31 - 1, step=1,
-                         key=state.key("option", "seed"), persist_state="session")
-    return {name: state.get("option", name) for name in RACE_OPTIONS}
+    seed = number_field(cols[3], "Noise seed", state.key("option", "seed"), low=0, high=2**31 - 1,
+                        fallback=RUN_OPTIONS["seed"].default, valid=lambda v: v == int(v), step=1, fmt="%d",
+                        reason=f"the seed is a whole number from 0 to {2**31 - 1}")
+    chosen = {name: state.get("option", name) for name in RACE_OPTIONS}
+    chosen.update(noise=float(noise), seed=int(seed))
+    return chosen
 
 
 # --- computation (cached, bounded) -------------------------------------------------------------------
