@@ -170,3 +170,43 @@ def test_the_bundler_refuses_modules_it_cannot_join_safely(tmp_path, files, mess
         (tmp_path / name).write_text(text)
     with pytest.raises(bundle.BundleError, match=message):
         bundle.bundle(tmp_path)
+
+
+@needs_node
+def test_shared_links_are_absolute_and_the_explainer_link_carries_the_step():
+    out = run_node("""
+      import { dlShareUrl, dlExplainUrl } from "./share.js";
+      const here = "http://host:8501/custom?expr=x%5E2&present=1&contrast=1&steps=5#top";
+      console.log(JSON.stringify({
+        share: dlShareUrl(here),
+        rel: dlExplainUrl("explain", "optimizer=adam&surface=saddle&lr_adam=0.1", 17, "http://host:8501/"),
+        abs: dlExplainUrl("http://host:8501/app/explain", "optimizer=sgd", 0, here),
+        again: dlExplainUrl("http://h/explain", "optimizer=sgd&t=3", 9.7, here),
+      }));
+    """)
+    assert out["share"] == "http://host:8501/custom?expr=x%5E2&steps=5"  # presenter flags and # dropped
+    assert out["rel"] == "http://host:8501/explain?optimizer=adam&surface=saddle&lr_adam=0.1&t=17"
+    assert out["abs"] == "http://host:8501/app/explain?optimizer=sgd&t=1"  # step 0 explains step 1
+    assert out["again"] == "http://h/explain?optimizer=sgd&t=9"
+
+
+@needs_node
+def test_on_touch_screens_drags_scroll_unless_zoom_is_on_and_the_3d_toolbar_stands_upright():
+    out = run_node("""
+      import { dlTouchLayout } from "./touch.js";
+      const lay = { title: { text: "t" }, scene: { xaxis: { title: "x" } } };
+      console.log(JSON.stringify({
+        touch: dlTouchLayout(lay, "contour", true, false).dragmode,
+        zoom: dlTouchLayout(lay, "contour", true, true).dragmode,
+        chart: dlTouchLayout(lay, "chart", true, true).dragmode,
+        desktop: dlTouchLayout(lay, "contour", false, false).dragmode === undefined,
+        scene: dlTouchLayout(lay, "surface3d", true, false).scene,
+        turn: dlTouchLayout(lay, "surface3d", true, true).scene.dragmode,
+        bar: dlTouchLayout(lay, "surface3d", false, false).modebar,
+        untouched: lay.dragmode === undefined && lay.scene.dragmode === undefined,
+      }));
+    """)
+    assert out["touch"] is False and out["zoom"] == "pan" and out["chart"] == "zoom" and out["desktop"]
+    assert out["scene"]["dragmode"] is False and out["turn"] == "turntable"
+    assert out["scene"]["xaxis"] == {"nticks": 5, "title": "x"}
+    assert out["bar"] == {"orientation": "v"} and out["untouched"]
