@@ -221,13 +221,16 @@ def _warm_one(name: str | None) -> str:
 
 
 def warm(processes: int | None = None) -> None:
-    """Compile every kernel into the disk cache: the interpreting ones, then each catalogue surface's
-    fused ones, in ``processes`` worker processes (default: one per core)."""
+    """Compile every kernel into the disk cache: the interpreting ones and the data surfaces' mini-batch
+    loops, then each catalogue surface's fused ones, in ``processes`` worker processes (default: one per
+    core)."""
     import multiprocessing
 
     import surfaces
+    from optimizers import data
 
     _warm_one(None)
+    data.warm()  # the mini-batch loops of the data surfaces (optimizers.data)
     names = surfaces.available()
     processes = processes or os.cpu_count() or 1
     if processes == 1:
