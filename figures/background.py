@@ -18,81 +18,25 @@ from __future__ import annotations
 import base64
 import json
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from lab.colors import (  # the colour scale and mapping, shared with lab/gif.py (plotly-free)
+    COLORSCALE,
+    LEVELS_PER_DECADE,
+    LINE_COLOR,
+    LINEAR_LEVELS,
+    LOG_DECADES,
+    ColorMapping,
+    color_mapping,
+    finite_values,
+)
 from surfaces.base import Surface
 
 UIREVISION = "descent-lab"
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=14, color="#1f2328")
-# Light sequential fill, dark enough at the top that Okabe-Ito's yellow and sky blue still read on it.
-COLORSCALE = [
-    [0.0, "#ffffff"],
-    [0.25, "#eaf0f6"],
-    [0.5, "#d3dee9"],
-    [0.75, "#b6c6d7"],
-    [1.0, "#94a9c0"],
-]
-LINE_COLOR = "rgba(40, 55, 75, 0.35)"
-# Log pictures show this many decades below the top value; anything closer to the minimum shares the
-# lowest colour (otherwise the minimum's immediate neighbourhood would take half the levels).
-LOG_DECADES = 8
-LEVELS_PER_DECADE = 4
-LINEAR_LEVELS = 24
-
-
-@dataclass(frozen=True)
-class ColorMapping:
-    """How f maps to colour: ``t = log10(f - fmin + eps)`` (log) or ``t = f`` (linear), shown in [lo, hi]."""
-
-    log: bool
-    fmin: float
-    eps: float
-    lo: float
-    hi: float
-
-    def transform(self, values: np.ndarray) -> np.ndarray:
-        v = np.asarray(values, dtype=float)
-        if not self.log:
-            return v
-        with np.errstate(all="ignore"):
-            return np.log10(np.maximum(v - self.fmin, 0.0) + self.eps)
-
-    def real(self, t: float) -> float:
-        """The value of f at colour coordinate ``t``."""
-        return self.fmin + 10.0**t - self.eps if self.log else t
-
-
-def _finite(z: np.ndarray) -> np.ndarray:
-    return z[np.isfinite(z)]
-
-
-def color_mapping(surface: Surface, z: np.ndarray) -> ColorMapping:
-    """The colour mapping for the values ``z`` (a grid of f over the surface's bounds)."""
-    finite = _finite(z)
-    if finite.size == 0:
-        return ColorMapping(False, 0.0, 1.0, 0.0, 1.0)
-    fmin = float(finite.min())
-    if surface.log_scale and len(surface.minima):
-        known = surface.minimum_values
-        known = known[np.isfinite(known)]
-        if known.size:
-            fmin = min(fmin, float(known.min()))
-    top = float(np.quantile(finite, 0.995))
-    if surface.log_scale:
-        span = max(top - fmin, 1e-12)
-        eps = 10.0 ** (math.floor(math.log10(span)) - LOG_DECADES + 1)
-        lo = math.log10(eps)
-        hi = math.log10(span + eps)
-        return ColorMapping(True, fmin, eps, lo, hi)
-    if top <= fmin:
-        top = fmin + 1.0
-    return ColorMapping(False, fmin, 0.0, fmin, top)
-
-
 def _fmt(value: float) -> str:
     """Short tick label: 0.01, 0.5, 12.3, 1000, 1e4, 2e-5."""
     if value == 0:
@@ -258,7 +202,7 @@ def surface3d_figure(surface: Surface, resolution: int = 80, clip_quantile: floa
     _, _, fine = surface.grid(160)
     mapping = color_mapping(surface, fine)
     t = mapping.transform(z)
-    finite = _finite(t)
+    finite = finite_values(t)
     if finite.size:
         zfloor = float(finite.min())
         zclip = float(np.quantile(finite, clip_quantile))

@@ -30,8 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 import optimizers
-from figures.background import COLORSCALE, LINE_COLOR, color_mapping
-from figures.palette import color_for
+from lab.colors import COLORSCALE, LINE_COLOR, color_for, color_mapping  # plotly-free (lab below figures)
 
 LEVELS = 24  # as figures.background.contour_figure
 MAPPING_RESOLUTION = 160  # the grid contour_figure takes its colour range from
