@@ -2,9 +2,13 @@
 # buildah); run: `docker run -p 8501:8501 -e STREAMLIT_SERVER_COOKIE_SECRET=... descent-lab`.
 FROM python:3.12-slim
 
+# numba's disk cache goes to NUMBA_CACHE_DIR: without it numba keeps the cache of the app's own compiled
+# helpers in /app/optimizers/__pycache__ (read-only for the app user) or in ~/.cache (the app user has no
+# home), and refuses to import them at all ("cannot cache function ... no locator available").
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DESCENT_LAB_KERNEL_DIR=/var/cache/descent-lab \
+    NUMBA_CACHE_DIR=/var/cache/descent-lab/numba \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -19,9 +23,10 @@ COPY . .
 # The app serves plotly.js itself from static/ (server.enableStaticServing): the full plotly.min.js out
 # of the installed plotly package, and plotly's partial bundles (pinned version and sha512) from the npm
 # registry, which make the first chart faster (ui/assets.py). Readable by everyone; owned by root.
-# The optimizer kernels are compiled here, once (about 3 minutes on 2 cores), into numba's disk cache in
-# DESCENT_LAB_KERNEL_DIR, so no visitor waits for a compiler. The app user may add kernels for visitors'
-# formulas there at run time (the only directory it writes).
+# The optimizer kernels are compiled here, once (about 3 minutes on 2 cores), into DESCENT_LAB_KERNEL_DIR
+# and numba's cache under it, so no visitor waits for a compiler. The app user adds kernels for visitors'
+# formulas there at run time: with a read-only root filesystem (deploy/k8s) that folder is a volume the
+# pod seeds from this one. The app never writes into /app.
 RUN python -m ui.assets --static /app/static --strict \
     && chmod -R a+rX /app \
     && groupadd --gid 10001 app \

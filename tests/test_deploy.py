@@ -115,6 +115,10 @@ def test_dockerfile_shape():
     env = dockerfile_env()
     for key in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PIP_NO_CACHE_DIR"):
         assert env.get(key) == "1", key
+    # numba's cache outside /app (read-only to the app user, who has no home): under the kernel folder,
+    # which the kernel step fills and hands to the app user.
+    assert env["NUMBA_CACHE_DIR"].startswith(env["DESCENT_LAB_KERNEL_DIR"] + "/")
+    assert not env["NUMBA_CACHE_DIR"].startswith("/app")
     # Requirements are installed before the code is copied, so code changes keep the dependency layer.
     copies = [rest for w, rest in instructions if w == "COPY"]
     assert copies[0].split()[0] == "requirements.txt"
@@ -197,7 +201,10 @@ def build_context_files(root: Path = ROOT) -> list[str]:
 @pytest.mark.parametrize(
     "path", [".venv/bin/python", ".git/HEAD", "tests/conftest.py", "tests/test_deploy.py",
              "surfaces/__pycache__/base.cpython-311.pyc", ".pytest_cache/README.md", ".hypothesis/x",
-             "deploy/nginx.conf", ".ci/run", "bench/x.py"],
+             "deploy/nginx.conf", ".ci/run", "bench/x.py",
+             # plotly.js copies: the image makes its own /app/static (also stray ones a tool left anywhere)
+             "static/plotly.min.js", "static/plotly-gl3d.min.js", "pages/static/plotly.min.js",
+             "static/.plotly.min.js.123.tmp"],
 )  # fmt: skip
 def test_dockerignore_excludes(path):
     assert is_dockerignored(path)
@@ -205,7 +212,8 @@ def test_dockerignore_excludes(path):
 
 @pytest.mark.parametrize(
     "path", ["app.py", "requirements.txt", ".streamlit/config.toml", "pages/race.py", "surfaces/__init__.py",
-             "surfaces/base.py"],
+             "surfaces/base.py", "ui/player/load-plotly.js",
+             "loadtest/warmup.py", "loadtest/protocol.py"],  # the readiness warm-up (deploy/k8s)
 )  # fmt: skip
 def test_dockerignore_keeps_what_the_app_needs(path):
     assert not is_dockerignored(path)
@@ -378,6 +386,9 @@ def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
     from optimizers import compiled
 
     env["DESCENT_LAB_KERNEL_DIR"] = str(compiled.cache_dir())
+    # numba's own cache as before the image's NUMBA_CACHE_DIR (a host path; tests/test_readonly_app.py runs
+    # the app with that setting and a read-only app folder).
+    env.pop("NUMBA_CACHE_DIR", None)
     warm = next(part.strip() for w, rest in dockerfile_instructions() if w == "RUN"
                 for part in rest.split("&&") if "optimizers --warm" in part)
     result = subprocess.run([str(vpy) if t == "python" else t for t in warm.split()], cwd=app, env=env,

@@ -1,0 +1,159 @@
+"""Warm a freshly started server up as its first visitors would, then say it is ready to serve a race.
+
+    python -m loadtest.warmup --url http://127.0.0.1:8501 --ready-file /tmp/descent-lab/ready
+    python -m loadtest.warmup --check --url http://127.0.0.1:8501 --ready-file /tmp/descent-lab/ready
+
+Streamlit's ``/_stcore/health`` answers ``ok`` as soon as the server listens, long before a race can be
+served quickly: the first visitor of a server pays for the imports of every page, compiling the
+surface, tuning its presets, the background figures, loading the compiled kernels from numba's disk
+cache. Those caches are process-wide, so one pass through the app fills them for everyone.
+
+The warm-up waits for the health endpoint, removes a ready file left by an earlier start, then — over
+Streamlit's own WebSocket protocol, like a browser (``loadtest.protocol``) — opens every page the app's
+navigation lists once and races every optimizer on every catalogue surface. Each run must finish
+successfully with no exception box and no "busy" message, and a race run must carry the race player; a
+"busy" run is tried again until the deadline, any other failure three times in all. Only then is the
+ready file written (what was run and how long it took); exit status 0. Otherwise (the deadline, an
+exception box) it exits 1 and writes nothing: a server that cannot serve a race never gets visitors.
+
+``--check`` is the readiness probe: exit 0 when the ready file exists and the health endpoint answers
+``ok`` now, 1 otherwise. It imports only the standard library (it runs every few seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+DEFAULT_URL = "http://127.0.0.1:8501"
+DEFAULT_READY_FILE = Path("/tmp/descent-lab/ready")
+RUN_TIMEOUT = 120.0  # seconds for one run on a cold, loaded server
+PLAYER = "bidi_component"  # the race player's element type
+MAX_ATTEMPTS = 3  # of a run that fails for another reason than "busy"
+
+
+def healthy(url: str, timeout: float = 4.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as resp:
+            return resp.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def check(url: str, ready_file: Path) -> bool:
+    """The readiness probe: warmed up (the file) and serving (the health endpoint) right now."""
+    return ready_file.is_file() and healthy(url)
+
+
+def race_queries() -> list[str]:
+    """A race of every optimizer on every catalogue surface (the surfaces' background figures, presets
+    and fused kernels are what a first visitor of that surface would wait for)."""
+    import surfaces
+
+    return [f"surface={name}&optimizers=all" for name in surfaces.available()]
+
+
+def problem(result, page: str) -> str | None:
+    """Why a run does not count as served, or None."""
+    if not result.ok:
+        return f"ended with {result.status}"
+    if result.exceptions:
+        return f"exception box: {result.exceptions[0]}"
+    if result.busy:
+        return "busy"
+    if page == "" and result.elements.get(PLAYER, 0) == 0:
+        return "no race player"
+    return None
+
+
+async def warm(url: str, deadline: float, races: list[str], log=print,
+               extra: list[tuple[str, str]] = ()) -> list[dict]:
+    """Every page once, then every race (query strings of the default page), then the ``extra`` (page,
+    query) runs; the runs as dicts. RuntimeError when one still fails at the deadline
+    (``time.monotonic()`` value)."""
+    from loadtest.protocol import Connection
+
+    done: list[dict] = []
+    conn = None
+    try:
+        conn = await Connection.open(url, timeout=max(1.0, deadline - time.monotonic()))
+        first = await conn.run(races[0] if races else "", "", RUN_TIMEOUT)
+        pages = sorted(p for p in conn.page_hashes if p)  # the navigation's pages (the default is "")
+        visits = [("", races[0] if races else "", first)]
+        visits += [(page, "", None) for page in pages] + [("", query, None) for query in races[1:]]
+        visits += [(page, query, None) for page, query in extra]
+        for page, query, result in visits:
+            attempts = 0
+            while True:
+                if result is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RuntimeError(f"deadline passed before /{page}?{query}")
+                    result = await conn.run(query, page, min(RUN_TIMEOUT, left))
+                why = problem(result, page)
+                if why is None:
+                    break
+                attempts += 1
+                # "Busy" passes: tried again until the deadline. Anything else is tried twice more.
+                if time.monotonic() >= deadline or (why != "busy" and attempts >= MAX_ATTEMPTS):
+                    raise RuntimeError(f"/{page}?{query} {why}")
+                log(f"/{page}?{query} {why}; trying again")
+                if conn.closed_reason:
+                    await conn.close()
+                    conn = await Connection.open(url, timeout=max(1.0, deadline - time.monotonic()))
+                await asyncio.sleep(1.0)
+                result = None
+            done.append({"page": page, "query": query, "seconds": round(result.seconds, 2)})
+            log(f"  {result.seconds:6.2f} s  /{page}{'?' + query if query else ''}")
+    finally:
+        if conn is not None:
+            await conn.close()
+    return done
+
+
+def run(url: str, ready_file: Path, budget: float, races: list[str] | None = None, log=print) -> bool:
+    """Wait for health, warm up, write ``ready_file``; False (and no file) when ``budget`` seconds pass."""
+    start = time.monotonic()
+    deadline = start + budget
+    ready_file.unlink(missing_ok=True)  # an earlier start's file (an emptyDir outlives a container)
+    while not healthy(url):
+        if time.monotonic() >= deadline:
+            log(f"{url}/_stcore/health did not answer ok within {budget:.0f} s")
+            return False
+        time.sleep(0.5)
+    health_at = time.monotonic() - start
+    try:
+        runs = asyncio.run(warm(url, deadline, race_queries() if races is None else races, log))
+    except (TimeoutError, OSError, RuntimeError) as exc:
+        log(f"not ready: {exc}")
+        return False
+    seconds = time.monotonic() - start
+    ready_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = ready_file.with_name(f".{ready_file.name}.tmp")
+    tmp.write_text(json.dumps({"health_after": round(health_at, 2), "ready_after": round(seconds, 2),
+                               "runs": runs}, indent=1))
+    tmp.replace(ready_file)
+    log(f"ready after {seconds:.1f} s (health after {health_at:.1f} s, {len(runs)} runs): {ready_file}")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--ready-file", type=Path, default=DEFAULT_READY_FILE)
+    parser.add_argument("--deadline", type=float, default=300.0, help="seconds before giving up (exit 1)")
+    parser.add_argument("--check", action="store_true", help="readiness probe: exit 0 when ready")
+    args = parser.parse_args(argv)
+    url = args.url.rstrip("/")
+    if args.check:
+        return 0 if check(url, args.ready_file) else 1
+    return 0 if run(url, args.ready_file, args.deadline, log=lambda m: print(m, flush=True)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
