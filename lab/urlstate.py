@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import optimizers
 import surfaces
 from optimizers.schedules import RUN_OPTIONS, validate_run_option
+from surfaces.spec import SurfaceSpec
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 VIEWS = ("both", "contour", "3d")
@@ -50,6 +51,23 @@ def parse_bounds(text: str) -> tuple[float, float, float, float]:
     if not (x0 < x1 and y0 < y1):
         raise ValueError("each minimum must be below its maximum")
     return x0, x1, y0, y1
+
+
+def surface_params(spec) -> dict[str, str]:
+    """A ``surfaces.spec.SurfaceSpec`` as URL parameters: ``surface`` for a catalogue surface, ``expr`` and
+    ``bounds`` for a formula (``surface_spec`` reads them back)."""
+    if spec[0] == "catalogue":
+        return {"surface": spec[1]}
+    return {"expr": spec[1], "bounds": format_bounds(spec[2])}
+
+
+def surface_spec(params: Mapping[str, str]):
+    """The ``SurfaceSpec`` that URL parameters name (``surface_params``' inverse); ValueError if invalid."""
+    if "expr" in params:
+        bounds = parse_bounds(params["bounds"]) if "bounds" in params else None
+        box = ((bounds[0], bounds[1]), (bounds[2], bounds[3])) if bounds else None
+        return SurfaceSpec.formula(params["expr"], box)
+    return SurfaceSpec.catalogue(parse_surface(params.get("surface", "")))
 
 
 def format_bounds(bounds) -> str:

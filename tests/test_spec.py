@@ -97,3 +97,16 @@ def test_many_sessions_asking_for_one_new_formula_use_one_worker(monkeypatch):
         t.join(30)
     assert len(results) == 12 and all(r is results[0] for r in results)
     assert len(calls) == 1
+
+
+def test_the_url_codec_writes_and_reads_specs():
+    from lab import urlstate
+
+    formula = SurfaceSpec.formula("x^2 - y^2 + 0.5*x", ((-2, 2.5), (-1, 1)))
+    for spec in (SurfaceSpec.catalogue("rosenbrock"), formula):
+        params = urlstate.surface_params(spec)
+        assert urlstate.surface_spec(params) == spec
+    assert urlstate.surface_params(SurfaceSpec.formula("x^2")) == {"expr": "x^2", "bounds": "-3,3,-3,3"}
+    for bad in ({"surface": "nope"}, {"expr": "x^2", "bounds": "1,0,0,1"}, {"expr": "'quoted'"}):
+        with pytest.raises(ValueError):
+            urlstate.surface_spec(bad)
