@@ -64,6 +64,10 @@ def test_learning_pages_open_and_work_without_errors(page, app_server, console_e
 
     go_to(page, "classics")
     assert page.get_by_role("link", name="Open the race").count() >= 4
+    # Each preset's address is shown in full: scheme, host, path and query, ready for slides.
+    codes = page.locator("[data-testid='stCode']").all_inner_texts()
+    assert codes and all(c.strip().startswith(app_server + "/") for c in codes), codes[:2]
+    assert any(c.strip().startswith(app_server + "/?surface=saddle&") for c in codes)
     assert_clean(page, console_errors, "classics")
 
     page.get_by_role("link", name="Open the race").first.click()
