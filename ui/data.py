@@ -161,8 +161,9 @@ def _dataset_surface(name: str, model: str):
 
 
 @st.cache_resource(max_entries=16, ttl=3600, show_spinner=False)
-def _upload_surface(digest: str, model: str, _upload: lab_data.Upload, file_name: str):
-    return lab_data.upload_surface(_upload, model, file_name)
+def _upload_surface(digest: str, model: str, file_name: str, _content: bytes):
+    """The visitor's file as a surface, read once per file and model (ValueError: not cached, re-read)."""
+    return lab_data.upload_surface(lab_data.parse_upload(_content), model, file_name)
 
 
 def _dataset_title(name: str) -> str:
@@ -198,7 +199,7 @@ def _on_upload(state: PageState) -> None:
     if file is None:
         return
     content = file.getvalue()
-    state.set((file.name, content), "upload")
+    state.set((file.name, content, hashlib.sha256(content).hexdigest()), "upload")
     try:
         state.set(lab_data.natural_model(lab_data.parse_upload(content)), "model")
     except ValueError:
@@ -217,11 +218,9 @@ def _uploaded(state: PageState, model: str):
                 "An uploaded file cannot travel in a link, so a link to this page with dataset=upload opens "
                 "here; the page's other settings are in the link.")
         return None
-    file_name, content = kept
+    file_name, content, digest = kept
     try:
-        parsed = lab_data.parse_upload(content)
-        digest = hashlib.sha256(content).hexdigest()
-        surface = _upload_surface(digest, model, parsed, file_name)
+        surface = _upload_surface(digest, model, file_name, content)
     except ValueError as exc:
         st.error(f"{literal.code(file_name)}: {literal.text(exc)}.")
         return None

@@ -1,0 +1,118 @@
+"""Gradient descent on data: the speed goal of issue 14 — 6 racers × 1,000 steps with B = 32 on a
+10,000-row upload rerun in ≤ 100 ms on the server — and what the loss grid costs.
+
+Printed:
+
+1. the engine alone (``optimizers.run`` with ``batch_size=32``; SGD, Momentum, NAG, Adagrad, RMSprop, Adam),
+   warm, median and worst of 20 repetitions, for linear and logistic regression on 10,000 synthetic rows;
+2. the Data page through Streamlit's AppTest with that file uploaded, each rerun after a change of the seed
+   (new batches: nothing comes from the cache), median and worst; AppTest's bookkeeping is included, so
+   these are upper bounds of the server's work;
+3. the contour's loss grid (160 × 160) of the 10,000-row logistic surface: first computation, then again
+   (served from the surface's bounded grid cache).
+
+The compiled loops load from numba's disk cache (``optimizers.data.warm()`` fills it; the first ever call of
+an optimizer's loop compiles it, about 1–3 s). Run: ``.venv/bin/python bench/bench_data.py``
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import optimizers  # noqa: E402
+import surfaces  # noqa: E402
+from optimizers import data as engine_data  # noqa: E402
+
+RACERS = ("sgd", "momentum", "nag", "adagrad", "rmsprop", "adam")
+ROWS = 10_000
+GOAL_MS = 100.0
+
+
+def synthetic(model: str):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=ROWS)
+    y = 2.0 * x + rng.normal(size=ROWS)
+    if model == "logistic":
+        y = (y > 0).astype(float)
+    return x, y
+
+
+def race(surface, seed: int = 0) -> float:
+    t0 = time.perf_counter()
+    for name in RACERS:
+        optimizers.run(name, surface, surface.start, 1000, batch_size=32, seed=seed)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def engine() -> None:
+    for model in ("linear", "logistic"):
+        surface = surfaces.from_data(*synthetic(model), model)
+        race(surface)  # load the compiled loops
+        times = [race(surface, seed) for seed in range(20 if model == "linear" else 3)]
+        print(f"engine, {model}: 6 racers x 1000 steps, B = 32, N = {ROWS:,}: median "
+              f"{statistics.median(times):.1f} ms, worst {max(times):.1f} ms over {len(times)} runs "
+              f"(goal <= {GOAL_MS:g} ms)")
+
+
+def page() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    x, y = synthetic("linear")
+    content = "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist(), strict=True))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["dataset"] = "upload"
+    at.query_params["racers"] = ",".join(f"{n}:32" for n in RACERS)
+    at.query_params["steps"] = "1000"
+    at.switch_page("pages/data.py")
+    at.run()
+    t0 = time.perf_counter()
+    at.file_uploader[0].upload("rows.csv", content.encode(), "text/csv")
+    at.run()
+    print(f"page: first run with the {len(content) / 1e3:.0f} kB upload (parsing, surface, loss grid, race): "
+          f"{time.perf_counter() - t0:.2f} s")
+    assert not at.exception and not at.error, (at.exception, at.error)
+    seed = at.number_input(key="keep.data.seed")
+    times = []
+    for s in range(1, 11):  # a new seed each time: new batches, nothing from the cache
+        t0 = time.perf_counter()
+        seed.set_value(s).run()
+        times.append((time.perf_counter() - t0) * 1e3)
+        assert not at.exception, at.exception
+    print(f"page: rerun after a seed change, 6 racers x 1000 steps, B = 32, N = {ROWS:,}: median "
+          f"{statistics.median(times):.0f} ms, worst {max(times):.0f} ms over {len(times)} reruns "
+          f"(goal <= {GOAL_MS:g} ms; AppTest's own work included)")
+
+
+def grid() -> None:
+    surface = surfaces.from_data(*synthetic("logistic"), "logistic")
+    t0 = time.perf_counter()
+    surface.grid(160)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    surface.grid(160)
+    again = (time.perf_counter() - t0) * 1e3
+    print(f"loss grid 160 x 160, logistic, N = {ROWS:,}: first {first * 1e3:.0f} ms (x binned into "
+          f"{surfaces.data.GRID_BINS} bins, a picture), again {again:.2f} ms (cached)")
+
+
+def main() -> None:
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    t0 = time.perf_counter()
+    engine_data.warm()
+    print(f"loading (or compiling) the twelve compiled loops: {time.perf_counter() - t0:.2f} s")
+    engine()
+    grid()
+    page()
+
+
+if __name__ == "__main__":
+    main()
