@@ -221,7 +221,8 @@ def _precheck(text) -> str:
             )
         if ord(ch) < 32:
             raise ValueError(
-                f"The character {ch!r} at column {column} is not allowed: the formula is one line of text"
+                f"The character {ch!r} at column {column} is not allowed: "
+                "type the formula on one line, without tabs"
             )
         if ch in "\\#$?`!":
             raise ValueError(f"The character {ch!r} at column {column} is not allowed: {USE}")

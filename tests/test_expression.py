@@ -391,3 +391,76 @@ def test_gradient_matches_central_differences(formula, seed):
     scale = 1 + np.abs(grad)
     smooth = np.isfinite(grad) & np.isfinite(fine) & (np.abs(coarse - fine) < 1e-5 * scale)  # no kink nearby
     np.testing.assert_allclose(grad[smooth], fine[smooth], rtol=1e-5, atol=1e-5)
+
+
+# -- Every refusal speaks plainly (issue 18, item 5) ------------------------------------------------------
+PLAIN = [  # (text, what the visitor reads)
+    ("x.real", "A dot after a name (as in x.real) is not allowed: use x, y, numbers and functions such as "
+               "sin"),
+    ("x[0]", "Square brackets [ ] are not allowed: use round brackets ( ) to group"),
+    ("x[1:2]", "Square brackets [ ] are not allowed: use round brackets ( ) to group"),
+    ("[x]", "Square brackets [ ] are not allowed: use round brackets ( ) to group"),
+    ("{x}", "Curly brackets { } are not allowed: use round brackets ( ) to group"),
+    ("{x: 1}", "Curly brackets { } are not allowed: use round brackets ( ) to group"),
+    ("lambda: 1", "The word 'lambda' is not allowed: write just the formula, e.g. x^2 + y^2"),
+    ("[c for c in x]", "Loops ('for … in') are not allowed: write just the formula, e.g. x^2 + y^2"),
+    ("{c for c in x}", "Loops ('for … in') are not allowed"),
+    ("{c: 1 for c in x}", "Loops ('for … in') are not allowed"),
+    ("sin(c for c in x)", "Loops ('for … in') are not allowed"),
+    ("'abc'", "Text in quotes is not allowed: use x, y, numbers and functions such as sin"),
+    ("f'{x}'", "Text in quotes is not allowed"),
+    ("b'x'", "Text in quotes is not allowed"),
+    ("x if y else 1", "'if … else' is not allowed: a formula gives a number; to choose between values use "
+                      "min(a, b), max(a, b) or abs(a)"),
+    ("x < y", "Comparisons (<, >, ==, !=) are not allowed"),
+    ("x and y", "The words 'and' and 'or' are not allowed"),
+    ("not x", "The word 'not' is not allowed"),
+    ("(x := 1)", "Assignments (:=) are not allowed: write just the formula"),
+    ("sin(*x)", "A * in front of an argument is not allowed: write each argument, e.g. atan2(y, x)"),
+    ("x, y", "A comma is only allowed between a function's arguments, as in atan2(y, x): write one formula"),
+    ("await x", "The word 'await' is not allowed"),
+    ("(yield x)", "The word 'yield' is not allowed"),
+    ("(yield from x)", "The word 'yield' is not allowed"),
+    ("True", "True and False are not allowed: use numbers such as 1 and 0"),
+    ("None", "The word 'None' is not allowed"),
+    ("...", "'...' is not allowed"),
+    ("x // y", "'//' is not allowed: use / to divide"),
+    ("x @ y", "'@' is not allowed: use * to multiply"),
+    ("x % y", "'%' is not allowed"),
+    ("x << y", "The operator '<<' is not allowed: use + - * / and ^ for powers"),
+    ("x >> y", "The operator '>>' is not allowed"),
+    ("x | y", "The operator '|' is not allowed"),
+    ("x & y", "The operator '&' is not allowed"),
+    ("~x", "'~' is not allowed: use - for a minus sign"),
+    ("sin(x, key=1)", "Named arguments (like key=1) are not allowed: give just the values, e.g. atan2(y, x)"),
+    ("x.real(1)", "A dot after a name"),
+    ("x[0](1)", "Square brackets"),
+    ("x # y", "The character '#' at column 3 is not allowed: use x, y, numbers and functions such as sin"),
+    ("`x`", "The character '`' at column 1 is not allowed"),
+    ("é", "The character 'é' at column 1 is not allowed: type plain ASCII"),
+    ("x\ty", "The character '\\t' at column 2 is not allowed: type the formula on one line, without tabs"),
+    ("", "The formula is empty: type one, e.g. x^2 + y^2"),
+]
+JARGON = ("Unsupported", "attribute", "subscript", "comprehension", "keyword", "starred", "tuple", "string",
+          "dictionary", "conditional expression", "ast.", "Error", "NoneType", "operator ~")
+
+
+@pytest.mark.parametrize(("text", "plain"), PLAIN)
+def test_refusals_speak_plainly(text, plain):
+    with pytest.raises(ValueError) as info:
+        parse(text)
+    message = str(info.value)
+    assert message.startswith(plain), message
+    assert not any(word in message for word in JARGON), message
+    assert any(word in message for word in ("use ", "write ", "give ", "type ")), "no advice: " + message
+
+
+def test_every_kind_of_refusal_is_covered():
+    seen = set()
+    for text, _ in PLAIN:
+        with pytest.raises(ValueError) as info:
+            parse(text)
+        seen.add(str(info.value))
+    listed = {*expression._UNSUPPORTED.values(), *expression._OPERATORS_REFUSED.values(),
+              *(m for t, m in expression._CONSTANTS_REFUSED.items() if t is not complex)}  # 2j reads as 2*j
+    assert listed <= seen, listed - seen
