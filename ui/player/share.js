@@ -33,6 +33,7 @@ export const DlShare = {
     const box = dlEl("div", "dl-panel dl-share");
     box.id = `${this.uid}-share`;
     box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", "Links out of this race");
     box.hidden = true;
     this.sharePanel = box;
     if (links.copy) {
@@ -56,6 +57,7 @@ export const DlShare = {
     const url = dlShareUrl(window.location.href);
     const box = this.sharePanel;
     box.replaceChildren(dlEl("h2", "dl-panel-title", "Link to this race"));
+    box.setAttribute("aria-label", "Link to this race");
     const field = dlEl("input", "dl-share-url");
     field.type = "text";
     field.readOnly = true;
@@ -81,6 +83,7 @@ export const DlShare = {
     const t = Math.max(1, this.clock.step);
     const box = this.sharePanel;
     box.replaceChildren(dlEl("h2", "dl-panel-title", `Explain step ${t} of…`));
+    box.setAttribute("aria-label", `Explain step ${t}`);
     const list = dlEl("ul", "dl-explain-list");
     this.paths.forEach((p, i) => {
       const a = dlEl("a", "dl-explain-link", p.name);
