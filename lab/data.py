@@ -117,6 +117,18 @@ class DataRace:
         return options
 
 
+# Logistic regression has no moments to shortcut the full-data loss each step records: a run costs N sample
+# losses (an exp and a log1p each) per step. The page keeps a rerun within about this many of them.
+LOGISTIC_BUDGET = 20_000_000
+
+
+def step_cap(surface, racers: int) -> int | None:
+    """The most steps the page runs for ``racers`` racers on a logistic surface (None: no cap)."""
+    if surface.model != "logistic":
+        return None
+    return max(10, LOGISTIC_BUDGET // (surface.n_samples * max(1, racers)))
+
+
 def run_data_race(surface, race: DataRace) -> dict[str, engine_data.DataPath]:
     """One path per racer (keyed by ``Racer.key``), in the race's order."""
     return {r.key: optimizers.run(r.optimizer, surface, race.start, race.steps,

@@ -159,6 +159,16 @@ def test_labels_other_than_0_1_for_logistic_are_refused_with_a_message():
     assert any("logistic needs labels 0 and 1" in e.value for e in at.error)
 
 
+def test_a_large_logistic_upload_runs_fewer_steps_and_says_so():
+    rows = b"x,y\n" + b"".join(b"%d,%d\n" % (i, (i * 7919) % 13 > 5) for i in range(10_000))
+    at = data_app(dataset="upload", racers="sgd:32,adam:32", steps="3000")
+    at = upload(at, "labels.csv", rows)
+    assert not at.exception and not at.error
+    cap = lab_data.LOGISTIC_BUDGET // (10_000 * 2)
+    assert any(f"run at most {cap:,} steps" in w.value for w in at.warning)
+    assert component(at, animation.COMPONENT_NAME)["steps"] == cap
+
+
 def test_the_file_name_is_shown_as_literal_text():
     at = upload(data_app(dataset="upload"), "**bold** [link](http://evil.example).csv", b"x,y\n1,a\n")
     assert not at.exception

@@ -245,6 +245,11 @@ def _racer_controls(state: PageState, surface, surface_key: tuple) -> DataRace |
         return None
     restore(state, "steps", lab_data.DEFAULT_STEPS)
     steps = side.slider("Steps", 10, lab_data.MAX_STEPS, key=state.key("steps"), persist_state="session")
+    cap = lab_data.step_cap(surface, len(racers))
+    if cap is not None and steps > cap:
+        st.warning(f"Logistic regression computes the loss over all {surface.n_samples:,} samples at every "
+                   f"step, so {len(racers)} racers run at most {cap:,} steps here (not {steps:,}).")
+        steps = cap
     if state.get("start_for") != surface_key:
         start = urlsync.url_value(state, "start", surface.start)
         state.set(float(start[0]), "start", "x")
@@ -351,8 +356,7 @@ def show_data_page() -> None:
         st.warning(message)
     presets()
     chosen = _data_choice(state)
-    if chosen is None:
-        urlsync.write_url(state, {"dataset": UPLOAD} if state.get("dataset") == UPLOAD else {})
+    if chosen is None:  # no file yet (or a bad one): the link's other settings wait for it, unwritten
         return
     surface, surface_key, dataset, model = chosen
     state.set(surface_key, "surface_key")
