@@ -142,13 +142,17 @@ def run(url: str, ready_file: Path, budget: float, races: list[str] | None = Non
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--ready-file", type=Path, default=DEFAULT_READY_FILE)
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds before giving up (exit 1)")
     parser.add_argument("--check", action="store_true", help="readiness probe: exit 0 when ready")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     url = args.url.rstrip("/")
     if args.check:
         return 0 if check(url, args.ready_file) else 1
