@@ -80,8 +80,11 @@ MAX_SPAN = 1e4
 MAX_BOUND = 1e6
 CACHE_SIZE = 256
 MAX_TEXT = 1 << 20  # characters of any text in a worker's answer (LaTeX of a long gradient)
-MAX_INSTRUCTIONS = 20_000  # of a formula's program (f, gradient and Hessian); longer ones are too complex
-MAX_REGISTERS = 40_000
+# A formula's program (f, gradient, Hessian) and its part for f alone, which pictures run over grids of up to
+# 160 x 160 points in the server: accepted formulas use fewer than 300 and 60 instructions.
+MAX_INSTRUCTIONS = 2_000
+MAX_VALUE_INSTRUCTIONS = 400
+MAX_REGISTERS = 4_000
 
 TOO_COMPLEX = "This formula is too complex to process — try a simpler one"
 FAILED = "This formula could not be processed — try writing it differently"
@@ -758,7 +761,8 @@ def analyze(request) -> dict:
     )  # fmt: skip
     build = time.process_time() - started
     program = surface.program
-    if build > BUILD_BUDGET or len(program.code) > MAX_INSTRUCTIONS or program.registers > MAX_REGISTERS:
+    if (build > BUILD_BUDGET or len(program.code) > MAX_INSTRUCTIONS or program.registers > MAX_REGISTERS
+            or len(restrict(program, (0,))[0]) > MAX_VALUE_INSTRUCTIONS):
         raise ValueError(TOO_COMPLEX)
     for derivative in surface.gradient_expressions:
         check_tree(derivative)
@@ -823,6 +827,8 @@ class FormulaSurface(Surface):
         setter(self, "program", self.compiled)
         for layout in _ProgramFunction.LAYOUTS:
             setter(self, f"_{layout}", _ProgramFunction(self.compiled, layout))
+        if len(self._value.code) > MAX_VALUE_INSTRUCTIONS:  # bounds the server's work on pictures
+            raise ValueError(TOO_COMPLEX)
 
 
 def _read_array(data, dtype: str, limit: int) -> np.ndarray:

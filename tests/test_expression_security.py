@@ -367,3 +367,64 @@ def test_check_tree_refuses_foreign_objects():
     ):
         with pytest.raises(ValueError):
             expression.check_tree(bad)
+
+
+def _answer_for(text: str) -> dict:
+    import time as _time
+
+    return expression._SANDBOX.run((text, expression.DEFAULT_BOUNDS), _time.monotonic() + 30)
+
+
+def test_the_server_checks_the_workers_program():
+    """The server builds a formula's Surface from the worker's plain data with bounded work, and refuses
+    an answer whose program could read or write outside its registers or is longer than allowed."""
+    import math
+
+    import numpy as np
+
+    good = _answer_for("x^2 + 3*y^2 + sin(x)")
+    surface = expression._surface_from(good, "x^2 + 3*y^2 + sin(x)", expression.DEFAULT_BOUNDS)
+    assert surface.scalar_value(1.0, 1.0) == 4.0 + math.sin(1.0)
+    code = np.frombuffer(good["code"], dtype="<i8").reshape(-1, 5).copy()
+
+    def with_code(rows) -> dict:
+        return {**good, "code": np.ascontiguousarray(rows, dtype="<i8").tobytes()}
+
+    bad_op, bad_reg, bad_dst = code.copy(), code.copy(), code.copy()
+    bad_op[0, 0] = 99
+    bad_reg[0, 2] = good["registers"] + 5
+    bad_dst[0, 1] = 0  # overwrite x
+    huge = np.zeros((expression.MAX_INSTRUCTIONS + 1, 5), dtype="<i8")
+    for broken in (with_code(bad_op), with_code(bad_reg), with_code(bad_dst), with_code(huge),
+                   {**good, "code": b"\x00" * 7}, {**good, "outputs": b""}, {**good, "registers": 10**9},
+                   {**good, "latex": 42}, {**good, "minima": [[math.nan, 0.0]]}, {**good, "code": "text"}):
+        with pytest.raises(ValueError, match="could not be processed"):
+            expression._surface_from(broken, "x", expression.DEFAULT_BOUNDS)
+
+
+def test_the_biggest_allowed_program_is_read_quickly():
+    """The server's step is bounded by MAX_INSTRUCTIONS: a program of that length is read and wrapped in a
+    Surface without any symbolic work (measured ~tens of ms; the bound here only catches a blow-up)."""
+    import numpy as np
+
+    good = _answer_for("x^2 + y^2")
+    n = expression.MAX_VALUE_INSTRUCTIONS  # f's part; the rest of the program is not run for pictures
+    registers = 2 + 1 + expression.MAX_INSTRUCTIONS
+    rows = np.zeros((expression.MAX_INSTRUCTIONS, 5), dtype="<i8")
+    rows[:, 0] = 0  # add
+    rows[:, 1] = np.arange(3, 3 + expression.MAX_INSTRUCTIONS)
+    rows[:, 2] = np.arange(2, 2 + expression.MAX_INSTRUCTIONS)  # a chain: each adds x to the last
+    rows[n:, 2] = 2  # the derivatives' part starts afresh
+    outputs = np.array([2 + n, *[registers - 1] * 5], dtype="<i8")
+    answer = {**good, "code": rows.tobytes(), "constants": np.zeros(1, "<f8").tobytes(),
+              "registers": registers, "outputs": outputs.tobytes()}
+    started = time.perf_counter()
+    surface = expression._surface_from(answer, "chain", expression.DEFAULT_BOUNDS)
+    surface.grid(160)  # a contour's grid
+    assert time.perf_counter() - started < 5.0
+    assert surface.scalar_value(1.0, 0.0) == n
+    rows[n, 2] = 2 + n  # f's part one instruction longer than allowed
+    outputs = np.array([3 + n, *[registers - 1] * 5], "<i8")
+    longer = {**answer, "code": rows.tobytes(), "outputs": outputs.tobytes()}
+    with pytest.raises(ValueError):
+        expression._surface_from(longer, "chain", expression.DEFAULT_BOUNDS)
