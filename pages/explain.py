@@ -45,8 +45,10 @@ def _contour(surface_name: str) -> go.Figure:
     return background.contour_figure(catalogue_surface(surface_name))
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def _trace(name: str, surface_name: str, start, steps: int, settings: tuple) -> tuple[list, optimizers.Path]:
+    """The run's step records and its Path. Not cached: 300 steps take about 10 ms, the longest race
+    (5000 steps) about 0.6 s; a schedule (cosine, …) depends on the run's length, so the whole run is
+    traced even to explain an early step."""
     surface = catalogue_surface(surface_name)
     hyper = dict(settings)
     return (optimizers.trace(name, surface, start, steps, **hyper),
