@@ -464,3 +464,24 @@ def test_every_kind_of_refusal_is_covered():
     listed = {*expression._UNSUPPORTED.values(), *expression._OPERATORS_REFUSED.values(),
               *(m for t, m in expression._CONSTANTS_REFUSED.items() if t is not complex)}  # 2j reads as 2*j
     assert listed <= seen, listed - seen
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_formulas(), st.integers(0, 2**16))
+def test_pictures_of_a_formula_run_the_engines_program(formula, seed):
+    """A visitor's formula is drawn from the worker's program run over NumPy arrays (no SymPy in the
+    server): f, the gradient and the Hessian agree with the same program run with Python's math (what the
+    engine computes) at random points, NaN where it is undefined."""
+    from surfaces.program import evaluate, evaluate_arrays, restrict
+
+    text, _ = formula
+    program = Surface(name="t", title="t", expression=parse(text), latex="", bounds=((-3, 3), (-3, 3)),
+                      minima=np.zeros((0, 2)), starts=((0.0, 0.0),)).program
+    points = _points(seed)
+    code, outputs = restrict(program, range(6))
+    arrays = np.array([np.broadcast_to(a, len(points))  # constants come back as scalars (Surface broadcasts)
+                       for a in evaluate_arrays(program, code, outputs, points[:, 0], points[:, 1])])
+    scalars = np.array([evaluate(program, x, y) for x, y in points]).T
+    np.testing.assert_allclose(arrays, scalars, rtol=1e-9, atol=1e-12, equal_nan=True)
+    value_code, _ = restrict(program, (0,))
+    assert len(value_code) <= len(code)  # f alone needs no derivative's instructions
