@@ -119,7 +119,7 @@ class DataRace:
 
 # Logistic regression has no moments to shortcut the full-data loss each step records: a run costs N sample
 # losses (an exp and a log1p each) per step. The page keeps a rerun within about this many of them.
-LOGISTIC_BUDGET = 20_000_000
+LOGISTIC_BUDGET = 10_000_000
 
 
 def step_cap(surface, racers: int) -> int | None:

@@ -25,8 +25,8 @@ mini-batch is a slice ``order[lo:hi]`` of an index array and its terms are summe
   ``range(n)`` gives the same bits, and so does a full-batch run's step.
 
 The contour grid (``grid``) is computed once per surface and resolution and kept (at most a few grids per
-surface). For a large logistic data set it sums over the x values rounded to 2,048 bins: a picture only,
-no path uses it.
+surface). For a logistic data set over 2,048 rows it sums over the x values rounded to 512 bins: a picture,
+and no path uses it.
 
 Data sets (``datasets()``, ``get_dataset``) are small CSV files shipped in ``surfaces/datasets`` (sources
 and licences in ``surfaces/datasets/SOURCES.md``); nothing is downloaded at run time. A visitor's data come
@@ -48,7 +48,8 @@ from surfaces.base import Surface, _frozen_points
 
 LINEAR, LOGISTIC, DEEP_LINEAR = 0, 1, 2
 MAX_ROWS = 10_000  # the largest data set a surface is built from (the upload limit)
-GRID_BINS = 2048  # x values the contour grid of a large logistic data set is summed over
+GRID_EXACT = 2048  # up to this many samples the contour grid sums over every one
+GRID_BINS = 512  # beyond, the grid of a logistic data set sums over this many bins of x
 _GRID_CACHE = 4  # grids kept per surface
 
 
@@ -295,7 +296,7 @@ class DataSurface(Surface):
                 name=name, title=title or f"{dataset or name} · {spec.title}", expression=None,
                 latex=spec.latex,
                 bounds=bounds, minima=_frozen_points(minima), starts=starts,
-                log_scale=not spec.classification,
+                log_scale=spec.code == DEEP_LINEAR,  # a quartic: its walls rise fast
                 description=description or spec.description, local_minima=np.zeros((0, 2)),
                 _value=None, _gradient=None, _hessian=None, gradient_expressions=None, program=None,
                 x=xs, y=ys, model=model, model_code=spec.code, stats=stats, dataset=dataset or name,
@@ -412,7 +413,7 @@ class DataSurface(Surface):
         return xs, ys, z.copy()
 
     def _grid_values(self, pts: np.ndarray) -> np.ndarray:
-        if self.model_code != LOGISTIC or self.n_samples <= GRID_BINS:
+        if self.model_code != LOGISTIC or self.n_samples <= GRID_EXACT:
             return losses_at(self.model_code, pts, self.x, self.y, self.stats)
         lo, hi = float(self.x.min()), float(self.x.max())
         edges = np.linspace(lo, hi, GRID_BINS + 1)
