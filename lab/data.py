@@ -5,6 +5,7 @@ presets, and reading a visitor's CSV file (every bad file gets a plain message, 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import math
 from dataclasses import dataclass
@@ -303,11 +304,21 @@ def parse_upload(content: bytes) -> Upload:
     return Upload(values[:, 0].copy(), values[:, 1].copy(), labels[0] or "x", labels[1] or "y", len(body))
 
 
+def picture_text(text, limit: int = 60) -> str:
+    """Visitor text (a file name, a column header) for a plotly title or axis: one line, shortened, and with
+    < > & as entities, so plotly's own markup (<b>, <a href>, <br>) shows as the literal text it is."""
+    one_line = " ".join(str(text).split())
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    return html.escape(one_line, quote=False)
+
+
 def upload_surface(upload: Upload, model: str, name: str) -> surfaces.DataSurface:
-    """The visitor's data as a surface; ValueError (a constant column, labels not 0/1) as ``from_data``."""
+    """The visitor's data as a surface; ValueError (a constant column, labels not 0/1) as ``from_data``.
+    Its title and axis labels are the file's name and headers as literal picture text (``picture_text``)."""
     return surfaces.from_data(upload.x, upload.y, model, name="upload",
-                              title=f"{name} · {MODELS[model].title}", dataset=name,
-                              x_label=upload.x_label, y_label=upload.y_label)
+                              title=f"{picture_text(name)} · {MODELS[model].title}", dataset=name,
+                              x_label=picture_text(upload.x_label), y_label=picture_text(upload.y_label))
 
 
 def natural_model(upload: Upload) -> str:

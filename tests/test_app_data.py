@@ -169,6 +169,17 @@ def test_a_large_logistic_upload_runs_fewer_steps_and_says_so():
     assert component(at, animation.COMPONENT_NAME)["steps"] == cap
 
 
+def test_headers_and_file_name_reach_the_pictures_as_literal_text():
+    content = b"<b>size</b>,<a href='http://evil.example'>y</a>\n1,2\n2,3\n3,5\n"
+    at = upload(data_app(dataset="upload"), "<i>mine</i>.csv", content)
+    assert not at.exception and not at.error
+    layout = component(at, SCATTER_NAME)["figure"]["layout"]
+    assert layout["xaxis"]["title"]["text"].startswith("&lt;b&gt;size&lt;/b&gt;")
+    assert "<a" not in layout["yaxis"]["title"]["text"]
+    contour = component(at, animation.COMPONENT_NAME)["contour"]["layout"]
+    assert contour["title"]["text"].startswith("&lt;i&gt;mine&lt;/i&gt;.csv")
+
+
 def test_the_file_name_is_shown_as_literal_text():
     at = upload(data_app(dataset="upload"), "**bold** [link](http://evil.example).csv", b"x,y\n1,a\n")
     assert not at.exception
