@@ -185,3 +185,25 @@ def test_the_file_name_is_shown_as_literal_text():
     assert not at.exception
     (error,) = at.error
     assert error.value.startswith("`**bold** [link](http://evil.example).csv`")
+
+
+@pytest.mark.parametrize("payload", ["phishing", "image-and-html", "backticks"])
+def test_a_payload_through_every_url_parameter_is_shown_literally(payload):
+    from tests.test_app_visitor_text import PAYLOADS, assert_literal
+
+    value = PAYLOADS[payload]
+    query = {name: value for name in lab_data.url_parsers()}
+    query[value] = "1"  # the payload as a parameter's name
+    at = data_app(**query)
+    assert assert_literal(at)  # shown, and literally
+    warnings = [w.value for w in at.warning]
+    for name in lab_data.url_parsers():
+        assert any(m.startswith(f"URL parameter `{name}`:") for m in warnings), (name, warnings)
+
+
+def test_a_payload_inside_an_uploaded_file_is_shown_literally():
+    from tests.test_app_visitor_text import PHISHING, assert_literal
+
+    at = upload(data_app(dataset="upload"), f"{PHISHING}.csv", f"x,y\n1,2\n{PHISHING},3\n".encode())
+    showing = assert_literal(at)
+    assert [what for what, _ in showing] == ["error"]
