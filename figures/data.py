@@ -36,6 +36,10 @@ def _chart(traces: list[dict], title: str, ytitle: str, log: bool) -> dict:
     return {"data": traces, "layout": layout}
 
 
+def _finite(values: np.ndarray) -> np.ndarray:
+    return values[np.isfinite(values)]
+
+
 def _end(path) -> int:
     return len(path.values) if path.diverged_at is None else max(int(path.diverged_at), 1)
 
@@ -44,13 +48,15 @@ def loss_per_step_figure(labels: list[str], colors: list[str], paths: list, fmin
     """The full-data loss at each step (thick) and the loss of the step's own mini-batch (thin, faint):
     f − f* on a log axis when the minimum is known and every value is above it."""
     offset = fmin if fmin is not None else 0.0
-    log = fmin is not None and all((p.values[: _end(p)] - offset > 0).all() for p in paths)
+    log = fmin is not None and all((_finite(p.values[: _end(p)]) - offset > 0).all() for p in paths)
     shift = offset if log else 0.0
     traces = []
     for label, color, path in zip(labels, colors, paths, strict=True):
         end = _end(path)
         steps = np.arange(end)
-        traces.append(_series(label, color, steps, path.values[:end] - shift))
+        known = np.isfinite(path.values[:end])  # every step, or every k-th (``loss_every``)
+        traces.append(_series(label, color, steps[known], path.values[:end][known] - shift,
+                              mode="lines" if known.all() else "lines+markers"))
         if path.steps_per_epoch > 1:  # a mini-batch run: its batches' own losses too
             batch = np.asarray(path.batch_losses[: end - 1]) - shift
             if log:

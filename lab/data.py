@@ -118,21 +118,23 @@ class DataRace:
         return options
 
 
-# Logistic regression has no moments to shortcut the full-data loss each step records: a run costs N sample
-# losses (an exp and a log1p each) per step. The page keeps a rerun within about this many of them.
-LOGISTIC_BUDGET = 10_000_000
+# Logistic regression has no moments to shortcut the full-data loss a path records: each recorded step
+# costs N sample losses (an exp and a log1p each). The page records it at about this many samples' worth per
+# racer (every k-th step, each epoch's end, the last step); the path is the same either way.
+LOSS_BUDGET = 300_000
 
 
-def step_cap(surface, racers: int) -> int | None:
-    """The most steps the page runs for ``racers`` racers on a logistic surface (None: no cap)."""
+def loss_every(surface, steps: int) -> int:
+    """k: the page records the full-data loss at every k-th step (1 but for logistic on large data)."""
     if surface.model != "logistic":
-        return None
-    return max(10, LOGISTIC_BUDGET // (surface.n_samples * max(1, racers)))
+        return 1
+    return max(1, -(-surface.n_samples * steps // LOSS_BUDGET))
 
 
 def run_data_race(surface, race: DataRace) -> dict[str, engine_data.DataPath]:
     """One path per racer (keyed by ``Racer.key``), in the race's order."""
-    return {r.key: optimizers.run(r.optimizer, surface, race.start, race.steps,
+    every = loss_every(surface, race.steps)
+    return {r.key: optimizers.run(r.optimizer, surface, race.start, race.steps, loss_every=every,
                                   **race.options_for(r, surface.n_samples)) for r in race.racers}
 
 

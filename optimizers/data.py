@@ -110,11 +110,13 @@ def batches(n_samples: int, batch_size: int, steps: int, seed: int) -> list[np.n
 # --- the generated loop ------------------------------------------------------------------------------------
 _TEMPLATE = '''
 @kernel
-def data_{name}(model, x, y, stats, batch, seed, lrs, moms, fixed, noise, x0, y0, points, values, losses):
+def data_{name}(model, x, y, stats, batch, seed, every, lrs, moms, fixed, noise, x0, y0, points, values,
+                losses):
     n = x.shape[0]
     steps = lrs.shape[0]
     noisy = noise.shape[0] > 0
     full = batch >= n
+    per = 1 if full else (n + batch - 1) // batch
     order = np.arange(n)
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = np.uint64(seed)
@@ -147,9 +149,10 @@ def data_{name}(model, x, y, stats, batch, seed, lrs, moms, fixed, noise, x0, y0
 {rule}
             nx = px + dx
             ny = py + dy
-            nf = full_loss(model, nx, ny, x, y, stats)
+            recorded = (t % every == 0) or (t % per == 0) or (t == steps)
+            nf = full_loss(model, nx, ny, x, y, stats) if recorded else math.nan
             losses[t - 1] = batch_loss
-            if inside(nx, ny, nf) and code_now == 0:
+            if inside(nx, ny, nf if recorded else 0.0) and code_now == 0:
                 px = nx
                 py = ny
                 f = nf
@@ -158,6 +161,7 @@ def data_{name}(model, x, y, stats, batch, seed, lrs, moms, fixed, noise, x0, y0
             else:
                 stop = t
                 why = code_now
+                f = full_loss(model, px, py, x, y, stats)  # the last good point's, repeated from here
         else:
             losses[t - 1] = losses[t - 2] if t >= 2 else math.nan
         points[t, 0] = px
@@ -224,7 +228,7 @@ def is_data_surface(surface) -> bool:
 
 @dataclass(frozen=True)
 class DataPath(engine.Path):
-    """A ``Path`` on a data surface (``values``: the full-data loss at each point), and:
+    """A ``Path`` on a data surface (``values``: the full-data loss at each point; see ``loss_every``), and:
 
     batch_size: B (N for the full batch); steps_per_epoch: ⌈N/B⌉;
     batch_losses: the mean loss of step t's batch where its gradient was taken ((steps,) for one start,
@@ -234,6 +238,7 @@ class DataPath(engine.Path):
     batch_size: int = 0
     steps_per_epoch: int = 1
     batch_losses: np.ndarray | None = None
+    loss_every: int = 1  # values at every k-th step, each epoch's end and the last step; NaN between
 
     @property
     def epoch_ends(self) -> np.ndarray:
@@ -261,10 +266,19 @@ def validate_batch_size(batch_size, surface) -> int:
     return min(int(batch_size), n)
 
 
-def run(name: str, surface, start, steps: int, batch_size: int | None = None, **hyperparameters) -> DataPath:
+def run(name: str, surface, start, steps: int, batch_size: int | None = None, loss_every: int = 1,
+        **hyperparameters) -> DataPath:
     """Optimizer ``name`` on a data surface with mini-batches of ``batch_size`` (see the module docstring);
-    the run options of ``optimizers.schedules`` apply (``seed`` also seeds the batches)."""
+    the run options of ``optimizers.schedules`` apply (``seed`` also seeds the batches).
+
+    ``loss_every`` = k > 1 records the full-data loss (``values``) only at every k-th step, at the end of
+    each epoch and at the last step, NaN elsewhere: the path itself is the same, bit for bit. For logistic
+    regression, whose full-data loss costs N exp/log1p pairs, that is most of a run's time on large data.
+    """
     b = validate_batch_size(batch_size, surface)
+    ok = isinstance(loss_every, (int, np.integer)) and not isinstance(loss_every, bool) and loss_every >= 1
+    if not ok:
+        raise ValueError(f"Invalid loss_every: {loss_every} (a whole number from 1)")
     s = engine.settings(name, steps, **hyperparameters)
     starts, single = engine.as_starts(start)
     loop = _loops()[name]
@@ -280,10 +294,11 @@ def run(name: str, surface, start, steps: int, batch_size: int | None = None, **
     diverged = np.empty(count, dtype=np.int64)
     why = np.zeros(count, dtype=np.int64)
     for i, (x0, y0) in enumerate(starts.tolist()):
-        diverged[i], why[i] = loop(surface.model_code, surface.x, surface.y, surface.stats, b, seed, lrs,
-                                   moms, fixed, noise, x0, y0, points[i], values[i], losses[i])
+        diverged[i], why[i] = loop(surface.model_code, surface.x, surface.y, surface.stats, b, seed,
+                                   int(loss_every), lrs, moms, fixed, noise, x0, y0, points[i], values[i],
+                                   losses[i])
     per = steps_per_epoch(surface.n_samples, b)
-    common = dict(batch_size=b, steps_per_epoch=per)
+    common = dict(batch_size=b, steps_per_epoch=per, loss_every=int(loss_every))
     if single:
         d = int(diverged[0])
         return DataPath(name, surface.name, s.hyperparameters, s.options, points[0], values[0],

@@ -159,14 +159,20 @@ def test_labels_other_than_0_1_for_logistic_are_refused_with_a_message():
     assert any("logistic needs labels 0 and 1" in e.value for e in at.error)
 
 
-def test_a_large_logistic_upload_runs_fewer_steps_and_says_so():
+def test_a_large_logistic_upload_records_the_loss_every_kth_step_and_runs_them_all():
     rows = b"x,y\n" + b"".join(b"%d,%d\n" % (i, (i * 7919) % 13 > 5) for i in range(10_000))
     at = data_app(dataset="upload", racers="sgd:32,adam:32", steps="3000")
     at = upload(at, "labels.csv", rows)
-    assert not at.exception and not at.error
-    cap = lab_data.LOGISTIC_BUDGET // (10_000 * 2)
-    assert any(f"run at most {cap:,} steps" in w.value for w in at.warning)
-    assert component(at, animation.COMPONENT_NAME)["steps"] == cap
+    assert not at.exception and not at.error and not at.warning
+    player = component(at, animation.COMPONENT_NAME)
+    assert player["steps"] == 3000
+    labels = surfaces.from_data(np.arange(10_000.0), np.arange(10_000) % 2, "logistic")
+    every = lab_data.loss_every(labels, 3000)
+    assert every == 100
+    for path in player["paths"]:
+        assert np.isfinite(animation.decode_array(path["z"])).all()  # heights drawn between recorded steps
+    loss = next(c for c in player["charts"] if c["kind"] == "loss")["figure"]
+    assert len(animation.decode_array(loss["data"][0]["x"])) < 3000 // every + 20  # every 100th + epoch ends
 
 
 def test_headers_and_file_name_reach_the_pictures_as_literal_text():

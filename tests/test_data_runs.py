@@ -141,6 +141,28 @@ def test_values_are_the_full_data_loss_at_each_point():
     assert np.array_equal(path.values, CANCER.value(path.points))
 
 
+@pytest.mark.parametrize("batch_size", [7, 64, None])
+def test_recording_the_loss_every_kth_step_changes_nothing_else(batch_size):
+    every = optimizers.run("adam", CANCER, CANCER.start, 230, batch_size=batch_size, seed=1, lr=0.05)
+    sparse = optimizers.run("adam", CANCER, CANCER.start, 230, batch_size=batch_size, seed=1, lr=0.05,
+                            loss_every=25)
+    assert np.array_equal(sparse.points, every.points) and sparse.loss_every == 25
+    per = sparse.steps_per_epoch
+    steps = np.arange(231)
+    recorded = (steps % 25 == 0) | (steps % per == 0) | (steps == 230)
+    assert np.array_equal(np.isfinite(sparse.values), recorded)
+    assert np.array_equal(sparse.values[recorded], every.values[recorded])
+    assert np.array_equal(sparse.epoch_losses, every.epoch_losses)
+    with pytest.raises(ValueError, match="Invalid loss_every: 0"):
+        optimizers.run("adam", CANCER, CANCER.start, 10, loss_every=0)
+
+
+def test_a_run_that_diverges_between_recorded_steps_repeats_its_last_good_loss():
+    path = optimizers.run("sgd", IRIS, IRIS.start, 200, batch_size=4, lr=50.0, loss_every=7)
+    d = path.diverged_at
+    assert d is not None and (path.values[d:] == float(IRIS.value(path.points[d - 1]))).all()
+
+
 def test_several_starts_run_as_each_alone():
     starts = np.array([IRIS.start, (0.5, 0.5), (-1.0, -2.0)])
     many = optimizers.run("rmsprop", IRIS, starts, 60, batch_size=9, seed=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import streamlit as st
 
 from figures import background
@@ -245,11 +246,6 @@ def _racer_controls(state: PageState, surface, surface_key: tuple) -> DataRace |
         return None
     restore(state, "steps", lab_data.DEFAULT_STEPS)
     steps = side.slider("Steps", 10, lab_data.MAX_STEPS, key=state.key("steps"), persist_state="session")
-    cap = lab_data.step_cap(surface, len(racers))
-    if cap is not None and steps > cap:
-        st.warning(f"Logistic regression computes the loss over all {surface.n_samples:,} samples at every "
-                   f"step, so {len(racers)} racers run at most {cap:,} steps here (not {steps:,}).")
-        steps = cap
     if state.get("start_for") != surface_key:
         start = urlsync.url_value(state, "start", surface.start)
         state.set(float(start[0]), "start", "x")
@@ -306,7 +302,7 @@ def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
 def _player(state: PageState, surface, race: DataRace, paths: dict, labels, colors) -> None:
     ordered = [paths[r.key] for r in race.racers]
     contour, surface3d = _backgrounds(_surface_key(state), surface)
-    payload = [animation.path_payload(label, r.key.replace(":", "-"), color, p.points, p.values,
+    payload = [animation.path_payload(label, r.key.replace(":", "-"), color, p.points, _heights(p),
                                       p.diverged_at)
                for r, label, color, p in zip(race.racers, labels, colors, ordered, strict=True)]
     fmin = float(surface.minimum_values.min()) if len(surface.minima) else None
@@ -314,6 +310,17 @@ def _player(state: PageState, surface, race: DataRace, paths: dict, labels, colo
               {"kind": "epochs", "figure": data_figures.loss_per_epoch_figure(labels, colors, ordered, fmin)}]
     animation.race_animation(contour, surface3d, payload, steps=race.steps, key=state.key("player"),
                              charts=charts, height=480)
+
+
+def _heights(path) -> np.ndarray:
+    """The 3-D trail's heights: the full-data loss, drawn straight between the steps where it was recorded
+    (``loss_every``; a picture only)."""
+    values = path.values
+    known = np.isfinite(values)
+    if known.all() or not known.any():
+        return values
+    steps = np.arange(len(values))
+    return np.interp(steps, steps[known], values[known])
 
 
 def _scatter(surface, race: DataRace, paths: dict, labels, colors) -> None:
