@@ -36,9 +36,9 @@ def test_catalogue_surface_arrays_are_read_only(name):
         assert not arr.flags.writeable
 
 
-def test_the_streamlit_cache_hands_every_session_the_same_read_only_surface():
+def test_the_resolver_hands_every_session_the_same_read_only_surface():
     first, second = catalogue_surface("himmelblau"), catalogue_surface("himmelblau")
-    assert first is second  # one object for every session …
+    assert first is second is surfaces.get("himmelblau")  # one object for every session …
     with pytest.raises(ValueError, match="read-only"):
         first.minima[0, 0] = 0.0  # … so one session's write would be everyone's
     np.testing.assert_array_equal(first.minima, surfaces.get("himmelblau").minima)

@@ -1,15 +1,17 @@
-"""Compiled surfaces, shared by every session (compiling costs about 0.1 s each)."""
+"""Surfaces for the pages: through the one resolver (``surfaces.spec``), which shares every compiled surface
+between sessions (a catalogue surface is compiled once per process, about 0.1 s each)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import surfaces
+from surfaces.spec import SurfaceSpec, resolve
 
 
-@st.cache_resource(max_entries=len(surfaces.available()))
 def catalogue_surface(name: str) -> surfaces.Surface:
-    return surfaces.get(name)
+    """The catalogue surface ``name`` (ValueError for an unknown name), as every session shares it."""
+    return resolve(SurfaceSpec.catalogue(name))
 
 
 def surface_header(surface: surfaces.Surface) -> None:
