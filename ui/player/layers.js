@@ -22,11 +22,11 @@ export const DlLayers = {
     return div && div === this.div3d ? this.Plotly3d : this.Plotly;
   },
 
-  // The legend's name of path p: with "✕ step n" once it diverged, "↘ escaped, step n" once it escaped.
+  // The legend's name of path p: with "✕ step n" once it diverged, "↘ step n" once it escaped.
   traceName(p, diverged, escaped) {
     const name = dlEscape(p.name);
     if (diverged) return `${name} ✕ step ${p.diverged}`;
-    return escaped ? `${name} ↘ escaped, step ${p.escaped}` : name;
+    return escaped ? `${name} ↘ step ${p.escaped}` : name;
   },
 
   layoutOf(fig, kind) {
