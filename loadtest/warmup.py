@@ -23,7 +23,6 @@ exception box) it exits 1 and writes nothing: a server that cannot serve a race 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -76,6 +75,8 @@ async def warm(url: str, deadline: float, races: list[str], log=print,
     """Every page once, then every race (query strings of the default page), then the ``extra`` (page,
     query) runs; the runs as dicts. RuntimeError when one still fails at the deadline
     (``time.monotonic()`` value)."""
+    import asyncio
+
     from loadtest.protocol import Connection
 
     done: list[dict] = []
@@ -127,6 +128,8 @@ def run(url: str, ready_file: Path, budget: float, races: list[str] | None = Non
             return False
         time.sleep(0.5)
     health_at = time.monotonic() - start
+    import asyncio  # here: the readiness check runs every few seconds and needs none of it
+
     try:
         runs = asyncio.run(warm(url, deadline, race_queries() if races is None else races, log))
     except (TimeoutError, OSError, RuntimeError) as exc:
