@@ -117,8 +117,10 @@ async def warm(url: str, deadline: float, races: list[str], log=print,
     return done
 
 
-def run(url: str, ready_file: Path, budget: float, races: list[str] | None = None, log=print) -> bool:
-    """Wait for health, warm up, write ``ready_file``; False (and no file) when ``budget`` seconds pass."""
+def run(url: str, ready_file: Path, budget: float, races: list[str] | None = None, log=print,
+        extra: list[tuple[str, str]] = ()) -> bool:
+    """Wait for health, warm up (``races``: default every catalogue surface; ``extra``: see ``warm``),
+    write ``ready_file``; False (and no file) when ``budget`` seconds pass or a run fails."""
     start = time.monotonic()
     deadline = start + budget
     ready_file.unlink(missing_ok=True)  # an earlier start's file (an emptyDir outlives a container)
@@ -131,7 +133,7 @@ def run(url: str, ready_file: Path, budget: float, races: list[str] | None = Non
     import asyncio  # here: the readiness check runs every few seconds and needs none of it
 
     try:
-        runs = asyncio.run(warm(url, deadline, race_queries() if races is None else races, log))
+        runs = asyncio.run(warm(url, deadline, race_queries() if races is None else races, log, extra))
     except (TimeoutError, OSError, RuntimeError) as exc:
         log(f"not ready: {exc}")
         return False

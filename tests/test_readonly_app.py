@@ -10,17 +10,17 @@ numba's cache live outside the app, as the Dockerfile sets them (``DESCENT_LAB_K
 
 The copy is bare: ``static/`` was never provisioned (no ``make assets``), the worst case. Every page the
 navigation lists, a race of every optimizer and a visitor's formula are run over Streamlit's protocol
-(``loadtest.warmup``, the readiness warm-up of the deployment); no run may fail or draw an exception box,
-the server log has no traceback, the player's plotly.js URL is served (the plotly package's own file),
-and afterwards no file under the app folder was added, removed or changed. A browser test then checks
-that the race player draws from that fallback.
+(``loadtest.warmup``: the deployment's startup probe, which then writes the ready file its readiness
+probe checks); no run may fail or draw an exception box, the server log has no traceback, the player's
+plotly.js URL is served (the plotly package's own file), and afterwards no file under the app folder was
+added, removed or changed. A browser test then checks that the race player draws from that fallback.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import fcntl
+import json
 import os
 import shutil
 import stat
@@ -136,9 +136,13 @@ def readonly_server():
 def test_every_page_served_from_a_read_only_app_writes_nothing(readonly_server):
     url, app, before, log = readonly_server
     t0 = time.monotonic()
-    visits = warmup.warm(url, time.monotonic() + 480, RACES, log=lambda m: None, extra=EXTRA)
+    ready = log.parent / "ready"  # the deployment's startup probe, as it runs there (outside the app)
+    lines: list[str] = []
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, whatever else runs here
-        runs = pool.submit(asyncio.run, visits).result()
+        done = pool.submit(warmup.run, url, ready, 480, RACES, lines.append, EXTRA).result()
+    assert done, "\n".join(lines)
+    assert warmup.check(url, ready)  # ...and the readiness probe says ready
+    runs = json.loads(ready.read_text())["runs"]
     pages = {run["page"] for run in runs}
     assert {"", "custom", "atlas"} <= pages and len(pages) >= 6, pages  # every page of the navigation
 
