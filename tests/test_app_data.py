@@ -213,3 +213,24 @@ def test_a_payload_inside_an_uploaded_file_is_shown_literally():
     at = upload(data_app(dataset="upload"), f"{PHISHING}.csv", f"x,y\n1,2\n{PHISHING},3\n".encode())
     showing = assert_literal(at)
     assert [what for what, _ in showing] == ["error"]
+
+
+def test_switching_data_model_racers_and_schedule_keeps_working_and_in_the_url():
+    at = data_app()
+    at = at.selectbox(key="keep.data.dataset").set_value("breast_cancer").run()
+    assert not at.exception and url(at)["model"] == "logistic"  # a data set brings its natural model
+    assert url(at)["start"] == "0,0" and float(url(at)["lr_sgd"]) == lab_data.default_lr("sgd", "logistic")
+    at = at.selectbox(key="keep.data.model").set_value("deep_linear").run()
+    assert not at.exception and url(at)["model"] == "deep_linear"
+    racers = [lab_data.Racer("adam", 8), lab_data.Racer("sgd", None)]
+    at = at.multiselect(key="keep.data.racers").set_value(racers).run()
+    at = at.number_input(key="keep.data.decay_epochs").set_value(7).run()
+    assert not at.exception and not at.warning
+    query = url(at)
+    assert query["racers"] == "adam:8,sgd:full" and query["decay_epochs"] == "7" and "lr_adam" in query
+    assert [p["name"] for p in component(at, animation.COMPONENT_NAME)["paths"]] == ["Adam, B = 8",
+                                                                                     "SGD, full batch"]
+    at = at.selectbox(key="keep.data.dataset").set_value("upload").run()
+    assert not at.exception and any("cannot travel in a link" in i.value for i in at.info)
+    at = at.selectbox(key="keep.data.dataset").set_value("iris").run()
+    assert not at.exception and component(at, animation.COMPONENT_NAME) is not None
