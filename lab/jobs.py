@@ -130,27 +130,30 @@ def _plain(value):
 
 
 def _prepare() -> None:  # pragma: no cover - runs in the workers
-    """Load the optimizer engine's interpreting kernels (from numba's disk cache) before the first task, by
-    tuning a small surface as a formula's presets are tuned."""
+    """Load the optimizer engine's interpreting kernels (from numba's disk cache) before the first task:
+    two steps of each optimizer on a small formula-like surface (not a catalogue one, which would use its
+    fused kernels)."""
     import numpy as np
 
-    from lab import presets
+    import optimizers
     from surfaces.base import Surface, X, Y
 
     warm = Surface(name="warm", title="warm", expression=X**2 + 3 * Y**2, latex="",
                    bounds=((-3.0, 3.0), (-3.0, 3.0)), minima=np.zeros((1, 2)), starts=((2.0, 2.0),))
-    presets.presets_for(warm)
+    for name in optimizers.available():
+        optimizers.run(name, warm, warm.start, 2)
 
 
-ENTRY = sandbox.Entry(__name__, "_serve", "_prepare")
+ENTRY = sandbox.Entry(__name__, "_serve")
 
 
 class _Workers:
     """The executor the pool hands tasks to: a thread per worker process, each asking its sandbox worker
     to run one task at a time (``submit`` returns a future)."""
 
-    def __init__(self, workers: int, limits: sandbox.Limits) -> None:
-        self.sandbox = sandbox.Sandbox(ENTRY, size=workers, limits=limits)
+    def __init__(self, workers: int, limits: sandbox.Limits, warm_kernels: bool) -> None:
+        entry = ENTRY._replace(prepare="_prepare") if warm_kernels else ENTRY
+        self.sandbox = sandbox.Sandbox(entry, size=workers, limits=limits)
         self._threads = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lab.jobs")
 
     def submit(self, fn: Callable, *args) -> cf.Future:
@@ -174,12 +177,16 @@ class _Workers:
 class Pool:
     """Worker processes plus the admission rules above. Thread-safe; one per server process."""
 
-    def __init__(self, workers: int = WORKERS, max_jobs: int = MAX_JOBS, niceness: int = 0):
+    def __init__(self, workers: int = WORKERS, max_jobs: int = MAX_JOBS, niceness: int = 0,
+                 warm_kernels: bool = False):
+        """``warm_kernels``: each worker loads the engine's kernels before its first task (about 4 s at
+        start; the server's pool does, so a visitor's first tuning does not pay it)."""
         if workers < 1 or max_jobs < 1:
             raise ValueError("workers and max_jobs must be at least 1")
         self.workers = workers
         self.max_jobs = max_jobs
         self.niceness = niceness
+        self.warm_kernels = warm_kernels
         self._lock = threading.RLock()
         self._jobs: list[Job] = []  # admitted and unfinished, in round-robin order
         self._next = 0  # round-robin position
@@ -238,7 +245,8 @@ class Pool:
     # -- dispatch ----------------------------------------------------------------------------------------
     def _ensure_executor(self) -> _Workers:
         if self._executor is None:
-            self._executor = _Workers(self.workers, LIMITS._replace(niceness=self.niceness))
+            limits = LIMITS._replace(niceness=self.niceness)
+            self._executor = _Workers(self.workers, limits, self.warm_kernels)
         return self._executor
 
     def _pump_locked(self) -> None:
@@ -326,7 +334,7 @@ def default_pool() -> Pool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = Pool(niceness=SERVER_NICENESS)
+            _pool = Pool(niceness=SERVER_NICENESS, warm_kernels=True)
             atexit.register(_pool.shutdown)
         return _pool
 
