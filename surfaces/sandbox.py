@@ -1,4 +1,4 @@
-"""A small pool of killable worker processes for untrusted work (used by ``surfaces.expression``).
+"""A small pool of killable worker processes: the formula sandbox (surfaces.expression), lab.jobs' workers.
 
 Why processes: Streamlit runs scripts outside the main thread, so ``signal.alarm`` cannot interrupt SymPy,
 and a thread cannot be killed. A worker can: each request gets a wall-clock timeout after which the
