@@ -12,6 +12,7 @@ from figures.race_charts import _LAYOUT, _template
 
 FIT_POINTS = 120  # x values each fitted curve is drawn at
 MAX_SHOWN = 2000  # data points drawn in the scatter (every k-th beyond that; the loss uses them all)
+MAX_BATCH_SHOWN = 2000  # the current batch is marked on data sets up to this size
 
 
 def racer_colors(count: int) -> list[str]:
@@ -108,6 +109,27 @@ def scatter_figure(surface, labels: list[str], colors: list[str]) -> dict:
                   yaxis=dict(title=dict(text=ytitle), range=[ylo - pad_y, yhi + pad_y]),
                   legend=dict(orientation="h", y=-0.2), margin=dict(l=55, r=10, t=40, b=40))
     return {"data": data, "layout": layout}
+
+
+def batch_trace(label: str, color: str) -> dict:
+    """The samples of the shown step's batch (filled in by the scatter element, ``batch_payload``)."""
+    return dict(type="scatter", x=[], y=[], mode="markers", name=f"batch of the shown step ({label})",
+                marker=dict(color="rgba(0, 0, 0, 0)", size=11, line=dict(color=color, width=2)),
+                hoverinfo="skip")
+
+
+def batch_payload(surface, path, seed: int) -> dict | None:
+    """What the scatter element needs to mark the samples of any step's batch for one mini-batch racer: the
+    data, B, ⌈N/B⌉ and each epoch's permutation (the engine's own, ``optimizers.data.epoch_orders``)."""
+    from optimizers import data as engine_data
+
+    n, b = surface.n_samples, path.batch_size
+    if b >= n or n > MAX_BATCH_SHOWN:
+        return None
+    per = path.steps_per_epoch
+    orders = engine_data.epoch_orders(n, -(-path.steps // per), seed)
+    return {"x": typed_array(surface.x, "f4"), "y": typed_array(surface.y, "f4"), "size": b, "per": per,
+            "orders": typed_array(orders.ravel(), "i4"), "n": n}
 
 
 def fit_payload(surface, paths: list) -> dict:

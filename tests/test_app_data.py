@@ -3,6 +3,7 @@ URL values, and answers every bad upload with a message instead of an exception.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from lab import data as lab_data
+from optimizers import data as engine_data
 from ui import animation
 from ui.data import SCATTER_NAME, UPLOAD_NOT_IN_LINK
 
@@ -55,7 +57,11 @@ def test_default_visit_races_sgd_at_three_batch_sizes_with_the_cores_paths():
     assert [c["kind"] for c in player["charts"]] == ["loss", "epochs"]
     scatter = component(at, SCATTER_NAME)
     assert scatter["model"] == "linear" and len(scatter["params"]) == 3
-    assert len(scatter["figure"]["data"]) == 4  # the data and one fit per racer
+    assert len(scatter["figure"]["data"]) == 5  # the data, one fit per racer, the shown step's batch
+    batch = scatter["batch"]  # SGD, B = 1: one sample per step, from the engine's permutations
+    assert batch["size"] == 1 and batch["per"] == 150
+    orders = np.frombuffer(base64.b64decode(batch["orders"]["bdata"]), dtype="<i4")
+    assert np.array_equal(orders.reshape(2, 150), engine_data.epoch_orders(150, 2, 0))
 
 
 @pytest.mark.parametrize("preset", lab_data.PRESETS, ids=lambda p: p.title)

@@ -12,17 +12,20 @@ import pytest
 import optimizers
 import surfaces
 from lab import data as lab_data
+from optimizers import data as engine_data
 from tests.browser_helpers import EXCEPTION, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 
 def _fits(page) -> dict:
-    """The scatter's step and each fitted curve's (x, y) as drawn."""
+    """The scatter's step, each fitted curve's (x, y) as drawn, and the marked batch's points."""
     return page.evaluate("""() => {
         const el = document.querySelector('.dl-data-scatter');
+        const xy = (t) => [Array.from(t.x || []), Array.from(t.y || [])];
         return {step: Number(el.dataset.step),
-                fits: el.data.slice(1).map(t => [Array.from(t.x || []), Array.from(t.y || [])])};
+                fits: el.data.filter(t => t.mode === 'lines').map(xy),
+                batch: el.data.filter(t => t.mode === 'markers').slice(1).map(xy)};
     }""")
 
 
@@ -58,13 +61,17 @@ def test_the_fits_follow_the_scrubber_while_a_mini_batch_race_plays(page, app_se
                            timeout=10_000)
     moved = _fits(page)
     assert moved["fits"] != at_start["fits"]
+    # The ringed point is the sample SGD, B = 1 took its gradient on at this step (the engine's batch).
+    iris = surfaces.get_dataset("iris")
+    (sample,) = engine_data.batches(iris.n_samples, 1, step, 0)[step - 1]
+    ((bx, by),) = moved["batch"]
+    assert np.allclose([bx[0], by[0]], [iris.x[sample], iris.y[sample]], atol=1e-6)
     # The last frame: each drawn line is w·x + b with the racer's final parameters from the engine.
     page.locator(".dl-race").first.click(position={"x": 5, "y": 5})
     page.keyboard.press("End")
     page.wait_for_function("() => document.querySelector('.dl-data-scatter').dataset.step === '300'",
                            timeout=10_000)
     final = _fits(page)
-    iris = surfaces.get_dataset("iris")
     start = tuple(float(v) for v in preset.query["start"].split(","))
     for (xs, ys), batch in zip(final["fits"], (1, 32, None), strict=True):
         w, b = optimizers.run("sgd", iris, start, 300, batch_size=batch, seed=0, lr=0.05).points[-1]

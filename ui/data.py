@@ -39,6 +39,7 @@ function dlDecode(t) {
   const bin = atob(t.bdata);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  if (t.dtype === "i4") return new Int32Array(bytes.buffer);
   return t.dtype === "f4" ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
 }
 
@@ -92,6 +93,8 @@ export default function mountDataScatter(component) {
   const grid = Array.from(dlDecode(data.grid));
   const params = data.params.map(([p, q]) => [dlDecode(p), dlDecode(q)]);
   const model = data.model;
+  const batch = data.batch ? { ...data.batch, x: dlDecode(data.batch.x), y: dlDecode(data.batch.y),
+    orders: dlDecode(data.batch.orders) } : null;
   const curve = (p, q) => grid.map((x) => (model === "linear" ? p * x + q
     : model === "deep_linear" ? p * q * x : 1 / (1 + Math.exp(-(p * x + q)))));
   const state = { id: data.id, alive: true, shown: -1, drawn: false, busy: false };
@@ -112,6 +115,15 @@ export default function mountDataScatter(component) {
     try {
       const ys = params.map(([p, q]) => { const i = Math.min(k, p.length - 1); return curve(p[i], q[i]); });
       await P.restyle(root, { x: params.map(() => grid), y: ys }, params.map((_, i) => i + 1));
+      if (batch) {
+        // Step k (k >= 1) took its gradient on slice k - 1 of its epoch's permutation.
+        const t = k - 1;
+        const idx = t < 0 ? [] : Array.from(batch.orders.subarray(
+          Math.floor(t / batch.per) * batch.n + (t % batch.per) * batch.size,
+          Math.floor(t / batch.per) * batch.n + Math.min((t % batch.per + 1) * batch.size, batch.n)));
+        await P.restyle(root, { x: [idx.map((i) => batch.x[i])], y: [idx.map((i) => batch.y[i])] },
+          [params.length + 1]);
+      }
       root.dataset.step = String(k);
     } catch (err) {
       console.warn("Descent Lab: the fit could not be redrawn", err);
@@ -325,8 +337,13 @@ def _heights(path) -> np.ndarray:
 
 def _scatter(surface, race: DataRace, paths: dict, labels, colors) -> None:
     ordered = [paths[r.key] for r in race.racers]
-    data = {"figure": data_figures.scatter_figure(surface, labels, colors),
-            **data_figures.fit_payload(surface, ordered), "plotly_src": player_sources()[0]}
+    figure = data_figures.scatter_figure(surface, labels, colors)
+    data = {"figure": figure, **data_figures.fit_payload(surface, ordered), "plotly_src": player_sources()[0]}
+    marked = next((i for i, p in enumerate(ordered) if p.batch_size < surface.n_samples), None)
+    batch = None if marked is None else data_figures.batch_payload(surface, ordered[marked], race.seed)
+    if batch is not None:  # the first mini-batch racer's batch at the shown step
+        figure["data"].append(data_figures.batch_trace(labels[marked], colors[marked]))
+        data["batch"] = batch
     data["id"] = hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
     _scatter_component(key="data_scatter", data=data, height="content")
 
@@ -383,7 +400,8 @@ def show_data_page() -> None:
         _player(state, surface, race, paths, labels, colors)
     with right:
         _scatter(surface, race, paths, labels, colors)
-        st.caption("The fits follow the player's scrubber: each racer's line (or sigmoid) at the shown step.")
+        st.caption("The fits follow the player's scrubber: each racer's line (or sigmoid) at the shown step; "
+                   "the ringed points are the batch that step used (the first mini-batch racer's).")
     notes = [f"{label} diverged at step {paths[r.key].diverged_at}" for r, label in zip(race.racers, labels,
                                                                                        strict=True)
              if paths[r.key].diverged_at is not None]
