@@ -335,6 +335,15 @@ def _spec(at: AppTest, index: int = 0) -> dict:
     return json.loads(charts[index].proto.spec)
 
 
+def _basins(at: AppTest) -> dict:
+    """The figure the basin-map component (``ui.basins``) received."""
+    from ui import basins
+
+    found = [c for c in at.get("bidi_component") if c.proto.component_name == basins.COMPONENT_NAME]
+    assert len(found) == 1, "the basin maps were not rendered once"
+    return json.loads(found[0].proto.json)["figure"]
+
+
 def _flat(at: AppTest) -> dict:
     pairs = ((k, at.query_params[k]) for k in at.query_params)
     return {k: (v[0] if isinstance(v, list) else v) for k, v in pairs}
@@ -343,8 +352,8 @@ def _flat(at: AppTest) -> dict:
 def test_basin_maps_on_the_page_equal_the_core():
     at = atlas_app(surface="himmelblau", optimizers="sgd,adam", grid="32", steps="120", lr_adam="0.05")
     assert not at.exception and not at.warning and not at.error
-    spec = _spec(at)
-    heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
+    figure = _basins(at)
+    heatmaps = [t for t in figure["data"] if t["type"] == "heatmap"]
     assert len(heatmaps) == 2
     himmelblau = surfaces.get("himmelblau")
     starts = atlas.grid_starts(himmelblau.bounds, 32)
@@ -417,7 +426,7 @@ def test_custom_formula_from_the_url():
     at = atlas_app(expr="(x**2 - 1)**2 + y**2", bounds="-2,2,-1.5,1.5", optimizers="sgd", grid="32",
                    steps="60")
     assert not at.exception and not at.warning, [w.value for w in at.warning]
-    heatmaps = [t for t in _spec(at)["data"] if t["type"] == "heatmap"]
+    heatmaps = [t for t in _basins(at)["data"] if t["type"] == "heatmap"]
     assert len(heatmaps) == 1
     xs = _decode(heatmaps[0]["x"])
     assert xs[0] == -2 + 4 / 64 and xs[-1] == 2 - 4 / 64  # the window from the URL
@@ -442,7 +451,7 @@ def test_the_atlas_never_answers_busy(monkeypatch):
     monkeypatch.setattr(jobs, "run_tasks", busy)
     at = atlas_app(surface="booth", optimizers="sgd", grid="32", steps="33")
     assert not at.exception and not at.warning and not at.error
-    assert [t["type"] for t in _spec(at)["data"]].count("heatmap") == 1
+    assert [t["type"] for t in _basins(at)["data"]].count("heatmap") == 1
 
 
 def test_the_learning_rate_slider_scales_every_shown_optimizer():
@@ -453,7 +462,7 @@ def test_the_learning_rate_slider_scales_every_shown_optimizer():
     himmelblau = surfaces.get("himmelblau")
     starts = atlas.grid_starts(himmelblau.bounds, 32)
     presets = surface_presets("himmelblau")
-    heatmaps = [t for t in _spec(at)["data"] if t["type"] == "heatmap"]
+    heatmaps = [t for t in _basins(at)["data"] if t["type"] == "heatmap"]
     for trace, (name, lr) in zip(heatmaps, [("sgd", presets["sgd"]["lr"]), ("adam", 0.05)], strict=True):
         sw = optimizers.sweep(name, himmelblau, starts, 120, lr=lr * 2.37)
         expected = atlas_figures.class_index(himmelblau, atlas.classify(himmelblau, sw).reshape(32, 32))
@@ -478,4 +487,4 @@ def test_the_atlas_has_the_race_pages_controls():
     at.button(key="keep.atlas.btn_all").click().run()
     assert not at.exception
     assert _flat(at)["optimizers"] == "all"
-    assert [t["type"] for t in _spec(at)["data"]].count("heatmap") == len(optimizers.available())
+    assert [t["type"] for t in _basins(at)["data"]].count("heatmap") == len(optimizers.available())
