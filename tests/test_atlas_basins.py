@@ -5,34 +5,25 @@ a click that names no cell of the current maps is ignored."""
 from __future__ import annotations
 
 import base64
-import json
-from pathlib import Path
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
 import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas
 from lab.presets import surface_presets
+from tests.app_helpers import component_data, open_app
 from ui import basins
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 URL = {"surface": "himmelblau", "grid": "32", "steps": "60", "optimizers": "sgd,adam"}
 
 
-def _atlas() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/atlas.py")
-    for key, value in URL.items():
-        at.query_params[key] = value
-    return at.run()
+def _atlas():
+    return open_app("pages/atlas.py", **URL)
 
 
-def _component_data(at: AppTest) -> dict:
-    found = [c for c in at.get("bidi_component") if c.proto.component_name == basins.COMPONENT_NAME]
-    assert len(found) == 1, "the basin maps were not rendered once"
-    return json.loads(found[0].proto.json)
+def _component_data(at) -> dict:
+    return component_data(at, basins.COMPONENT_NAME)
 
 
 def test_the_page_hands_the_component_the_engines_maps():
