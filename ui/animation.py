@@ -230,7 +230,10 @@ def race_data(
         data["links"] = _links_entry(links, len(norm))
     # Lets the browser tell "same race again" (a rerun: keep playing, at most with a new speed) from "new
     # race" (rebuild).
+    # The presenter view's link and QR code carry the speed too (the URL does): a new speed is no new race.
     identity = {k: v for k, v in data.items() if k != "speed"}
+    if "present" in identity:
+        identity["present"] = {k: v for k, v in identity["present"].items() if k not in ("url", "qr")}
     data["id"] = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=12).hexdigest()
     return data
 

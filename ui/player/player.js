@@ -442,6 +442,8 @@ export function mountRace(component) {
   // A rerun that hands over the same race keeps playing where it is (and keeps the 3-D camera).
   if (previous && previous.alive && data && previous.id === data.id) {
     previous.setSpeed(data.speed);
+    previous.reportedSpeed = previous.speed;
+    previous.replaceQr(data.present);
     return () => previous.destroy();
   }
   if (previous) previous.destroy();

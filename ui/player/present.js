@@ -206,6 +206,19 @@ export const DlPresent = {
     return box;
   },
 
+  // A rerun with the same race and a new link (the speed changed): the QR panel shows the new link.
+  replaceQr(present) {
+    if (!this.qr || !present || !present.qr || !Array.isArray(present.qr.rows)) return;
+    if (this.share && present.url === this.share.url) return;
+    const open = !this.qr.hidden;
+    this.share = present;
+    const qr = this.buildQr(present);
+    qr.hidden = !open;
+    this.qr.replaceWith(qr);
+    this.qr = qr;
+    this.qrButton.setAttribute("aria-controls", qr.id);
+  },
+
   closeButton(box) {
     const b = dlEl("button", "dl-button dl-close", "Close");
     b.type = "button";
