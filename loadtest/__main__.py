@@ -4,10 +4,10 @@
     python -m loadtest --url http://127.0.0.1:8501 --visitors 50 --mix race=40,atlas=5,custom=5
     python -m loadtest --url http://127.0.0.1:8501 --visitors 50 --waves 10 --server-pid 1234
 
-``--mix`` splits the visitors by kind (race, atlas, custom, hammer, formula; see ``loadtest.visitor``); without it
-every visitor is a race visitor. Visitors start within ``--ramp`` seconds and pause ``--think`` seconds
-(a range) between their runs. With ``--waves N`` the whole crowd comes N times, one wave after the other
-(new sessions each time, ``--pause`` seconds apart), and the server's memory is read after each wave.
+``--mix`` splits the visitors by kind (race, atlas, custom, hammer, formula; see ``loadtest.visitor``);
+without it every visitor is a race visitor. Visitors start within ``--ramp`` seconds and pause ``--think``
+seconds (a range) between their runs. With ``--waves N`` the whole crowd comes N times, one wave after the
+other (new sessions each time, ``--pause`` seconds apart), and the server's memory is read after each wave.
 
 The table gives, per kind of run, the count, p50/p95/max latency (from the rerun request to the run's
 ``script_finished``), the runs answered "busy", then the failed sessions, the exception boxes seen and
