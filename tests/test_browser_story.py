@@ -124,6 +124,10 @@ def test_on_a_phone_a_vertical_swipe_over_the_contour_scrolls_the_page(chromium,
         # The Zoom switch gives the drag back to the picture.
         page.get_by_role("button", name="Zoom: off").click()
         assert page.evaluate("document.querySelector('.dl-race .dl-plot-2d')._fullLayout.dragmode") == "pan"
+        contour.scroll_into_view_if_needed()
+        box = contour.bounding_box()
+        _swipe(page, box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.7, -300)
+        assert abs(contour.bounding_box()["y"] - box["y"]) < 20  # now the drag pans the map instead
     finally:
         context.close()
 
