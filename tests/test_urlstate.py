@@ -52,3 +52,30 @@ def test_surface_names_come_from_the_catalogue():
     with pytest.raises(ValueError, match="is not one of"):
         urlstate.parse_surface("nope")
     assert all(urlstate.parse_surface(name) == name for name in surfaces.available())
+
+
+def test_links_are_written_in_one_place_and_read_back():
+    params = urlstate.race_params("saddle", ["sgd", "adam"], 200, (1.0, 0.001), {"adam": {"lr": 0.1}})
+    assert urlstate.link("/", params) == ("/?surface=saddle&optimizers=sgd,adam&steps=200&start=1,0.001"
+                                          "&lr_adam=0.1")
+    assert urlstate.link("/explain", {}) == "/explain"
+    query = urlstate.query_string({"expr": "x^2 + y", "bounds": "-1,1,-1,1"})
+    assert query == "expr=x%5E2+%2B+y&bounds=-1,1,-1,1"
+
+
+@pytest.mark.parametrize("settings", [
+    {"lr": 0.1}, {"lr": 0.1, "beta1": 0.8, "lr_schedule": "cosine", "noise": 0.5, "seed": 7},
+    {**optimizers.defaults("adam"), "lr": 1e-5},
+])
+def test_the_explainers_parameters_read_back_exactly(settings):
+    params = urlstate.explain_params("adam", "saddle", 300, (1 / 3, -2.5), settings, t=17)
+    parsers = urlstate.explain_parsers(5000)
+    read = {key: parsers[key](text) for key, text in params.items()}
+    assert read["optimizer"] == "adam" and read["surface"] == "saddle" and read["t"] == 17
+    assert read["steps"] == 300 and read["start"] == (1 / 3, -2.5)
+    for key, value in settings.items():
+        name = key if key in optimizers.RUN_OPTIONS else urlstate.hyperparameter_key("adam", key)
+        if key in optimizers.RUN_OPTIONS or key == "lr" or value != optimizers.defaults("adam")[key]:
+            assert read[name] == value, key
+        else:
+            assert name not in read  # a published default is left out
