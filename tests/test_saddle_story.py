@@ -168,3 +168,19 @@ def test_radford_saddle_classic_races_the_adam_family_from_the_saddle():
     assert all(e.kind == "escaped" for e in ends.values()), ends
     adaptive = [n for n in link.optimizers if n in ADAPTIVE]
     assert max(ends[n].step for n in adaptive) < min(ends[n].step for n in SLOW)
+
+
+def test_the_monkey_saddle_classic_sgd_lingers_longest_and_momentum_coasts_through_the_centre():
+    link = classics.classic("monkey-saddle").links[0]
+    surface = surfaces.get(link.surface)
+    ends, paths = {}, {}
+    for name in link.optimizers:
+        hyper = link.hyperparameters_of(name)
+        assert _first_step(surface, name, hyper, link.start) < 0.1 * _span(surface), name
+        paths[name] = optimizers.run(name, surface, link.start, link.steps, **hyper)
+        ends[name] = race.outcome(surface, paths[name])
+    assert all(e.kind == "escaped" for e in ends.values()), ends
+    assert ends["sgd"].step == max(e.step for e in ends.values())
+    assert max(ends[n].step for n in ADAPTIVE) <= 40
+    for name in ("momentum", "nag"):  # through the flat centre into the valley behind it (x -> -inf)
+        assert paths[name].points[ends[name].step, 0] < surface.bounds[0][0]
