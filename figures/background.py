@@ -76,7 +76,13 @@ def _colorbar(mapping: ColorMapping) -> dict:
     return bar
 
 
-def _minima_traces(surface: Surface, *, three_d: bool = False, z_of=None) -> list:
+def _grid_array(values: np.ndarray) -> dict:
+    """A 2-D grid as a float32 typed array with its shape, as plotly.py would send a NumPy array."""
+    arr = np.asarray(values, dtype=np.float32)
+    return {**typed_array(arr, "f4"), "shape": ", ".join(str(n) for n in arr.shape)}
+
+
+def _minima_traces(surface: Surface, *, three_d: bool = False, z_of=None) -> list[dict]:
     traces = []
     groups = [
         (surface.minima, "Global minimum", "star", 17, "#111111"),
@@ -87,40 +93,25 @@ def _minima_traces(surface: Surface, *, three_d: bool = False, z_of=None) -> lis
             continue
         pts = np.asarray(points, dtype=float)
         if three_d:
-            traces.append(
-                go.Scatter3d(
-                    x=pts[:, 0],
-                    y=pts[:, 1],
-                    z=z_of(pts),
-                    mode="markers",
-                    name=name,
-                    showlegend=False,
-                    hoverinfo="skip",
-                    marker=dict(
-                        symbol="diamond" if symbol == "star" else "circle",
-                        size=6 if symbol == "star" else 4,
-                        color=color,
-                    ),
-                )
-            )
+            traces.append(dict(
+                type="scatter3d", x=pts[:, 0].tolist(), y=pts[:, 1].tolist(),
+                z=[float(v) for v in z_of(pts)], mode="markers", name=name, showlegend=False,
+                hoverinfo="skip",
+                marker=dict(symbol="diamond" if symbol == "star" else "circle",
+                            size=6 if symbol == "star" else 4, color=color),
+            ))
         else:
-            traces.append(
-                go.Scatter(
-                    x=pts[:, 0],
-                    y=pts[:, 1],
-                    mode="markers",
-                    name=name,
-                    legendrank=2000,
-                    hovertemplate=f"{name}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
-                    marker=dict(symbol=symbol, size=size, color=color, line=dict(color="#ffffff", width=1.5)),
-                )
-            )
+            traces.append(dict(
+                type="scatter", x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers", name=name,
+                legendrank=2000, hovertemplate=f"{name}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
+                marker=dict(symbol=symbol, size=size, color=color, line=dict(color="#ffffff", width=1.5)),
+            ))
     return traces
 
 
 def _base_layout(**extra) -> dict:
     return dict(
-        template=go.layout.Template(),
+        template={},  # no template: every style is written out here
         uirevision=UIREVISION,
         font=FONT,
         paper_bgcolor="#ffffff",
@@ -130,67 +121,58 @@ def _base_layout(**extra) -> dict:
     )
 
 
-def contour_figure(surface: Surface, resolution: int = 160) -> go.Figure:
-    """Filled contour map of f over the surface's bounds, with the known minima marked."""
+def contour_payload(surface: Surface, resolution: int = 160) -> dict:
+    """Filled contour map of f over the surface's bounds, with the known minima marked: a plain figure dict
+    (JSON-ready, arrays as float32 typed arrays) for the race player. No plotly object is built, so a new
+    formula's picture costs the grid's evaluation and little more."""
     xs, ys, z = surface.grid(resolution)
     mapping = color_mapping(surface, z)
     t = mapping.transform(z)
     levels = LOG_DECADES * LEVELS_PER_DECADE if mapping.log else LINEAR_LEVELS
     size = (mapping.hi - mapping.lo) / levels
     (x0, x1), (y0, y1) = surface.bounds
-    contour = go.Contour(
-        x=xs.astype(np.float32),
-        y=ys.astype(np.float32),
-        z=t.astype(np.float32),
-        customdata=z.astype(np.float32),
+    contour = dict(
+        type="contour",
+        x=typed_array(xs, "f4"),
+        y=typed_array(ys, "f4"),
+        z=_grid_array(t),
+        customdata=_grid_array(z),
         name="f(x, y)",
         showlegend=False,
-        colorscale=COLORSCALE,
-        zmin=mapping.lo,
-        zmax=mapping.hi,
+        colorscale=[list(pair) for pair in COLORSCALE],
+        zmin=float(mapping.lo),
+        zmax=float(mapping.hi),
         autocontour=False,
         # "heatmap" colouring: plotly's band filling leaves white gaps along Beale's saddle lines.
-        contours=dict(start=mapping.lo, end=mapping.hi, size=size, coloring="heatmap", showlines=True),
+        contours=dict(start=float(mapping.lo), end=float(mapping.hi), size=float(size), coloring="heatmap",
+                      showlines=True),
         line=dict(width=0.6, color=LINE_COLOR),
         connectgaps=False,
         colorbar=_colorbar(mapping),
         hovertemplate="x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}<extra></extra>",
     )
-    fig = go.Figure([contour, *_minima_traces(surface)])
-    fig.update_layout(
-        _base_layout(
-            margin=dict(l=45, r=10, t=36, b=20),
-            title=dict(text=surface.title, x=0.01, y=0.985, font=dict(size=16)),
-            legend=dict(
-                orientation="h",
-                x=0.0,
-                xanchor="left",
-                y=-0.08,
-                yanchor="top",
-                font=dict(size=13),
-                itemwidth=30,
-            ),
-            meta=dict(log=mapping.log, fmin=mapping.fmin, eps=mapping.eps, cmin=mapping.lo, cmax=mapping.hi),
-        )
+    axis = dict(autorange=False, constrain="domain", showgrid=False, zeroline=False, ticks="outside")
+    layout = _base_layout(
+        margin=dict(l=45, r=10, t=36, b=20),
+        title=dict(text=surface.title, x=0.01, y=0.985, font=dict(size=16)),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=-0.08, yanchor="top", font=dict(size=13),
+                    itemwidth=30),
+        meta=dict(log=bool(mapping.log), fmin=float(mapping.fmin), eps=float(mapping.eps),
+                  cmin=float(mapping.lo), cmax=float(mapping.hi)),
+        xaxis=dict(axis, range=[float(x0), float(x1)]),
+        yaxis=dict(axis, range=[float(y0), float(y1)], scaleanchor="x", scaleratio=1),
     )
-    fig.update_xaxes(
-        range=[x0, x1], autorange=False, constrain="domain", showgrid=False, zeroline=False, ticks="outside"
-    )
-    fig.update_yaxes(
-        range=[y0, y1],
-        autorange=False,
-        scaleanchor="x",
-        scaleratio=1,
-        constrain="domain",
-        showgrid=False,
-        zeroline=False,
-        ticks="outside",
-    )
-    return fig
+    return {"data": [contour, *_minima_traces(surface)], "layout": layout}
 
 
-def surface3d_figure(surface: Surface, resolution: int = 80, clip_quantile: float = 0.95) -> go.Figure:
-    """3-D surface of f with the contour's colours; its height clipped at ``clip_quantile`` of the grid.
+def contour_figure(surface: Surface, resolution: int = 160) -> go.Figure:
+    """``contour_payload`` as a plotly Figure (for ``st.plotly_chart``)."""
+    return go.Figure(contour_payload(surface, resolution))
+
+
+def surface3d_payload(surface: Surface, resolution: int = 80, clip_quantile: float = 0.95) -> dict:
+    """3-D surface of f with the contour's colours, its height clipped at ``clip_quantile`` of the grid: a
+    plain figure dict like ``contour_payload``.
 
     Height is the contour's colour coordinate: log10(f - fmin + eps) for log-scale surfaces (Beale's
     corners reach 10^5 while the race happens below 10), f itself otherwise. Clipping at a high quantile
@@ -213,62 +195,62 @@ def surface3d_figure(surface: Surface, resolution: int = 80, clip_quantile: floa
     height = np.minimum(t, zclip)
     zoffset = 0.03 * (zclip - zfloor)
     (x0, x1), (y0, y1) = surface.bounds
-    surf = go.Surface(
-        x=xs.astype(np.float32),
-        y=ys.astype(np.float32),
-        z=height.astype(np.float32),
-        surfacecolor=t.astype(np.float32),
-        cmin=mapping.lo,
-        cmax=mapping.hi,
-        colorscale=COLORSCALE,
+    surf = dict(
+        type="surface",
+        x=typed_array(xs, "f4"),
+        y=typed_array(ys, "f4"),
+        z=_grid_array(height),
+        surfacecolor=_grid_array(t),
+        cmin=float(mapping.lo),
+        cmax=float(mapping.hi),
+        colorscale=[list(pair) for pair in COLORSCALE],
         showscale=False,
         name="f(x, y)",
         hoverinfo="skip",
-        contours=dict(
-            x=dict(highlight=False), y=dict(highlight=False), z=dict(show=False, highlight=False)
-        ),
+        contours=dict(x=dict(highlight=False), y=dict(highlight=False), z=dict(show=False, highlight=False)),
         lighting=dict(ambient=0.75, diffuse=0.5, specular=0.05, roughness=0.9),
     )
 
     def lifted(points: np.ndarray) -> np.ndarray:
         return np.minimum(mapping.transform(surface.value(points)), zclip) + zoffset
 
-    fig = go.Figure([surf, *_minima_traces(surface, three_d=True, z_of=lifted)])
     span_x, span_y = x1 - x0, y1 - y0
     longest = max(span_x, span_y)
-    axis = dict(showbackground=False, gridcolor="#d0d7de", zerolinecolor="#d0d7de", title_font=dict(size=13))
-    zaxis = dict(axis, range=[zfloor, zclip + 2 * zoffset], autorange=False, title="f")
+    title_font = dict(size=13)
+    axis = dict(showbackground=False, gridcolor="#d0d7de", zerolinecolor="#d0d7de")
+    zaxis = dict(axis, range=[zfloor, zclip + 2 * zoffset], autorange=False,
+                 title=dict(text="f", font=title_font))
     if mapping.log:
         vals, text = log_ticks(mapping)
         keep = [(v, s) for v, s in zip(vals, text, strict=True) if zfloor <= v <= zclip]
         if len(keep) > 6:  # every other decade: the 3-D axis is short
             keep = keep[len(keep) % 2 :: 2]
-        zaxis.update(tickvals=[v for v, _ in keep], ticktext=[s for _, s in keep], title="f (log scale)")
-    fig.update_layout(
-        _base_layout(
-            margin=dict(l=0, r=0, t=36, b=0),
-            title=dict(text=f"{surface.title} in 3-D", x=0.01, y=0.985, font=dict(size=16)),
-            showlegend=False,
-            scene=dict(
-                uirevision=UIREVISION,
-                xaxis=dict(axis, range=[x0, x1], autorange=False, title="x"),
-                yaxis=dict(axis, range=[y0, y1], autorange=False, title="y"),
-                zaxis=zaxis,
-                aspectmode="manual",
-                aspectratio=dict(x=span_x / longest, y=span_y / longest, z=0.6),
-                camera=dict(eye=dict(x=0.5, y=-1.25, z=1.45)),
-            ),
-            meta=dict(
-                zmode="log" if mapping.log else "linear",
-                fmin=mapping.fmin,
-                eps=mapping.eps,
-                zclip=zclip,
-                zoffset=zoffset,
-                zfloor=zfloor,
-            ),
-        )
+        zaxis.update(tickvals=[float(v) for v, _ in keep], ticktext=[s for _, s in keep],
+                     title=dict(text="f (log scale)", font=title_font))
+    layout = _base_layout(
+        margin=dict(l=0, r=0, t=36, b=0),
+        title=dict(text=f"{surface.title} in 3-D", x=0.01, y=0.985, font=dict(size=16)),
+        showlegend=False,
+        scene=dict(
+            uirevision=UIREVISION,
+            xaxis=dict(axis, range=[float(x0), float(x1)], autorange=False,
+                       title=dict(text="x", font=title_font)),
+            yaxis=dict(axis, range=[float(y0), float(y1)], autorange=False,
+                       title=dict(text="y", font=title_font)),
+            zaxis=zaxis,
+            aspectmode="manual",
+            aspectratio=dict(x=span_x / longest, y=span_y / longest, z=0.6),
+            camera=dict(eye=dict(x=0.5, y=-1.25, z=1.45)),
+        ),
+        meta=dict(zmode="log" if mapping.log else "linear", fmin=float(mapping.fmin), eps=float(mapping.eps),
+                  zclip=zclip, zoffset=zoffset, zfloor=zfloor),
     )
-    return fig
+    return {"data": [surf, *_minima_traces(surface, three_d=True, z_of=lifted)], "layout": layout}
+
+
+def surface3d_figure(surface: Surface, resolution: int = 80, clip_quantile: float = 0.95) -> go.Figure:
+    """``surface3d_payload`` as a plotly Figure."""
+    return go.Figure(surface3d_payload(surface, resolution, clip_quantile))
 
 
 def typed_array(values, dtype: str = "f8") -> dict:
@@ -278,6 +260,9 @@ def typed_array(values, dtype: str = "f8") -> dict:
     return {"dtype": dtype, "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
 
 
-def figure_payload(fig: go.Figure) -> dict:
-    """A JSON-ready dict of ``fig``; NumPy arrays travel as base64 typed arrays ("bdata")."""
+def figure_payload(fig: go.Figure | dict) -> dict:
+    """A JSON-ready dict of ``fig``; NumPy arrays travel as base64 typed arrays ("bdata"). A plain figure
+    dict (``contour_payload``, ``surface3d_payload``) is already one and is returned as it is."""
+    if isinstance(fig, dict):
+        return fig
     return json.loads(pio.to_json(fig, validate=False))

@@ -307,8 +307,8 @@ def _race_paths(surface_key: tuple, race: DataRace, _surface) -> dict:
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
 def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
     """The contour and 3-D pictures: the loss grid is computed once per data set and model."""
-    return (background.figure_payload(background.contour_figure(_surface)),
-            background.figure_payload(background.surface3d_figure(_surface)))
+    return (background.contour_payload(_surface),
+            background.surface3d_payload(_surface))
 
 
 def _player(state: PageState, surface, race: DataRace, paths: dict, labels, colors) -> None:

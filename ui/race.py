@@ -179,8 +179,8 @@ def _race_paths(surface_key: tuple, race: Race, _surface) -> dict[str, optimizer
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
 def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
-    return (background.figure_payload(background.contour_figure(_surface)),
-            background.figure_payload(background.surface3d_figure(_surface)))
+    return (background.contour_payload(_surface),
+            background.surface3d_payload(_surface))
 
 
 def paths_payload(surface, paths: dict[str, optimizers.Path], overlay_arrays: dict | None = None,
