@@ -23,6 +23,9 @@ from figures.background import typed_array
 from figures.palette import color_for
 from lab.atlas import DIVERGED, FLAT, NOT_YET, TOLERANCE, BasinMap, SensitivityMap, quantity
 
+# Up to this grid the hover text names each cell's step of arrival (or divergence); a 256 × 256 map would
+# more than double its bytes for it, so there the hover names the outcome and a click tells the step.
+HOVER_STEPS_MAX_GRID = 128
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=15, color="#1f2328")
 
 # Paul Tol's "light" scheme (colour-blind safe, light enough for black stars on top): one per minimum.
@@ -107,7 +110,8 @@ def basin_payload(surface, maps: dict[str, BasinMap], columns: int | None = None
     legend of the outcomes that occur) and, per panel, what the browser needs for hover text and clicks.
 
     No plotly object is built: the figure is a few dicts around base64 typed arrays (the classes as int8,
-    the step of arrival or divergence as int16/int32), about a quarter of the bytes the figure with
+    the step of arrival or divergence as int16/int32 up to ``HOVER_STEPS_MAX_GRID``), fewer bytes than the
+    figure with
     clickable point layers took, and the browser draws heatmaps only (no WebGL). ``columns``: panels per
     row (default: by their number; 1 on a phone, one readable map per row).
     """
@@ -126,10 +130,12 @@ def basin_payload(surface, maps: dict[str, BasinMap], columns: int | None = None
         xref, yref, xkey, ykey = _axis_names(k)
         present.update(np.unique(m.codes).tolist())
         title = optimizers.get(name).title
-        steps_at = np.where(m.codes == DIVERGED, m.diverged_at, m.converged_at)
-        wide = "i2" if int(np.abs(steps_at).max(initial=0)) < 32767 else "i4"
-        panels.append({"optimizer": name, "title": title, "trace": len(data), "xaxis": xref,
-                       "steps_at": typed_array(steps_at, wide)})
+        panel = {"optimizer": name, "title": title, "trace": len(data), "xaxis": xref}
+        if m.size <= HOVER_STEPS_MAX_GRID:
+            steps_at = np.where(m.codes == DIVERGED, m.diverged_at, m.converged_at)
+            wide = "i2" if int(np.abs(steps_at).max(initial=0)) < 32767 else "i4"
+            panel["steps_at"] = typed_array(steps_at, wide)
+        panels.append(panel)
         z = typed_array(class_index(surface, m.codes), "i1")
         z["shape"] = f"{m.size}, {m.size}"
         data.append({"type": "heatmap", "x": typed_array(m.xs, "f8"), "y": typed_array(m.ys, "f8"), "z": z,

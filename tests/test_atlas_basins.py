@@ -69,3 +69,12 @@ def test_a_click_on_older_maps_or_no_cell_is_ignored():
         assert not at.exception
         assert _component_data(at)["highlight"] is None
         assert not any("**Adam** from (" in m.value for m in at.markdown)
+
+
+def test_large_maps_leave_the_steps_out_of_the_hover_data():
+    himmelblau = surfaces.get("himmelblau")
+    presets = surface_presets("himmelblau")
+    for grid, has_steps in ((atlas_figures.HOVER_STEPS_MAX_GRID, True), (256, False)):
+        maps = atlas.basin_maps(atlas.catalogue_spec("himmelblau"), ["sgd"], presets, grid, 5)
+        panel = atlas_figures.basin_payload(himmelblau, maps)["panels"][0]
+        assert ("steps_at" in panel) is has_steps

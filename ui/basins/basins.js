@@ -8,14 +8,12 @@
 
 const DL_BASIN_VIEWS = new WeakMap();
 
-function dlG4(v) {
-  return Number.isFinite(v) ? String(Number(v.toPrecision(4))) : "–";
-}
-
 // The hover text of every cell of one panel: rows of G strings (plotly's heatmap text layout).
 export function dlBasinTexts(data, panel, classes, steps) {
+  // steps is null for large grids (no per-cell steps sent): the text names the outcome only.
   const G = data.grid;
   const tol = data.tolerance;
+  const at = (k) => (steps ? " at step " + steps[k] : "");
   const rows = new Array(G);
   for (let i = 0; i < G; i++) {
     const row = new Array(G);
@@ -23,11 +21,11 @@ export function dlBasinTexts(data, panel, classes, steps) {
       const k = i * G + j;
       const c = data.classes[classes[k]] || { kind: "not_yet", label: "" };
       let body;
-      if (c.kind === "minimum") body = "reaches the " + dlEscape(c.label) + "<br>within " + tol + " at step " + steps[k];
-      else if (c.kind === "diverged") body = "diverges at step " + steps[k];
+      if (c.kind === "minimum") body = "reaches the " + dlEscape(c.label) + "<br>within " + tol + at(k);
+      else if (c.kind === "diverged") body = "diverges" + at(k);
       else if (c.kind === "flat") {
         body = data.has_minima ? "stops where the gradient vanishes,<br>not at a listed minimum"
-          : "stops where the gradient vanishes (step " + steps[k] + ")";
+          : "stops where the gradient vanishes" + (steps ? " (step " + steps[k] + ")" : "");
       } else body = "not within " + tol + " of a minimum<br>after " + data.steps + " steps";
       row[j] = body;
     }
@@ -52,7 +50,7 @@ function dlBasinFigure(data) {
   const traces = data.figure.data.slice();
   for (const panel of data.panels) {
     const heat = { ...traces[panel.trace] };
-    heat.text = dlBasinTexts(data, panel, dlDecode(heat.z), dlDecode(panel.steps_at));
+    heat.text = dlBasinTexts(data, panel, dlDecode(heat.z), panel.steps_at ? dlDecode(panel.steps_at) : null);
     heat.hovertemplate = "<b>" + dlEscape(panel.title) + "</b><br>start (%{x:.4g}, %{y:.4g})<br>%{text}"
       + "<br><i>click: replay this run</i><extra></extra>";
     traces[panel.trace] = heat;
