@@ -10,6 +10,7 @@ the session holds, else from its default (``restore``); a new surface brings its
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ import surfaces
 from lab import jobs, presets, urlstate
 from surfaces import expression
 from ui import urlsync
+from ui.fields import number_field
 from ui.surfaces import catalogue_surface
 from ui.urlsync import PageState
 
@@ -222,16 +224,18 @@ def start_inputs(state: PageState, where, surface, label: str = "**Start point**
     sx, sy = where.columns(2)
     (x0, x1), (y0, y1) = surface.bounds
     span = max(x1 - x0, y1 - y0)
-    sx.number_input("x", key=state.key("start", "x"), step=span / 100, format="%.4g",
-                    min_value=-1e6, max_value=1e6, persist_state="session")
-    sy.number_input("y", key=state.key("start", "y"), step=span / 100, format="%.4g",
-                    min_value=-1e6, max_value=1e6, persist_state="session")
+    limit = optimizers.LIMIT
+    reason = f"a start must lie within ±{limit:g} (where every run stops)"
+    x = number_field(sx, "x", state.key("start", "x"), low=-limit, high=limit, fallback=surface.start[0],
+                     reason=reason, step=span / 100, fmt="%.4g")
+    y = number_field(sy, "y", state.key("start", "y"), low=-limit, high=limit, fallback=surface.start[1],
+                     reason=reason, step=span / 100, fmt="%.4g")
     if len(surface.starts) > 0:
         where.selectbox("Suggested starts", range(len(surface.starts)), index=None,
                         placeholder="Pick a suggested start…", key=state.key("suggested"),
                         format_func=lambda i: f"({surface.starts[i][0]:g}, {surface.starts[i][1]:g})",
                         on_change=_use_suggested_start, args=(state, surface.starts))
-    return float(state.get("start", "x")), float(state.get("start", "y"))
+    return x, y
 
 
 # --- hyperparameters ----------------------------------------------------------------------------------------
@@ -255,10 +259,23 @@ def hyperparameters(state: PageState) -> dict[str, dict[str, float]]:
         values = {}
         for p in optimizers.get(name).hyperparameters:
             state.init(p.default, "hp", name, p.name)
-            value = float(state.get("hp", name, p.name))
-            values[p.name] = value if p.is_valid(value) else p.default
+            values[p.name] = _accepted(state.key("hp", name, p.name), p)
         chosen[name] = values
     return chosen
+
+
+def _accepted(key: str, p: optimizers.Hyperparameter) -> float:
+    """The value a hyperparameter field holds if the panel accepts it (within the field's range and
+    valid), else the last one it accepted (``ui.fields.number_field`` keeps it), else the default."""
+    value = st.session_state.get(key)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = math.nan
+    if math.isfinite(value) and p.ui_min <= value <= p.ui_max and p.is_valid(value):
+        st.session_state[f"{key}.accepted"] = value
+        return value
+    return float(st.session_state.get(f"{key}.accepted", p.default))
 
 
 def hyperparameter_panel(state: PageState, names: list[str], surface_presets: dict,
@@ -287,9 +304,13 @@ def hyperparameter_panel(state: PageState, names: list[str], surface_presets: di
         opt = optimizers.get(focus)
         cols = st.columns(max(4, len(opt.hyperparameters)))
         for col, p in zip(cols, opt.hyperparameters, strict=False):
-            col.number_input(f"{p.name} ({opt.title})", min_value=float(p.ui_min), max_value=float(p.ui_max),
-                             step=_step_for(p), format="%.6g", key=state.key("hp", focus, p.name),
-                             help=p.help, persist_state="session")
+            # A refused value says why under its field (a learning rate of 1e6 is not silently ignored).
+            chosen[focus][p.name] = number_field(
+                col, f"{p.name} ({opt.title})", state.key("hp", focus, p.name), low=float(p.ui_min),
+                high=float(p.ui_max), fallback=chosen[focus][p.name], valid=p.is_valid, step=_step_for(p),
+                help=p.help,
+                reason=lambda v, p=p: (f"a {p.label} must be in {p.valid_range}" if not p.is_valid(v) else
+                                       f"this control takes a {p.label} from {p.ui_min:g} to {p.ui_max:g}"))
         st.caption(" · ".join(f"**{optimizers.get(n).title}** " + ", ".join(f"{k} {v:.4g}" for k, v in
                                                                             chosen[n].items())
                               for n in names))
