@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import optimizers
 import surfaces
 from optimizers.schedules import RUN_OPTIONS, validate_run_option
+from surfaces.expression import MAX_BOUND
 from surfaces.spec import SurfaceSpec
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -47,7 +48,7 @@ def parse_bounds(text: str) -> tuple[float, float, float, float]:
     parts = text.split(",")
     if len(parts) != 4:
         raise ValueError(f"'{text}' is not of the form xmin,xmax,ymin,ymax")
-    x0, x1, y0, y1 = (parse_float(p, -1e6, 1e6) for p in parts)
+    x0, x1, y0, y1 = (parse_float(p, -MAX_BOUND, MAX_BOUND) for p in parts)
     if not (x0 < x1 and y0 < y1):
         raise ValueError("each minimum must be below its maximum")
     return x0, x1, y0, y1
@@ -120,7 +121,7 @@ def parse_int(text: str, low: int, high: int) -> int:
     return value
 
 
-def parse_point(text: str, limit: float = 1e6) -> tuple[float, float]:
+def parse_point(text: str, limit: float = optimizers.LIMIT) -> tuple[float, float]:
     """'x,y' with finite coordinates."""
     parts = text.split(",")
     if len(parts) != 2:

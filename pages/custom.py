@@ -13,7 +13,7 @@ import contextlib
 import streamlit as st
 
 from lab import literal, urlstate
-from surfaces.expression import ALLOWED_FUNCTIONS, MAX_LENGTH
+from surfaces.expression import ALLOWED_FUNCTIONS, MAX_BOUND, MAX_LENGTH
 from surfaces.spec import SurfaceSpec, Unavailable, resolve
 from ui import controls, present
 from ui import race as race_ui
@@ -79,8 +79,8 @@ with bar.settings if bar else contextlib.nullcontext():
     st.caption("Examples: " + " · ".join(f"`{e}`" for e in EXAMPLES))
     cols = st.columns(4)
     for col, name in zip(cols, BOUND_NAMES, strict=True):
-        col.number_input(name, key=state.key("bound", name), min_value=-1e6, max_value=1e6, format="%.4g",
-                         persist_state="session")
+        col.number_input(name, key=state.key("bound", name), min_value=-MAX_BOUND, max_value=MAX_BOUND,
+                         format="%.4g", persist_state="session")
 bounds = tuple(float(state.get("bound", n)) for n in BOUND_NAMES)
 typed = state.get("expr")
 # The URL keeps what the visitor typed (even a refused formula), so a reload shows the same page.

@@ -259,7 +259,7 @@ def _start_from_click(state: PageState) -> None:
         x, y = float(point["x"]), float(point["y"])
     except (KeyError, TypeError, ValueError):
         return
-    if all(abs(v) <= 1e6 for v in (x, y)):  # NaN fails this too
+    if all(abs(v) <= optimizers.LIMIT for v in (x, y)):  # NaN fails this too
         state.set(x, "start", "x")
         state.set(y, "start", "y")
 
