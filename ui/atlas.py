@@ -21,7 +21,7 @@ import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas, literal, urlstate
 from surfaces.spec import SurfaceSpec, Unavailable, resolve
-from ui import a11y, controls, urlsync
+from ui import a11y, controls, links, urlsync
 from ui import basins as basins_ui
 from ui.surfaces import catalogue_surface
 from ui.urlsync import PageState
@@ -237,17 +237,20 @@ def run_heavy(fn, *args):
 def race_link(spec: tuple, name: str, start, steps: int, hyper: dict, label: str) -> None:
     """A link that replays one run: the Race page for catalogue surfaces, the Custom page for formulas."""
     if spec[0] == "catalogue":
-        page, base = "pages/race.py", "/"
+        page = "pages/race.py"
         query = atlas.race_query(spec[1], name, start, steps, hyper)
     else:
-        page, base = "pages/custom.py", "/custom"
+        page = "pages/custom.py"
         query = atlas.custom_query(spec[1], spec[2], name, start, steps, hyper)
+    url = links.page_url(page, query)  # the page's path from app.py's table, the query from lab.urlstate
     try:
         st.page_link(page, label=label, icon="🏁", query_params=query)
-    except StreamlitAPIException:  # the Custom page is not in this app's navigation
-        st.caption("The page that replays runs of custom formulas is not available here.")
+    except StreamlitAPIException:
+        url = None
+    if url is None:  # the page is not in this app's navigation
+        st.caption("The page that replays this run is not available here.")
         return
-    st.caption("Link: " + literal.code(atlas.race_url(query, base), limit=10_000))
+    st.caption("Link: " + literal.code(url, limit=10_000))
 
 
 def selected_point(event) -> dict | None:
