@@ -121,7 +121,7 @@ class DataRace:
 # Logistic regression has no moments to shortcut the full-data loss a path records: each recorded step
 # costs N sample losses (an exp and a log1p each). The page records it at about this many samples' worth per
 # racer (every k-th step, each epoch's end, the last step); the path is the same either way.
-LOSS_BUDGET = 120_000
+LOSS_BUDGET = 60_000
 
 
 def loss_every(surface, steps: int) -> int:
