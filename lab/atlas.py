@@ -21,13 +21,13 @@ Also here: the query strings that open one cell's run on the Race page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 import optimizers
 import surfaces
 from lab import urlstate
+from surfaces.spec import SurfaceSpec, resolve
 
 TOLERANCE = 1e-3  # "arrived": within this distance of a listed minimum (the core's default tol)
 GRID_SIZES = (32, 64, 128, 192, 256)
@@ -43,20 +43,19 @@ SECOND_AXES = ("momentum", "beta1", "beta2", "rho", "eps")  # candidates for the
 
 
 # --- surfaces from specs -------------------------------------------------------------------------------
-def catalogue_spec(name: str) -> tuple:
-    return ("catalogue", name)
+def catalogue_spec(name: str) -> SurfaceSpec:
+    return SurfaceSpec.catalogue(name)
 
 
-def custom_spec(text: str, bounds) -> tuple:
-    (x0, x1), (y0, y1) = bounds
-    return ("custom", str(text), ((float(x0), float(x1)), (float(y0), float(y1))))
+def custom_spec(text: str, bounds) -> SurfaceSpec:
+    return SurfaceSpec.formula(text, bounds)
 
 
-@lru_cache(maxsize=16)  # catalogue surfaces are cached by surfaces.get too; custom ones compile in ~0.1 s
-def surface_from_spec(spec: tuple) -> surfaces.Surface:
-    """The Surface a spec describes; ValueError for a malformed spec or a refused formula."""
-    if not isinstance(spec, tuple) or not spec:
-        raise ValueError(f"Invalid surface spec: {spec!r}")
+def surface_from_spec(spec) -> surfaces.Surface:
+    """The Surface a spec describes (``surfaces.spec.resolve``, bounded and cached there); ValueError for
+    a malformed spec or a refused formula, ``surfaces.spec.Unavailable`` when a formula could not be judged
+    in time."""
+    return resolve(spec)
     if spec[0] == "catalogue" and len(spec) == 2:
         return surfaces.get(spec[1])
     if spec[0] == "custom" and len(spec) == 3:
@@ -159,7 +158,7 @@ def hyper_items(hyperparameters: dict) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((str(k), float(v)) for k, v in hyperparameters.items()))
 
 
-def basin_maps(spec: tuple, names, hyperparameters: dict[str, dict], size: int, steps: int,
+def basin_maps(spec: SurfaceSpec, names, hyperparameters: dict[str, dict], size: int, steps: int,
                tol: float = TOLERANCE, on_progress=None) -> dict[str, BasinMap]:
     """The basin maps of ``names``, one after the other; ``on_progress(done, total)`` after each."""
     surface = surface_from_spec(spec)
@@ -242,7 +241,7 @@ class SensitivityMap:
         return hyper
 
 
-def sensitivity_map(spec: tuple, name: str, hyperparameters: dict, parameter: str | None, lrs, values,
+def sensitivity_map(spec: SurfaceSpec, name: str, hyperparameters: dict, parameter: str | None, lrs, values,
                     start, steps: int, tol: float = TOLERANCE) -> SensitivityMap:
     """One run from ``start`` per (value of ``parameter``, learning rate): final loss and arrival step."""
     if parameter is not None and parameter not in second_axes(name):

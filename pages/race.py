@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lab import urlstate
+from surfaces.spec import SurfaceSpec
 from ui import controls, present
 from ui import race as race_ui
 from ui.page import use_app_navigation
@@ -22,6 +23,6 @@ surface = catalogue_surface(name)
 if bar is None:
     st.title(f"Optimizer race on {surface.title}")
     surface_header(surface)
-surface_key = ("catalogue", name)
+surface_key = SurfaceSpec.catalogue(name)  # the one name of a surface (surfaces.spec)
 race_ui.show_race(state, surface, surface_key, {"surface": name},
                   controls.presets_cached(surface_key, surface), bar=bar)

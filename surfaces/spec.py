@@ -72,9 +72,13 @@ class SurfaceSpec(tuple):
     __slots__ = ()
 
     def __new__(cls, kind: str, *parts):
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ValueError(f"Unknown kind of surface {str(kind)[:40]!r}")
-        return super().__new__(cls, (kind, *KINDS[kind].check(*parts)))
+        try:
+            checked = KINDS[kind].check(*parts)
+        except TypeError:  # too few or too many parts for this kind
+            raise ValueError(f"A {kind} surface spec takes other parts than {len(parts)}") from None
+        return super().__new__(cls, (kind, *checked))
 
     def __getnewargs__(self):
         return tuple(self)
