@@ -3,9 +3,6 @@ hands the player exactly the core's paths."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,23 +10,17 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from lab import presets, race
+from tests.app_helpers import component_data, open_app
 from ui import animation
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def race_app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_app(None, **query)
 
 
 def player_data(at: AppTest) -> dict:
     """The ``data`` the race player component received (AppTest runs no JavaScript)."""
-    found = [c for c in at.get("bidi_component") if c.proto.component_name == animation.COMPONENT_NAME]
-    assert len(found) == 1, "the race player was not rendered once"
-    return json.loads(found[0].proto.json)
+    return component_data(at, animation.COMPONENT_NAME)
 
 
 def test_example_url_runs_all_optimizers_without_exception():

@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -289,23 +287,6 @@ def test_interrupted_caller_cancels_its_job(pool):
     with pytest.raises(KeyboardInterrupt):
         jobs.run_tasks("visitor", [(time.sleep, (0.3,))] * 6, on_progress=interrupt, pool=pool, poll=0.01)
     assert pool.active_jobs == 0
-
-
-def test_workers_never_run_the_main_script(tmp_path, monkeypatch):
-    """Under Streamlit, __main__ is the page script; a worker must not run it again."""
-    marker = tmp_path / "ran.txt"
-    script = tmp_path / "page.py"
-    script.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
-    fake = types.ModuleType("__main__")
-    fake.__file__ = str(script)
-    monkeypatch.setitem(sys.modules, "__main__", fake)
-    p = jobs.Pool(workers=1, max_jobs=1)
-    try:
-        assert jobs.run_tasks("x", [(math.sqrt, (9.0,))], pool=p) == [3.0]
-    finally:
-        p.shutdown()
-    assert not marker.exists()
-    assert sys.modules["__main__"] is fake
 
 
 # --- the page through AppTest -------------------------------------------------------------------------------

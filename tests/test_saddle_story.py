@@ -4,9 +4,7 @@ the loss chart shows the plateau and the drop; the results table is for people."
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,25 +14,21 @@ import optimizers
 import surfaces
 from figures import race_charts
 from lab import classics, numbers, presets, race
+from tests.app_helpers import component_data, open_app
 from ui import animation
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 ADAPTIVE = ("adagrad", "adadelta", "rmsprop", "adam", "adamax", "nadam", "amsgrad")
 SLOW = ("sgd", "momentum", "nag")
 NUMBER = r"[-+−]?\d[\d.]*(?:e[-+]?\d+)?"
 
 
 def race_app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_app(None, **query)
 
 
 def player_data(at: AppTest) -> dict:
-    found = [c for c in at.get("bidi_component") if c.proto.component_name == animation.COMPONENT_NAME]
-    assert len(found) == 1
-    return json.loads(found[0].proto.json)
+    """The ``data`` the race player component received (AppTest runs no JavaScript)."""
+    return component_data(at, animation.COMPONENT_NAME)
 
 
 def _span(surface) -> float:
