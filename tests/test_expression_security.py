@@ -251,9 +251,16 @@ def test_non_text_is_refused():
 def test_slow_formula_is_killed_and_the_pool_recovers():
     text = "*".join(f"sin(x+{k}*y)" for k in range(1, 13))  # ~10 s of SymPy printing if allowed to run
     outcome, seconds = _answer(text)
-    assert isinstance(outcome, expression.Unavailable) and seconds < LIMIT  # no verdict: not a ValueError
-    assert not isinstance(outcome, ValueError)
-    assert "too" in str(outcome)
+    # Within the time limit either way: where the worker is slow (a loaded machine) its time runs out and
+    # the answer is "no verdict" (Unavailable, not a ValueError); where it is fast enough to finish the
+    # formula's program, the program's size is refused (a ValueError that says so). Never a hang, never a
+    # surface.
+    assert seconds < LIMIT
+    if isinstance(outcome, expression.Unavailable):
+        assert not isinstance(outcome, ValueError)
+        assert "too" in str(outcome)
+    else:
+        assert isinstance(outcome, ValueError) and "too complex" in str(outcome), outcome
     assert expression.warm_up(wait=60.0)
     outcome, seconds = _answer("x^2 + y^2 + 0.25*x*y")
     assert isinstance(outcome, Surface), outcome
