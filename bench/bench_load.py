@@ -8,6 +8,9 @@ websocket protocol, no browsers) and prints the figures:
 ``race``   50 visitors open the race link (Beale, 7 optimizers × 500 steps) within ``--ramp`` seconds and
            change a setting 3 times, ``--think`` seconds apart. Target: no failed session, no exception,
            p95 ≤ 1 s per race run.
+``crowd``  "everyone, click the link now": 50 visitors open race links at the same instant and rerun 3
+           times with no pause, on a warm server and on one just started. Targets: p95 ≤ 1.5 s warm,
+           ≤ 2.5 s fresh; no failed session, no exception.
 ``heavy``  the same with 40 race visitors while 5 run 128 × 128 atlas maps and 5 type formulas (for as long
            as the race visitors are busy). Target: race reruns p95 ≤ 1.5 s; a full pool answers "busy".
            First the 40 race visitors alone (the baseline: what the heavy visitors add).
@@ -47,7 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from loadtest import server  # noqa: E402
 from loadtest.__main__ import format_report, format_stats, format_wave, run_load, warm_up  # noqa: E402
 
-TARGETS = {"race": ("race (all)", 1.0), "heavy": ("race.rerun", 1.5), "formulas": ("formula", 5.0)}
+TARGETS = {"race": ("race (all)", 1.0), "heavy": ("race.rerun", 1.5), "formulas": ("formula", 5.0),
+           "crowd": ("race (all)", 1.5), "crowd-fresh": ("race (all)", 2.5)}
 
 
 def loadavg() -> str:
@@ -86,6 +90,26 @@ def scenario_race(args, gc: str | None) -> bool:
         print(format_report(report))
         print(f"load after {loadavg()}\n", flush=True)
         return verdict(report, "race")
+
+
+def scenario_crowd(args, gc: str | None) -> bool:
+    """"Everyone, click the link now": 50 visitors at the same instant, 4 runs each (the link, then 3
+    changes) with no pause, on a warm server and on one just started (no warm-up visit)."""
+    ok = True
+    for fresh in (False, True):
+        with server.app_server(*gc_flag(gc)) as (url, proc):
+            if not fresh:
+                warm_up(url)
+            name = "crowd-fresh" if fresh else "crowd"
+            where = "a server just started" if fresh else "a warm server"
+            print(f"== {name}: 50 visitors at once × (open + 3 reruns), no pause, {where}, postScriptGC "
+                  f"{gc or 'from config'}; load before {loadavg()}", flush=True)
+            report = run_load(url, 50, 3, {"race": 50}, ramp=0.0, think=(0.0, 0.0), server_pids=[proc.pid],
+                              seed=args.seed + 200)
+            print(format_report(report))
+            print(f"load after {loadavg()}\n", flush=True)
+            ok &= verdict(report, name)
+    return ok
 
 
 def scenario_heavy(args, gc: str | None) -> bool:
@@ -240,8 +264,9 @@ def verdict(report, scenario: str) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", default=["race", "heavy", "formulas", "replicas", "waves"],
-                        choices=["race", "heavy", "formulas", "replicas", "waves"])
+    parser.add_argument("scenarios", nargs="*",
+                        default=["race", "crowd", "heavy", "formulas", "replicas", "waves"],
+                        choices=["race", "crowd", "heavy", "formulas", "replicas", "waves"])
     parser.add_argument("--visitors", type=int, default=30, help="formulas: visitors typing at once")
     parser.add_argument("--ramp", type=float, default=10.0, help="visitors arrive within this many seconds")
     parser.add_argument("--think", default="2,6", help="seconds between a visitor's runs: MIN,MAX")
@@ -261,7 +286,8 @@ def main() -> int:
     ok = True
     for gc in gcs:
         for name in args.scenarios:
-            run = {"race": scenario_race, "heavy": scenario_heavy, "formulas": scenario_formulas,
+            run = {"race": scenario_race, "crowd": scenario_crowd, "heavy": scenario_heavy,
+                   "formulas": scenario_formulas,
                    "replicas": scenario_replicas, "waves": scenario_waves}[name]
             ok &= run(args, gc)
     return 0 if ok else 1
