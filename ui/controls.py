@@ -10,7 +10,6 @@ the session holds, else from its default (``restore``); a new surface brings its
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ import surfaces
 from lab import jobs, presets, urlstate
 from surfaces import expression
 from ui import urlsync
-from ui.fields import number_field
+from ui.fields import accepted_value, number_field
 from ui.surfaces import catalogue_surface
 from ui.urlsync import PageState
 
@@ -266,16 +265,9 @@ def hyperparameters(state: PageState) -> dict[str, dict[str, float]]:
 
 def _accepted(key: str, p: optimizers.Hyperparameter) -> float:
     """The value a hyperparameter field holds if the panel accepts it (within the field's range and
-    valid), else the last one it accepted (``ui.fields.number_field`` keeps it), else the default."""
-    value = st.session_state.get(key)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        value = math.nan
-    if math.isfinite(value) and p.ui_min <= value <= p.ui_max and p.is_valid(value):
-        st.session_state[f"{key}.accepted"] = value
-        return value
-    return float(st.session_state.get(f"{key}.accepted", p.default))
+    valid), else the last one it accepted, else the default (``ui.fields.accepted_value``)."""
+    return accepted_value(key, st.session_state.get(key), low=float(p.ui_min), high=float(p.ui_max),
+                          fallback=p.default, valid=p.is_valid)[0]
 
 
 def hyperparameter_panel(state: PageState, names: list[str], surface_presets: dict,

@@ -25,14 +25,25 @@ def number_field(where, label: str, key: str, *, low: float, high: float, fallba
     refused value) shown right under the field.
     ``key`` holds the typed value in the session; ``<key>.accepted`` the last accepted one."""
     value = where.number_input(label, key=key, step=step, format=fmt, help=help, persist_state="session")
-    accepted = f"{key}.accepted"
-    ok = (value is not None and math.isfinite(value) and low <= value <= high
-          and (valid is None or valid(float(value))))
+    used, ok = accepted_value(key, value, low=low, high=high, fallback=fallback, valid=valid)
     if ok:
-        st.session_state[accepted] = float(value)
-        return float(value)
-    used = float(st.session_state.get(accepted, fallback))
+        return used
     why = reason(value) if callable(reason) else reason
     why = why or f"it must be between {human(low)} and {human(high)}"
     where.error(f"{human(value)} is refused: {why}. Using {human(used)}.", icon=":material/block:")
     return used
+
+
+def accepted_value(key: str, value, *, low: float, high: float, fallback: float,
+                   valid: Callable[[float], bool] | None = None) -> tuple[float, bool]:
+    """(the value to use, whether ``value`` is accepted): ``value`` itself when it is a finite number within
+    [low, high] and ``valid`` (then kept as ``<key>.accepted``), else the last accepted one (``fallback`` at
+    first). Also for reading a field's value before the field is drawn on this run."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if math.isfinite(number) and low <= number <= high and (valid is None or valid(number)):
+        st.session_state[f"{key}.accepted"] = number
+        return number, True
+    return float(st.session_state.get(f"{key}.accepted", fallback)), False
