@@ -1,5 +1,5 @@
 """AppTest helpers shared by the page tests: open the app (or one of its pages) with URL parameters, and read
-what a components-v2 element (the race player, the Atlas's maps) received."""
+what a components-v2 element (the race player, the Atlas's maps) received, and the URL it wrote."""
 
 from __future__ import annotations
 
@@ -27,3 +27,9 @@ def component_data(at: AppTest, name: str) -> dict:
     found = [c for c in at.get("bidi_component") if c.proto.component_name == name]
     assert len(found) == 1, f"{name} was rendered {len(found)} times, not once"
     return json.loads(found[0].proto.json)
+
+
+def url_params(at: AppTest) -> dict[str, str]:
+    """The app's query string after the run, one value per key."""
+    pairs = ((k, at.query_params[k]) for k in at.query_params)
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in pairs}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,19 +14,15 @@ import optimizers
 import surfaces
 from lab import data as lab_data
 from optimizers import data as engine_data
+from tests.app_helpers import open_app, url_params
 from ui import animation
 from ui.data import SCATTER_NAME, UPLOAD_NOT_IN_LINK
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/data.py"
 
 
 def data_app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
+    return open_app(PAGE, **query)
 
 
 def component(at: AppTest, name: str) -> dict | None:
@@ -37,8 +32,7 @@ def component(at: AppTest, name: str) -> dict | None:
 
 
 def url(at: AppTest) -> dict:
-    values = {k: at.query_params[k] for k in at.query_params}
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in values.items()}
+    return url_params(at)
 
 
 def test_default_visit_races_sgd_at_three_batch_sizes_with_the_cores_paths():

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from lab import presets, race
-from tests.app_helpers import component_data, open_app
+from tests.app_helpers import component_data, open_app, url_params
 from ui import animation
 
 
@@ -38,8 +38,7 @@ def test_default_visit_is_radford_plus_adam_on_beale():
     assert at.session_state["keep.race.surface"] == "beale"
     assert at.session_state["keep.race.optimizers"] == ["sgd", "momentum", "nag", "adagrad", "adadelta",
                                                         "rmsprop", "adam"]
-    url = {k: at.query_params[k] for k in at.query_params}
-    flat = {k: (v[0] if isinstance(v, list) else v) for k, v in url.items()}
+    flat = url_params(at)
     assert flat["surface"] == "beale" and flat["start"] == "1,1.5"
     for name in at.session_state["keep.race.optimizers"]:
         assert float(flat[f"lr_{name}"]) == presets.surface_presets("beale")[name]["lr"]

@@ -18,6 +18,7 @@ import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas, jobs, urlstate
 from lab.presets import surface_presets
+from tests.app_helpers import component_data, url_params
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HIMMELBLAU = atlas.catalogue_spec("himmelblau")
@@ -320,14 +321,7 @@ def _basins(at: AppTest) -> dict:
     """The figure the basin-map component (``ui.basins``) received."""
     from ui import basins
 
-    found = [c for c in at.get("bidi_component") if c.proto.component_name == basins.COMPONENT_NAME]
-    assert len(found) == 1, "the basin maps were not rendered once"
-    return json.loads(found[0].proto.json)["figure"]
-
-
-def _flat(at: AppTest) -> dict:
-    pairs = ((k, at.query_params[k]) for k in at.query_params)
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in pairs}
+    return component_data(at, basins.COMPONENT_NAME)["figure"]
 
 
 def test_basin_maps_on_the_page_equal_the_core():
@@ -343,7 +337,7 @@ def test_basin_maps_on_the_page_equal_the_core():
         sw = optimizers.sweep(name, himmelblau, starts, 120, **hyper)
         expected = atlas_figures.class_index(himmelblau, atlas.classify(himmelblau, sw).reshape(32, 32))
         np.testing.assert_array_equal(_decode(trace["z"]).reshape(32, 32), expected)
-    url = _flat(at)
+    url = url_params(at)
     assert url["surface"] == "himmelblau" and url["grid"] == "32" and url["steps"] == "120"
     assert url["optimizers"] == "sgd,adam" and float(url["lr_adam"]) == 0.05
     assert "view" not in url  # the default view
@@ -371,7 +365,7 @@ def test_sensitivity_view_from_the_url():
     assert not at.exception and not at.warning
     spec = _spec(at)
     assert spec["layout"]["xaxis"]["type"] == "log"
-    url = _flat(at)
+    url = url_params(at)
     assert url["view"] == "sensitivity" and url["sens"] == "nag" and url["param"] == "momentum"
     assert url["metric"] == "steps" and "lr_nag" in url
 
@@ -388,17 +382,17 @@ def test_learning_rate_view_from_the_url():
     expected = optimizers.run("momentum", saddle, saddle.start, 80, lr=0.01)
     momentum_at_001 = [t for t in lines if t["name"] == "Momentum"][1]
     np.testing.assert_array_equal(_decode(momentum_at_001["y"]), expected.points[:, 0])
-    assert _flat(at)["lrs"] == "0.001,0.01,0.1"
+    assert url_params(at)["lrs"] == "0.001,0.01,0.1"
 
 
 def test_widget_changes_rewrite_the_url():
     at = atlas_app(surface="himmelblau", optimizers="adam", grid="32", steps="50")
     at.select_slider(key="keep.atlas.grid").set_value(64).run()
     assert not at.exception
-    assert _flat(at)["grid"] == "64"
+    assert url_params(at)["grid"] == "64"
     at.selectbox(key="keep.atlas.surface").set_value("rosenbrock").run()
     assert not at.exception
-    url = _flat(at)
+    url = url_params(at)
     assert url["surface"] == "rosenbrock"
     assert float(url["lr_adam"]) == surface_presets("rosenbrock")["adam"]["lr"]
 
@@ -411,7 +405,7 @@ def test_custom_formula_from_the_url():
     assert len(heatmaps) == 1
     xs = _decode(heatmaps[0]["x"])
     assert xs[0] == -2 + 4 / 64 and xs[-1] == 2 - 4 / 64  # the window from the URL
-    url = _flat(at)
+    url = url_params(at)
     assert url["expr"] == "(x**2 - 1)**2 + y**2" and url["bounds"] == "-2,2,-1.5,1.5"
     assert "surface" not in url
 
@@ -448,9 +442,9 @@ def test_the_learning_rate_slider_scales_every_shown_optimizer():
         sw = optimizers.sweep(name, himmelblau, starts, 120, lr=lr * 2.37)
         expected = atlas_figures.class_index(himmelblau, atlas.classify(himmelblau, sw).reshape(32, 32))
         np.testing.assert_array_equal(_decode(trace["z"]).reshape(32, 32), expected)
-    assert _flat(at)["lr_scale"] == "2.37"
+    assert url_params(at)["lr_scale"] == "2.37"
     at.select_slider(key="keep.atlas.lr_scale").set_value(1.0).run()
-    assert "lr_scale" not in _flat(at)  # the default is not written
+    assert "lr_scale" not in url_params(at)  # the default is not written
 
 
 def test_the_atlas_has_the_race_pages_controls():
@@ -463,9 +457,9 @@ def test_the_atlas_has_the_race_pages_controls():
     at.segmented_control(key="keep.atlas.hp_focus").set_value("adam").run()
     at.number_input(key="keep.atlas.hp.adam.beta1").set_value(0.8).run()
     assert not at.exception
-    assert _flat(at)["beta1_adam"] == "0.8"
+    assert url_params(at)["beta1_adam"] == "0.8"
     assert at.session_state["keep.atlas.hp.sgd.lr"] == surface_presets("himmelblau")["sgd"]["lr"]
     at.button(key="keep.atlas.btn_all").click().run()
     assert not at.exception
-    assert _flat(at)["optimizers"] == "all"
+    assert url_params(at)["optimizers"] == "all"
     assert [t["type"] for t in _basins(at)["data"]].count("heatmap") == len(optimizers.available())

@@ -15,6 +15,7 @@ import optimizers
 import surfaces
 from lab import classics, urlstate
 from lab.race import MAX_STEPS
+from tests.app_helpers import url_params
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -205,7 +206,6 @@ def test_atlas_link_opens_the_learning_rate_view_without_warnings():
     at.run()
     assert not at.exception
     assert not at.warning, [w.value for w in at.warning]
-    written = {k: at.query_params[k] for k in at.query_params}
-    flat = {k: (v[0] if isinstance(v, list) else v) for k, v in written.items()}
+    flat = url_params(at)
     for key in ("surface", "optimizers", "steps", "start", "view", "lrs"):
         assert flat[key] == classics.ATLAS_LR_QUERY[key], key

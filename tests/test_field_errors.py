@@ -6,16 +6,11 @@ from __future__ import annotations
 import pytest
 
 from lab import presets
-from tests.app_helpers import open_app
+from tests.app_helpers import open_app, url_params
 
 PAGES = [(None, "race", {"surface": "beale", "optimizers": "sgd,adam", "steps": "50"}),
          ("pages/atlas.py", "atlas", {"surface": "himmelblau", "optimizers": "sgd,adam", "steps": "20",
                                       "grid": "32"})]
-
-
-def _url(at) -> dict[str, str]:
-    pairs = ((k, at.query_params[k]) for k in at.query_params)
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in pairs}
 
 
 def _errors(at) -> list[str]:
@@ -32,10 +27,10 @@ def test_a_refused_learning_rate_says_why_and_the_last_one_stays(page, prefix, q
     assert not at.exception
     messages = _errors(at)
     assert any("1e6 is refused" in m and "learning rate" in m and "Using" in m for m in messages), messages
-    assert float(_url(at)["lr_sgd"]) == lr
+    assert float(url_params(at)["lr_sgd"]) == lr
     at.number_input(key=f"keep.{prefix}.hp.sgd.lr").set_value(lr / 2).run()
     assert not at.exception and not _errors(at)
-    assert float(_url(at)["lr_sgd"]) == lr / 2
+    assert float(url_params(at)["lr_sgd"]) == lr / 2
 
 
 def test_a_refused_start_says_why_and_the_race_keeps_its_start():
@@ -43,4 +38,4 @@ def test_a_refused_start_says_why_and_the_race_keeps_its_start():
     at.number_input(key="keep.race.start.x").set_value(5e6).run()
     assert not at.exception
     assert any("is refused" in m and "start" in m for m in _errors(at)), _errors(at)
-    assert _url(at)["start"] == "1,1.5"
+    assert url_params(at)["start"] == "1,1.5"
