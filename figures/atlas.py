@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 import optimizers
-from figures.background import typed_array
+from figures.background import grid_array, typed_array
 from figures.palette import color_for
 from lab.atlas import DIVERGED, FLAT, NOT_YET, TOLERANCE, BasinMap, SensitivityMap, quantity
 
@@ -111,9 +111,8 @@ def basin_payload(surface, maps: dict[str, BasinMap], columns: int | None = None
 
     No plotly object is built: the figure is a few dicts around base64 typed arrays (the classes as int8,
     the step of arrival or divergence as int16/int32 up to ``HOVER_STEPS_MAX_GRID``), fewer bytes than the
-    figure with
-    clickable point layers took, and the browser draws heatmaps only (no WebGL). ``columns``: panels per
-    row (default: by their number; 1 on a phone, one readable map per row).
+    figure with clickable point layers took, and the browser draws heatmaps only (no WebGL). ``columns``:
+    panels per row (default: by their number; 1 on a phone, one readable map per row).
     """
     names = list(maps)
     cols = max(1, min(int(columns), len(names))) if columns else _columns(len(names))
@@ -136,8 +135,7 @@ def basin_payload(surface, maps: dict[str, BasinMap], columns: int | None = None
             wide = "i2" if int(np.abs(steps_at).max(initial=0)) < 32767 else "i4"
             panel["steps_at"] = typed_array(steps_at, wide)
         panels.append(panel)
-        z = typed_array(class_index(surface, m.codes), "i1")
-        z["shape"] = f"{m.size}, {m.size}"
+        z = grid_array(class_index(surface, m.codes), "i1")
         data.append({"type": "heatmap", "x": typed_array(m.xs, "f8"), "y": typed_array(m.ys, "f8"), "z": z,
                      "zmin": -0.5, "zmax": len(colors) - 0.5, "showscale": False, "name": title,
                      "colorscale": _discrete_scale(colors), "xaxis": xref, "yaxis": yref,
@@ -165,11 +163,11 @@ def basin_payload(surface, maps: dict[str, BasinMap], columns: int | None = None
     # chose the columns (the aspect is fixed to 1:1).
     aspect = (y1 - y0) / (x1 - x0)
     main = 340 if columns else 800
-    panel = int(min(max(main / cols, 160) * aspect, 520) + 60)
-    layout.update(_layout(height=rows * panel + 120, showlegend=True, dragmode="zoom", hovermode="closest",
-                          annotations=annotations,
-                          legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel), x=0,
-                                      itemclick=False, itemdoubleclick=False, font=dict(size=14))))
+    row_height = int(min(max(main / cols, 160) * aspect, 520) + 60)
+    layout.update(_layout(height=rows * row_height + 120, showlegend=True, dragmode="zoom",
+                          hovermode="closest", annotations=annotations,
+                          legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * row_height),
+                                      x=0, itemclick=False, itemdoubleclick=False, font=dict(size=14))))
     del layout["template"]  # a plotly.py template name means nothing to plotly.js: its look, written out
     layout.update(paper_bgcolor="#ffffff", plot_bgcolor="#ffffff")
     return {

@@ -76,10 +76,11 @@ def _colorbar(mapping: ColorMapping) -> dict:
     return bar
 
 
-def _grid_array(values: np.ndarray) -> dict:
-    """A 2-D grid as a float32 typed array with its shape, as plotly.py would send a NumPy array."""
-    arr = np.asarray(values, dtype=np.float32)
-    return {**typed_array(arr, "f4"), "shape": ", ".join(str(n) for n in arr.shape)}
+def grid_array(values: np.ndarray, dtype: str = "f4") -> dict:
+    """A 2-D grid as a typed array with its shape, as plotly.py would send a NumPy array (float32 by
+    default: plenty for a picture)."""
+    arr = np.asarray(values, dtype=np.dtype(dtype))
+    return {**typed_array(arr, dtype), "shape": ", ".join(str(n) for n in arr.shape)}
 
 
 def _minima_traces(surface: Surface, *, three_d: bool = False, z_of=None) -> list[dict]:
@@ -135,8 +136,8 @@ def contour_payload(surface: Surface, resolution: int = 160) -> dict:
         type="contour",
         x=typed_array(xs, "f4"),
         y=typed_array(ys, "f4"),
-        z=_grid_array(t),
-        customdata=_grid_array(z),
+        z=grid_array(t),
+        customdata=grid_array(z),
         name="f(x, y)",
         showlegend=False,
         colorscale=[list(pair) for pair in COLORSCALE],
@@ -199,8 +200,8 @@ def surface3d_payload(surface: Surface, resolution: int = 80, clip_quantile: flo
         type="surface",
         x=typed_array(xs, "f4"),
         y=typed_array(ys, "f4"),
-        z=_grid_array(height),
-        surfacecolor=_grid_array(t),
+        z=grid_array(height),
+        surfacecolor=grid_array(t),
         cmin=float(mapping.lo),
         cmax=float(mapping.hi),
         colorscale=[list(pair) for pair in COLORSCALE],
