@@ -49,6 +49,13 @@ export function dlPresentLayout(layout, kind) {
   if (kind === "surface3d") {
     const scene = Object.assign({}, out.scene || {});
     for (const k of ["xaxis", "yaxis", "zaxis"]) scene[k] = axis(scene[k]);
+    // At room size a log axis's five decade labels run into each other on the short z axis: every other.
+    const z = scene.zaxis;
+    if (Array.isArray(z.tickvals) && z.tickvals.length > 3) {
+      const every = (_, i) => i % 2 === 0;
+      z.tickvals = z.tickvals.filter(every);
+      if (Array.isArray(z.ticktext)) z.ticktext = z.ticktext.filter(every);
+    }
     out.scene = scene;
   } else {
     for (const k of ["xaxis", "yaxis"]) out[k] = axis(out[k]);
