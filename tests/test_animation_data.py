@@ -386,3 +386,23 @@ def test_without_the_npm_registry_the_app_falls_back_to_the_full_bundle(tmp_path
     assert (folder / "plotly.min.js").is_file()
     assert assets.player_sources(folder) == ("./app/static/plotly.min.js",) * 2
     assert assets.main(["--static", str(folder), "--strict"]) == 1  # `make test` and the image: fail
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ({"speed": {"speed": 2, "seq": 3}}, (2.0, 3)),
+    ({"speed": {"speed": 0.5, "seq": 1}, "step": 40}, (0.5, 1)),
+    ({"speed": 2}, (None, 0)),  # not the player's report
+    ({"speed": {"speed": "fast", "seq": "x"}}, (None, 0)),
+    ({"speed": {"speed": True, "seq": -4}}, (None, 0)),
+    (None, (None, 0)),
+    ({}, (None, 0)),
+])
+def test_player_speed_reads_the_players_numbered_report(value, expected):
+    assert animation.player_speed(value) == expected
+
+
+def test_the_speed_report_number_is_no_part_of_the_race_identity():
+    bg = {"data": [], "layout": {}}
+    a = animation.race_data(bg, None, [], steps=10, speed=1.0)
+    b = animation.race_data(bg, None, [], steps=10, speed=2.0)
+    assert a["id"] == b["id"] and "speed_seq" not in a

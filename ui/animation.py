@@ -231,7 +231,7 @@ def race_data(
     # Lets the browser tell "same race again" (a rerun: keep playing, at most with a new speed) from "new
     # race" (rebuild).
     # The presenter view's link and QR code carry the speed too (the URL does): a new speed is no new race.
-    identity = {k: v for k, v in data.items() if k != "speed"}
+    identity = {k: v for k, v in data.items() if k not in ("speed", "speed_seq")}
     if "present" in identity:
         identity["present"] = {k: v for k, v in identity["present"].items() if k not in ("url", "qr")}
     data["id"] = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=12).hexdigest()
@@ -289,6 +289,21 @@ def _noop() -> None:
     """The component reports ``step`` on pause and seek; a callback makes it a declared state key."""
 
 
+def player_speed(value: object) -> tuple[float | None, int]:
+    """The speed the player last reported in its state ``value`` and that report's number (0: none yet).
+
+    The player numbers its speed changes; the number comes back in the next race data (``speed_seq``), so
+    the player can tell a rerun that already knows its latest change from one that started before it.
+    """
+    report = value.get("speed") if isinstance(value, Mapping) else None
+    if not isinstance(report, Mapping):
+        return None, 0
+    speed, seq = report.get("speed"), report.get("seq")
+    speed = float(speed) if isinstance(speed, (int, float)) and not isinstance(speed, bool) else None
+    seq = int(seq) if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0 else 0
+    return speed, seq
+
+
 def race_animation(
     contour: dict,
     surface3d: dict | None,
@@ -325,6 +340,7 @@ def race_animation(
     data = race_data(contour, surface3d, paths, steps=steps, height=height, speed=speed, overlays=overlays,
                      gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None,
                      charts=charts, present=present, links=links)
+    data["speed_seq"] = player_speed(st.session_state.get(key))[1]
     callbacks = {"on_step_change": _noop, "on_speed_change": on_speed or _noop}
     if on_start is not None:
         callbacks["on_start_change"] = on_start

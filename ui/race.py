@@ -229,10 +229,9 @@ def _overlay_arrays(surface_key: tuple, race: Race, _surface) -> dict[str, dict]
 
 def _speed_from_player(state: PageState) -> None:
     """The player's Speed menu (or + / −) changed the speed: the sidebar's "Playback speed" follows."""
-    value = st.session_state.get(state.key("player"))
-    speed = value.get("speed") if value is not None else None
-    if isinstance(speed, (int, float)) and float(speed) in urlstate.SPEEDS:
-        state.set(float(speed), "speed")
+    speed, _ = animation.player_speed(st.session_state.get(state.key("player")))
+    if speed is not None and speed in urlstate.SPEEDS:
+        state.set(speed, "speed")
 
 
 def player_links(surface_key: tuple, race: Race) -> dict:

@@ -36,6 +36,8 @@ export class DlRacePlayer {
     this.steps = Math.max(1, Math.floor(Number(data.steps) || 1));
     this.clock = new DlClock(this.steps, data.speed);
     this.reportedSpeed = this.clock.speed;
+    // How many speed changes this player has reported; Python echoes the last one it heard (speed_seq).
+    this.speedSeq = Number(data.speed_seq) || 0;
     this.shown = -1;
     this.committed = -1;
     this.observers = [];
@@ -216,6 +218,14 @@ export class DlRacePlayer {
     if (this.select) this.select.value = String(this.speed);
   }
 
+  // The speed of a rerun. A rerun that started before Python heard this player's latest change carries an
+  // older speed (+, −, − sends 2, 1, 0.5; the rerun for 2 can arrive after 0.5 was chosen): keep ours.
+  takeSpeed(data) {
+    if ((Number(data.speed_seq) || 0) < this.speedSeq) return;
+    this.setSpeed(data.speed);
+    this.reportedSpeed = this.speed;
+  }
+
   changeSpeed(dir) {
     this.setSpeed(dlNextSpeed(this.speed, dir));
     this.announce(`Speed ${this.speed}×`);
@@ -227,7 +237,8 @@ export class DlRacePlayer {
     if (this.speed === this.reportedSpeed) return;
     this.reportedSpeed = this.speed;
     try {
-      if (this.hooks.setStateValue) this.hooks.setStateValue("speed", this.speed);
+      this.speedSeq += 1;
+      if (this.hooks.setStateValue) this.hooks.setStateValue("speed", { speed: this.speed, seq: this.speedSeq });
     } catch (err) {
       console.warn("Descent Lab: could not report the speed", err);
     }
@@ -441,8 +452,7 @@ export function mountRace(component) {
   const previous = DL_INSTANCES.get(host);
   // A rerun that hands over the same race keeps playing where it is (and keeps the 3-D camera).
   if (previous && previous.alive && data && previous.id === data.id) {
-    previous.setSpeed(data.speed);
-    previous.reportedSpeed = previous.speed;
+    previous.takeSpeed(data);
     previous.replaceQr(data.present);
     return () => previous.destroy();
   }
