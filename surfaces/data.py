@@ -81,19 +81,10 @@ MODELS: dict[str, Model] = {m.name: m for m in [
 # --- the compiled loss ------------------------------------------------------------------------------------
 @kernel
 def softplus(z):
-    """log(1 + e^z) without overflow: max(z, 0) + log1p(e^{−|z|})."""
-    if z > 0.0:
-        return z + math.log1p(math.exp(-z))
-    return math.log1p(math.exp(z))
-
-
-@kernel
-def sigmoid(z):
-    """1 / (1 + e^{−z}) without overflow."""
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+    """log(1 + e^z) without overflow: max(z, 0) + log1p(e^{−|z|}). Written without a branch around the
+    calls (the sign of z is a coin toss over real data, and a mispredicted branch cost ~8 % of the
+    full-data loss); the same bits as z + log1p(e^{−z}) for z > 0 and log1p(e^z) otherwise."""
+    return (z if z > 0.0 else 0.0) + math.log1p(math.exp(-abs(z)))
 
 
 @kernel
@@ -103,11 +94,14 @@ def sample_terms(model, p, q, xi, yi):
         r = p * xi + q - yi
         return r * r, 2.0 * r * xi, 2.0 * r, 2.0 * xi * xi, 2.0 * xi, 2.0
     if model == LOGISTIC:
+        # sigmoid(z) and softplus(z) from one e^{−|z|} (the exp they would each take is the same): the same
+        # bits as calling both, with one exp per sample instead of two.
         z = p * xi + q
-        s = sigmoid(z)
+        t = math.exp(-abs(z))
+        s = 1.0 / (1.0 + t) if z >= 0.0 else t / (1.0 + t)
         e = s - yi
         c = s * (1.0 - s)
-        return softplus(z) - yi * z, e * xi, e, c * xi * xi, c * xi, c
+        return (z if z > 0.0 else 0.0) + math.log1p(t) - yi * z, e * xi, e, c * xi * xi, c * xi, c
     u = p * q  # deep linear: the product of the two layers
     r = u * xi - yi
     return (r * r, 2.0 * r * xi * q, 2.0 * r * xi * p, 2.0 * xi * xi * q * q, 2.0 * xi * (xi * u + r),
