@@ -8,6 +8,10 @@ import csv
 import html
 import io
 import math
+import os
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,13 +113,22 @@ class DataRace:
         return dict(self.learning_rates)[name]
 
     def options_for(self, racer: Racer, n_samples: int) -> dict:
-        """The run's keyword arguments: "every k epochs" converted to steps for this racer's batch size."""
-        options = {"lr": self.lr(racer.optimizer), "seed": self.seed, "batch_size": racer.batch_size}
+        """The run's keyword arguments: "every k epochs" converted to steps for this racer's batch size.
+        The seed only orders mini-batches (the page adds no gradient noise), so a full-batch racer does not
+        get it: its path is the same for every seed, and a new seed does not run it again."""
+        options = {"lr": self.lr(racer.optimizer), "batch_size": racer.batch_size}
+        if racer.batch_size is not None and racer.batch_size < n_samples:
+            options["seed"] = self.seed
         if self.decay_epochs:
             per = engine_data.steps_per_epoch(n_samples, racer.batch_size)
             options.update(lr_schedule="step", decay_rate=self.decay_rate,
                            decay_steps=self.decay_epochs * per)
         return options
+
+    def run_key(self, racer: Racer, n_samples: int, every: int) -> tuple:
+        """Everything one racer's path depends on (on a given surface): what ``PathMemo`` keys it by."""
+        return (racer.optimizer, self.steps, self.start, every, *sorted(self.options_for(racer,
+                                                                                         n_samples).items()))
 
 
 # Logistic regression has no moments to shortcut the full-data loss a path records: each recorded step
@@ -131,11 +144,125 @@ def loss_every(surface, steps: int) -> int:
     return max(1, -(-surface.n_samples * steps // LOSS_BUDGET))
 
 
-def run_data_race(surface, race: DataRace) -> dict[str, engine_data.DataPath]:
-    """One path per racer (keyed by ``Racer.key``), in the race's order."""
+class PathMemo:
+    """The paths already run on one data surface, keyed by what each depends on (``DataRace.run_key``), so a
+    rerun computes only the racers whose settings changed: a new learning rate for Adam reruns Adam's
+    racers, not SGD's. At most ``max_bytes`` of arrays, the least recently used path dropped first.
+
+    One memo serves every session's script thread: a lock guards the table, and a path's arrays are made
+    read-only when it is stored, so no caller can change what another is shown.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = int(max_bytes)
+        self._paths: OrderedDict[tuple, engine_data.DataPath] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def get(self, key: tuple) -> engine_data.DataPath | None:
+        with self._lock:
+            path = self._paths.get(key)
+            if path is not None:
+                self._paths.move_to_end(key)
+            return path
+
+    def put(self, key: tuple, path: engine_data.DataPath) -> None:
+        size = _freeze(path)
+        with self._lock:
+            if key in self._paths:
+                return
+            self._paths[key] = path
+            self._bytes += size
+            while self._bytes > self.max_bytes and len(self._paths) > 1:
+                _, dropped = self._paths.popitem(last=False)
+                self._bytes -= _nbytes(dropped)
+
+
+def _arrays(path) -> tuple[np.ndarray, ...]:
+    return path.points, path.values, path.batch_losses
+
+
+def _nbytes(path) -> int:
+    return sum(a.nbytes for a in _arrays(path))
+
+
+def _freeze(path) -> int:
+    """Make the path's arrays read-only (it is shared); its size in bytes."""
+    for a in _arrays(path):
+        a.flags.writeable = False
+    return _nbytes(path)
+
+
+# Racers run side by side on the server's cores when a race has enough work to gain from it: the compiled
+# loops release the GIL, and each racer's path is computed alone, so the bits do not depend on it. The
+# script thread runs racers itself and the pool's threads help (one fewer than the cores).
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+PARALLEL_WORK = 200_000  # sample terms (a sample's loss and gradient) from which a race is split
+_helpers: ThreadPoolExecutor | None = None
+_helpers_lock = threading.Lock()
+
+
+def _helper_pool() -> ThreadPoolExecutor:
+    global _helpers
+    with _helpers_lock:
+        if _helpers is None:
+            _helpers = ThreadPoolExecutor(max(1, _THREADS - 1), thread_name_prefix="lab.data")
+        return _helpers
+
+
+def _run_split(run, racers: list) -> list:
+    """``[run(r) for r in racers]`` with the pool's threads helping. The caller runs the first racer, then
+    each one no helper has started yet (cancelled in the pool): a visitor's rerun never waits behind other
+    visitors' racers queued in the pool, only for its own racers already running there."""
+    pool = _helper_pool()
+    futures = [pool.submit(run, r) for r in racers[1:]]
+    done = {0: run(racers[0])}
+    for i, future in enumerate(futures, 1):
+        if future.cancel():  # not started: the caller takes it
+            done[i] = run(racers[i])
+    for i, future in enumerate(futures, 1):
+        if i not in done:
+            done[i] = future.result()
+    return [done[i] for i in range(len(racers))]
+
+
+def racer_work(surface, race: DataRace, racer: Racer, every: int) -> int:
+    """About how many sample terms a racer's run evaluates: B per step for its batches, and, for logistic
+    regression (no moments), N per recorded full-data loss. What decides whether a race is split."""
+    n, steps = surface.n_samples, race.steps
+    batch = n if racer.batch_size is None else min(racer.batch_size, n)
+    work = steps * batch
+    if surface.model == "logistic":
+        per = engine_data.steps_per_epoch(n, racer.batch_size)
+        work += n * (steps // every + steps // per + 2)
+    return work
+
+
+def run_data_race(surface, race: DataRace, memo: PathMemo | None = None) -> dict[str, engine_data.DataPath]:
+    """One path per racer (keyed by ``Racer.key``), in the race's order. With ``memo`` (one per surface),
+    the racers it already holds are not run again and the new ones are added to it. Racers to run are split
+    over the cores when their work is large (``PARALLEL_WORK``); each path is the same bits either way."""
     every = loss_every(surface, race.steps)
-    return {r.key: optimizers.run(r.optimizer, surface, race.start, race.steps, loss_every=every,
-                                  **race.options_for(r, surface.n_samples)) for r in race.racers}
+    n = surface.n_samples
+    keys = {r: race.run_key(r, n, every) for r in race.racers}
+    paths = {r: memo.get(keys[r]) for r in race.racers} if memo is not None else {}
+    missing = [r for r in race.racers if paths.get(r) is None]
+
+    def run(racer: Racer) -> engine_data.DataPath:
+        return optimizers.run(racer.optimizer, surface, race.start, race.steps, loss_every=every,
+                              **race.options_for(racer, n))
+
+    split = (_THREADS > 1 and len(missing) > 1
+             and sum(racer_work(surface, race, r, every) for r in missing) >= PARALLEL_WORK)
+    done = _run_split(run, missing) if split else [run(r) for r in missing]
+    for racer, path in zip(missing, done, strict=True):
+        paths[racer] = path
+        if memo is not None:
+            memo.put(keys[racer], path)
+    return {r.key: paths[r] for r in race.racers}
 
 
 def results_rows(surface, race: DataRace, paths) -> list[dict]:

@@ -234,3 +234,26 @@ def test_switching_data_model_racers_and_schedule_keeps_working_and_in_the_url()
     assert not at.exception and any("cannot travel in a link" in i.value for i in at.info)
     at = at.selectbox(key="keep.data.dataset").set_value("iris").run()
     assert not at.exception and component(at, animation.COMPONENT_NAME) is not None
+
+
+def test_a_new_learning_rate_reruns_only_that_optimizers_racers_and_shows_the_same_race_as_a_fresh_visit(
+        monkeypatch):
+    query = dict(dataset="breast_cancer", racers="sgd:16,adam:16,adam:full", steps="150", seed="4",
+                 lr_sgd="0.137", lr_adam="0.0421")
+    at = data_app(**query)
+    runs = []
+    real_run = optimizers.run
+    monkeypatch.setattr(optimizers, "run", lambda name, *a, **k: runs.append(name) or real_run(name, *a, **k))
+    at = at.number_input(key="keep.data.lr.adam").set_value(0.0377).run()
+    assert not at.exception and url(at)["lr_adam"] == "0.0377"
+    assert runs == ["adam", "adam"]  # SGD's path is the one already shown
+    cancer = surfaces.get_dataset("breast_cancer")
+    for shown, (name, batch, lr) in zip(component(at, animation.COMPONENT_NAME)["paths"],
+                                        [("sgd", 16, 0.137), ("adam", 16, 0.0377), ("adam", None, 0.0377)],
+                                        strict=True):
+        path = real_run(name, cancer, (0.0, 0.0), 150, batch_size=batch, seed=4, lr=lr)
+        assert np.allclose(animation.decode_array(shown["x"]), path.points[:, 0], atol=1e-6)
+        assert np.allclose(animation.decode_array(shown["y"]), path.points[:, 1], atol=1e-6)
+    runs.clear()
+    at = at.number_input(key="keep.data.seed").set_value(5).run()
+    assert runs == ["sgd", "adam"]  # a new seed: the mini-batch racers; the full batch uses every sample

@@ -1,16 +1,22 @@
 """Mini-batch runs on data surfaces (optimizers.data through optimizers.run): batches, epochs, the full batch,
-noise shrinking with B, schedules that count steps."""
+noise shrinking with B, schedules that count steps; and the Data page's race (lab.data): the same bits from
+its per-racer memo and from racers run side by side."""
 
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import numpy as np
 import pytest
 
 import optimizers
 import surfaces
+from lab import data as lab_data
 from optimizers import data as engine_data
 from optimizers.engine import fixed_hyperparameters, settings
 from optimizers.rules import hyper_for_step
+from surfaces import data as data_model
 
 IRIS = surfaces.get_dataset("iris")
 DIABETES = surfaces.get_dataset("diabetes")
@@ -206,3 +212,100 @@ def test_batch_size_on_a_formula_surface_is_a_value_error():
 def test_logistic_runs_far_out_stay_finite():
     path = optimizers.run("sgd", CANCER, (400.0, -300.0), 50, batch_size=1, lr=0.01)
     assert np.isfinite(path.values).all() and np.isfinite(path.batch_losses).all()
+
+
+# --- the logistic terms and the Data page's race (lab.data) -------------------------------------------------
+EDGE_Z = [0.0, -0.0, 1e-300, -1e-300, 5e-324, 0.5, -0.5, 36.0, -36.0, 700.0, -700.0, 746.0, -746.0, 800.0,
+          -800.0, math.inf, -math.inf, math.nan]
+
+
+def reference_logistic(p, q, xi, yi):
+    """A sample's logistic loss and gradient as first written, in Python (the C library's exp and log1p,
+    as the compiled code calls them): sigmoid and softplus each with its own branch and its own exp."""
+    z = p * xi + q
+    s = 1.0 / (1.0 + math.exp(-z)) if z >= 0.0 else math.exp(z) / (1.0 + math.exp(z))
+    softplus = z + math.log1p(math.exp(-z)) if z > 0.0 else math.log1p(math.exp(z))
+    return softplus - yi * z, (s - yi) * xi, s - yi
+
+
+def test_the_logistic_terms_share_one_exp_and_keep_the_bits_of_the_two_branch_formulas():
+    rng = np.random.default_rng(7)
+    cases = [(z, 0.0, 1.0, y) for z in EDGE_Z for y in (0.0, 1.0)]
+    cases += [(float(p), float(q), float(x), float(y)) for p, q, x, y in
+              zip(rng.normal(size=400) * 30, rng.normal(size=400), rng.normal(size=400) * 3,
+                  rng.integers(0, 2, 400), strict=True)]
+    for p, q, xi, yi in cases:
+        got = data_model.sample_terms(data_model.LOGISTIC, p, q, xi, yi)[:3]
+        want = reference_logistic(p, q, xi, yi)
+        assert np.array_equal(np.array(got), np.array(want), equal_nan=True), (p, q, xi, yi, got, want)
+    for z in EDGE_Z + rng.normal(size=200).tolist():
+        want = z + math.log1p(math.exp(-z)) if z > 0.0 else math.log1p(math.exp(z))
+        assert np.array_equal(data_model.softplus(z), want, equal_nan=True), z
+
+
+def data_race(**changes) -> lab_data.DataRace:
+    racers = (lab_data.Racer("sgd", 32), lab_data.Racer("adam", 32), lab_data.Racer("sgd", None))
+    race = lab_data.DataRace(racers, 120, CANCER.start, (("sgd", 0.2), ("adam", 0.05)), seed=1)
+    return dataclasses.replace(race, **changes)
+
+
+def assert_same_paths(a: dict, b: dict) -> None:
+    assert list(a) == list(b)
+    for key in a:
+        for name in ("points", "values", "batch_losses"):
+            assert np.array_equal(getattr(a[key], name), getattr(b[key], name), equal_nan=True), (key, name)
+
+
+def test_the_page_race_from_its_memo_reruns_only_the_racers_whose_settings_changed():
+    memo = lab_data.PathMemo(10**7)
+    first = lab_data.run_data_race(CANCER, data_race(), memo)
+    assert_same_paths(first, lab_data.run_data_race(CANCER, data_race()))
+    assert len(memo) == 3
+    again = lab_data.run_data_race(CANCER, data_race(), memo)
+    assert all(again[k] is first[k] for k in first)
+    # A new rate for SGD: SGD's two racers run again, Adam's path is the one already shown.
+    faster = data_race(learning_rates=(("sgd", 0.4), ("adam", 0.05)))
+    new_rate = lab_data.run_data_race(CANCER, faster, memo)
+    assert new_rate["adam:32"] is first["adam:32"]
+    assert new_rate["sgd:32"] is not first["sgd:32"] and new_rate["sgd:full"] is not first["sgd:full"]
+    assert_same_paths(new_rate, lab_data.run_data_race(CANCER, faster))
+    # A new seed reorders the mini-batches; the full batch takes every sample each step and stays.
+    reseeded = lab_data.run_data_race(CANCER, data_race(seed=2), memo)
+    assert reseeded["sgd:full"] is first["sgd:full"] and reseeded["sgd:32"] is not first["sgd:32"]
+    assert not np.array_equal(reseeded["sgd:32"].points, first["sgd:32"].points)
+    assert_same_paths(reseeded, lab_data.run_data_race(CANCER, data_race(seed=2)))
+
+
+def test_shared_paths_cannot_be_changed_by_a_caller():
+    paths = lab_data.run_data_race(CANCER, data_race(), lab_data.PathMemo(10**7))
+    with pytest.raises(ValueError, match="read-only"):
+        paths["sgd:32"].points[0, 0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        paths["adam:32"].values[:] = 0.0
+
+
+def test_the_memo_keeps_at_most_its_bytes_and_drops_the_least_recently_used_first():
+    one = lab_data._nbytes(lab_data.run_data_race(CANCER, data_race())["sgd:32"])
+    memo = lab_data.PathMemo(2 * one)
+    for seed in (1, 2):
+        lab_data.run_data_race(CANCER, data_race(racers=(lab_data.Racer("sgd", 32),), seed=seed), memo)
+    first = lab_data.run_data_race(CANCER, data_race(racers=(lab_data.Racer("sgd", 32),), seed=1), memo)
+    assert len(memo) == 2  # seed 1 was used again: it is the newest now
+    lab_data.run_data_race(CANCER, data_race(racers=(lab_data.Racer("sgd", 32),), seed=3), memo)
+    assert len(memo) == 2
+    kept = lab_data.run_data_race(CANCER, data_race(racers=(lab_data.Racer("sgd", 32),), seed=1), memo)
+    assert kept["sgd:32"] is first["sgd:32"]  # seed 2, the least recently used, was dropped instead
+
+
+def test_racers_split_over_the_cores_give_the_bits_of_one_after_the_other(monkeypatch):
+    x, y = np.random.default_rng(3).normal(size=(2, 3000))
+    surface = surfaces.from_data(x, (x + y > 0).astype(float), "logistic")
+    racers = tuple(lab_data.Racer(n, b) for n in ("sgd", "nag", "adam", "rmsprop") for b in (1, 32))
+    race = lab_data.DataRace(racers, 400, surface.start, tuple((n, lab_data.default_lr(n, "logistic"))
+                                                                for n in ("sgd", "nag", "adam", "rmsprop")))
+    assert sum(lab_data.racer_work(surface, race, r, lab_data.loss_every(surface, 400)) for r in racers) \
+        >= lab_data.PARALLEL_WORK  # the page splits this race
+    monkeypatch.setattr(lab_data, "_THREADS", 2)
+    split = lab_data.run_data_race(surface, race)
+    monkeypatch.setattr(lab_data, "PARALLEL_WORK", math.inf)
+    assert_same_paths(split, lab_data.run_data_race(surface, race))

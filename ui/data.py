@@ -299,25 +299,35 @@ def _racer_controls(state: PageState, surface, surface_key: tuple) -> DataRace |
 
 
 # --- computation (cached, bounded) ------------------------------------------------------------------------
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
-def _race_paths(surface_key: tuple, race: DataRace, _surface) -> dict:
-    return lab_data.run_data_race(_surface, race)
+PATH_MEMO_BYTES = 8_000_000  # per surface: about 250 paths of 1,000 steps
+
+
+@st.cache_resource(max_entries=8, ttl=3600, show_spinner=False)
+def _path_memo(surface_key: tuple) -> lab_data.PathMemo:
+    """The paths run on one surface, per racer (``lab.data.PathMemo``): a change of one learning rate
+    reruns only that optimizer's racers, a new seed only the mini-batch racers."""
+    return lab_data.PathMemo(PATH_MEMO_BYTES)
+
+
+def _race_paths(surface_key: tuple, race: DataRace, surface) -> dict:
+    return lab_data.run_data_race(surface, race, _path_memo(surface_key))
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
-    """The contour and 3-D pictures: the loss grid is computed once per data set and model."""
+def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict, float | None]:
+    """The contour and 3-D pictures (the loss grid is computed once per data set and model), and the loss
+    at the known minimum (the loss charts' L*: for logistic regression a sum over every sample)."""
+    fmin = float(_surface.minimum_values.min()) if len(_surface.minima) else None
     return (background.contour_payload(_surface),
-            background.surface3d_payload(_surface))
+            background.surface3d_payload(_surface), fmin)
 
 
 def _player(state: PageState, surface, race: DataRace, paths: dict, labels, colors) -> None:
     ordered = [paths[r.key] for r in race.racers]
-    contour, surface3d = _backgrounds(_surface_key(state), surface)
+    contour, surface3d, fmin = _backgrounds(_surface_key(state), surface)
     payload = [animation.path_payload(label, r.key.replace(":", "-"), color, p.points, _heights(p),
                                       p.diverged_at)
                for r, label, color, p in zip(race.racers, labels, colors, ordered, strict=True)]
-    fmin = float(surface.minimum_values.min()) if len(surface.minima) else None
     charts = [{"kind": "loss", "figure": data_figures.loss_per_step_figure(labels, colors, ordered, fmin)},
               {"kind": "epochs", "figure": data_figures.loss_per_epoch_figure(labels, colors, ordered, fmin)}]
     animation.race_animation(contour, surface3d, payload, steps=race.steps, key=state.key("player"),
