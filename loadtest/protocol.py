@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -133,6 +134,13 @@ def _element_content(kind: str, element) -> bytes | None:
             element.dataframe.SerializeToString()
     if kind == "bidi_component":  # the player: its data, not its id or code
         comp = element.bidi_component
+        if '"blobs"' in comp.json:
+            # The race player's data refers to chunks this session already has (ui.animation.
+            # browser_payload): the same race is references on a rerun, whole in a new session. Its "id"
+            # is the race's identity either way.
+            data = json.loads(comp.json)
+            if isinstance(data, dict) and isinstance(data.get("id"), str):
+                return data["id"].encode()
         return comp.json.encode() + comp.bytes + comp.arrow_data.SerializeToString() + \
             comp.mixed.SerializeToString()
     return None

@@ -362,8 +362,11 @@ def test_a_script_with_the_player_runs_under_apptest(tmp_path, steps, n):
     assert at.markdown[0].value == "after the player"
     (element,) = at.get("bidi_component")
     assert element.proto.component_name == animation.COMPONENT_NAME
-    assert "export default mountRace;" in element.proto.js_content
+    # Streamlit sends the small loader with every rerun; the player's code rides in the data's chunks.
+    assert element.proto.js_content == animation.LOADER_JS and not element.proto.css_content
     data = json.loads(element.proto.json)
+    player, _ = unpack(data, {})
+    assert player == {"js": animation.PLAYER_MODULE, "css": animation.PLAYER_CSS}
     assert data["steps"] == steps and len(data["paths"]) == n and data["speed"] == 2.0
     assert data["contour"]["layout"]["uirevision"]
     assert data["surface3d"]["layout"]["meta"]["zmode"] == "linear"
@@ -406,3 +409,119 @@ def test_the_speed_report_number_is_no_part_of_the_race_identity():
     a = animation.race_data(bg, None, [], steps=10, speed=1.0)
     b = animation.race_data(bg, None, [], steps=10, speed=2.0)
     assert a["id"] == b["id"] and "speed_seq" not in a
+
+
+# --- transport: chunks the browser window keeps (ui/player_loader.js undoes browser_payload) ------------
+def unpack(payload: dict, window: dict) -> tuple[dict, dict]:
+    """What the loader does, in Python: (player code and stylesheet, the data with every chunk reference
+    replaced by its text). ``window`` is the browser's store (hash -> text), filled from ``blobs``; a
+    missing chunk is a KeyError."""
+    window.update(payload["blobs"])
+
+    def walk(value):
+        if isinstance(value, dict):
+            if isinstance(value.get("chunks"), list):
+                text = "".join(window[h] for h in value["chunks"])
+                if "dtype" not in value:
+                    return text
+                return {**{k: v for k, v in value.items() if k != "chunks"}, "bdata": text}
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    data = {k: walk(v) for k, v in payload.items() if k not in ("blobs", "player")}
+    return walk(payload["player"]), data
+
+
+def run_of(steps: int, seed: int) -> np.ndarray:
+    """A spiral walked one fixed step at a time: like a real run, a shorter one is a prefix of a longer."""
+    t = np.arange(steps + 1) * (6 * np.pi / 1000)
+    r = np.exp(-t / 8) * (1 + 0.05 * seed)
+    return np.stack([3 + r * np.cos(t + seed), 0.5 + r * np.sin(t + seed)], axis=1)
+
+
+def beale_race(steps: int, **options) -> dict:
+    """The 10-optimizer race on Beale as the Race page sends it: backgrounds, paths and a loss chart."""
+    s = beale()
+    contour, surf = background.contour_payload(s), background.surface3d_payload(s)
+    runs = [run_of(steps, i) for i in range(10)]
+    paths = [animation.path_payload(slug.title(), slug, None, pts, s.value(pts), None)
+             for slug, pts in zip(SLUGS, runs, strict=True)]
+    loss = {"data": [{"type": "scatter", "x": background.typed_array(np.arange(steps + 1), "i4"),
+                      "y": background.typed_array(s.value(pts))} for pts in runs], "layout": {}}
+    return animation.race_data(contour, surf, paths, steps=steps, charts=[{"kind": "loss", "figure": loss}],
+                               **options)
+
+
+def json_size(value) -> int:
+    return len(json.dumps(value))
+
+
+def test_a_session_sends_each_chunk_once_and_the_window_rebuilds_every_race_exactly():
+    sent, window = animation.SentChunks(), {}
+    first = beale_race(1000)
+    payload, new = animation.browser_payload(first, sent)
+    sent.add(new)
+    assert unpack(payload, window) == ({"js": animation.PLAYER_MODULE, "css": animation.PLAYER_CSS}, first)
+    assert json_size(payload) < json_size(first) + len(animation.PLAYER_MODULE) + len(animation.PLAYER_CSS)
+    # Fewer steps: each array shares its leading chunks with the longer race, so only the tails travel.
+    shorter = beale_race(999)
+    payload, new = animation.browser_payload(shorter, sent)
+    sent.add(new)
+    assert unpack(payload, window)[1] == shorter
+    assert json_size(payload) < 50_000 < json_size(shorter) // 10, json_size(payload)
+    assert animation.PLAYER_MODULE not in payload["blobs"].values()  # the code went with the first run
+    # The same race at another speed: nothing new at all.
+    again, new = animation.browser_payload(beale_race(999, speed=2.0), sent)
+    assert again["blobs"] == {} and new == {} and again["id"] == shorter["id"]
+    assert unpack(again, window)[1]["paths"] == shorter["paths"]
+
+
+def test_without_a_browser_session_the_arrays_stay_whole():
+    data = beale_race(50)
+    payload, new = animation.browser_payload(data, None)
+    assert {k: v for k, v in payload.items() if k not in ("player", "blobs")} == data
+    assert set(new.values()) == {animation.PLAYER_MODULE, animation.PLAYER_CSS} and payload["blobs"] == new
+    assert data.keys() == beale_race(50).keys()  # browser_payload leaves its input alone
+
+
+def test_small_arrays_travel_inline_and_equal_arrays_share_their_chunks():
+    tiny = animation.path_payload("Adam", "adam", None, spiral(3), np.ones(3), None)
+    payload, _ = animation.browser_payload(animation.race_data({"data": [], "layout": {}}, None, [tiny],
+                                                               steps=2), animation.SentChunks())
+    assert payload["paths"][0]["x"] == tiny["x"]  # 12 bytes: a reference would be longer
+    same = animation.path_payload("Adam", "adam", None, spiral(500), np.ones(500), None)
+    payload, new = animation.browser_payload(animation.race_data({"data": [], "layout": {}}, None,
+                                                                 [same, dict(same, slug="nag")], steps=499),
+                                             animation.SentChunks())
+    a, b = payload["paths"]
+    assert a["x"] == b["x"] and a["x"]["chunks"] and sum(len(t) for t in new.values()) < json_size(same) + \
+        len(animation.PLAYER_MODULE) + len(animation.PLAYER_CSS)
+
+
+def test_sent_chunks_forget_the_least_recently_used_beyond_their_limit():
+    sent = animation.SentChunks(limit=30)
+    sent.add({"a": "x" * 10, "b": "y" * 10, "c": "z" * 10})
+    assert "a" in sent  # a use: b is now the oldest
+    sent.add({"d": "w" * 10})
+    assert [h in sent for h in "abcd"] == [True, False, True, True] and sent.size == 30
+    sent.forget(["c", "nope"])
+    assert len(sent) == 2 and sent.size == 20
+    sent.clear()
+    assert len(sent) == 0 and sent.size == 0
+
+
+@pytest.mark.parametrize(("report", "left"), [
+    (["AAAAAAAAAAAAAAAA"], {"BBBBBBBBBBBBBBBB"}),  # forget exactly what the window lacks
+    (["AAAAAAAAAAAAAAAA", "not a chunk name"], set()),  # anything else: forget everything
+    ("AAAAAAAAAAAAAAAA", set()),
+    (None, set()),
+])
+def test_the_missing_trigger_makes_python_send_the_chunks_again(monkeypatch, report, left):
+    sent = animation.SentChunks()
+    sent.add({"AAAAAAAAAAAAAAAA": "x", "BBBBBBBBBBBBBBBB": "y"})
+    state = {animation.SENT_KEY: sent, "race": {"missing": report}}
+    monkeypatch.setattr(animation.st, "session_state", state)
+    animation._forget_missing("race")
+    assert {h for h in ("AAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBB") if h in sent} == left

@@ -1,18 +1,24 @@
 """The race player: a Streamlit components-v2 element that animates optimizer paths in the browser.
 
 Python hands the browser everything once, through the component's ``data``: the two background figures
-(``figures.background``) and each optimizer's whole path as base64 float32 arrays. The browser then plays
-the race itself (the ES modules in ``ui/player/``, joined by ``ui.bundle``): ``Plotly.newPlot`` once per
-picture, then per frame only the trails
-and head markers move (plotly's own SVG trail paths in 2-D, its WebGL line objects in 3-D; one real
-``Plotly.restyle`` when the visitor pauses or seeks). Nothing travels per frame, so a 10 x 1000 step race
-costs about half a megabyte over the websocket instead of the ~136 MB a Plotly frame animation with growing
-trails needs, the 2-D chart keeps 30+ fps, and the 3-D camera is never reset.
+(``figures.background``), each optimizer's whole path as base64 float32 arrays, and the loss charts. The
+browser then plays the race itself (the ES modules in ``ui/player/``, joined by ``ui.bundle``):
+``Plotly.newPlot`` once per picture, then per frame only the trails and head markers move (plotly's own
+SVG trail paths in 2-D, its WebGL line objects in 3-D; one real ``Plotly.restyle`` when the visitor pauses
+or seeks). Nothing travels per frame, so the 2-D chart keeps 30+ fps and the 3-D camera is never reset.
+
+Nothing travels twice either (``browser_payload``). Streamlit resends an element's whole data, and its
+script, with every rerun; so the component's script is only a small loader (``ui/player_loader.js``), and
+the player's code, its stylesheet and every typed array of the data go as content-addressed chunks of
+text that the browser window keeps. Python remembers per session which chunks it sent (``SentChunks``) and
+sends only the hashes of those again: changing the steps of the 10 x 1000 Beale race sends the new tails
+of the paths and series, not the ~1 MB of backgrounds, charts and code (``bench/bench_animation.py
+--app``). A chunk the window lost comes back through the loader's ``missing`` trigger.
 
 plotly.js comes from the app's own ``static/`` folder (``server.enableStaticServing``), loaded once per
 page (or reused, when the page already has a ``window.Plotly``): plotly's cartesian bundle for the contour
 and the loss charts, then its gl3d bundle for the 3-D view (``ui.assets``). ``standalone_html`` inlines
-the full plotly.js instead, for an offline download.
+the full plotly.js and the full data instead, for an offline download.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import html
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +47,9 @@ from ui.bundle import bundle
 _HERE = Path(__file__).resolve().parent
 PLAYER_JS = bundle()  # ui/player/*.js joined into one script; defines mountRace
 PLAYER_CSS = (_HERE / "animation.css").read_text(encoding="utf-8")
+# The player as the ES module the loader imports (its code travels as a chunk of the data, see above).
+PLAYER_MODULE = PLAYER_JS + "\nexport default mountRace;\n"
+LOADER_JS = (_HERE / "player_loader.js").read_text(encoding="utf-8") + "\nexport default dlLoad;\n"
 COMPONENT_NAME = "descent_lab_race_player"
 OVERLAY_KEYS = ("px", "py", "gx", "gy", "dx", "dy")  # see lab.overlays
 STANDALONE_CSS = """
@@ -52,11 +62,11 @@ h1 { font: 600 1.5rem system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; 
 _LOGGER = logging.getLogger(__name__)
 
 # isolate_styles=False: plotly.js styles its modebar and hover labels from a stylesheet it adds to
-# document.head, which would not reach into a shadow root. The player's CSS is scoped under .dl-race.
+# document.head, which would not reach into a shadow root. The player's CSS (scoped under .dl-race) is
+# added to the document by the loader, once per window, rather than sent as css= with every rerun.
 _race_component = st.components.v2.component(
     COMPONENT_NAME,
-    css=PLAYER_CSS,
-    js=PLAYER_JS + "\nexport default mountRace;\n",
+    js=LOADER_JS,
     isolate_styles=False,
 )
 
@@ -271,6 +281,130 @@ def _chart_entry(chart: Mapping) -> dict:
     return entry
 
 
+# --- transport: what the browser window already has is sent as its hash -------------------------------
+# base64 characters per chunk: 768 bytes. A cut after whole 4-character groups (3 bytes) makes the base64 of
+# a longer array begin with the same chunks as that of a shorter one with the same first bytes.
+CHUNK_CHARS = 1024
+MIN_CHUNKED = 256  # shorter typed arrays travel inline: their reference would save next to nothing
+# Characters of chunks a session counts as sent, least recently used forgotten first (forgetting one only
+# means sending it again). The window keeps twice as much (DL_STORE_LIMIT in ui/player_loader.js).
+SENT_LIMIT = 8_000_000
+SENT_KEY = "descent_lab.player_chunks"  # the session's SentChunks in st.session_state
+MAX_MISSING = 50_000  # a longer "missing" report is not the loader's: forget everything instead
+_HASH = re.compile(r"[A-Za-z0-9_-]{16}")
+
+
+def chunk_hash(text: str) -> str:
+    """The name of a chunk: 96 bits of BLAKE2b, URL-safe base64 (16 characters)."""
+    return base64.urlsafe_b64encode(hashlib.blake2b(text.encode(), digest_size=12).digest()).decode("ascii")
+
+
+# The player's code and stylesheet, each one chunk (hashed once per process).
+_PLAYER_CHUNKS = {kind: (chunk_hash(text), text)
+                  for kind, text in (("js", PLAYER_MODULE), ("css", PLAYER_CSS))}
+
+
+class SentChunks:
+    """The chunks one browser session was sent: hash -> length, least recently used first, at most ``limit``
+    characters in all. ``h in sent`` counts as a use."""
+
+    def __init__(self, limit: int = SENT_LIMIT):
+        self.limit = int(limit)
+        self._sizes: OrderedDict[str, int] = OrderedDict()
+        self.size = 0
+
+    def __contains__(self, hash_: object) -> bool:
+        if hash_ not in self._sizes:
+            return False
+        self._sizes.move_to_end(hash_)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def add(self, chunks: Mapping[str, str]) -> None:
+        for hash_, text in chunks.items():
+            self.size += len(text) - self._sizes.pop(hash_, 0)
+            self._sizes[hash_] = len(text)
+        while self.size > self.limit and self._sizes:
+            self.size -= self._sizes.popitem(last=False)[1]
+
+    def forget(self, hashes: Iterable[str]) -> None:
+        for hash_ in hashes:
+            self.size -= self._sizes.pop(hash_, 0)
+
+    def clear(self) -> None:
+        self._sizes.clear()
+        self.size = 0
+
+
+def browser_payload(data: Mapping, sent: SentChunks | None) -> tuple[dict, dict[str, str]]:
+    """``data`` (``race_data``) as the loader receives it, and the chunks it carries (hash -> text).
+
+    The player's code and stylesheet become references (``player``: ``{"js": {"chunks": [h]}, "css":
+    ..}``). With ``sent`` (a browser session's record), every typed array of ``MIN_CHUNKED`` characters or
+    more becomes ``{"dtype", ["shape",] "chunks": [h, ...]}`` (its base64 cut every ``CHUNK_CHARS``
+    characters, so a longer race shares all but the last chunk of each array with a shorter one, and equal
+    arrays share all), and ``blobs`` carries the chunks that are not in ``sent``. Without ``sent`` the
+    arrays stay whole. ``data`` and ``sent`` are not changed: add the returned chunks to ``sent`` once the
+    element went out (``race_animation``). ``ui/player_loader.js`` undoes this.
+    """
+    new: dict[str, str] = {}
+
+    def refer(pieces: Iterable[tuple[str, str]]) -> dict:
+        hashes = []
+        for hash_, text in pieces:
+            if hash_ not in new and (sent is None or hash_ not in sent):
+                new[hash_] = text
+            hashes.append(hash_)
+        return {"chunks": hashes}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            bdata = value.get("bdata")
+            if isinstance(bdata, str) and isinstance(value.get("dtype"), str) and len(bdata) >= MIN_CHUNKED:
+                pieces = (bdata[i:i + CHUNK_CHARS] for i in range(0, len(bdata), CHUNK_CHARS))
+                out = {k: v for k, v in value.items() if k != "bdata"}
+                out.update(refer((chunk_hash(p), p) for p in pieces))
+                return out
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(v) for v in value]
+        return value
+
+    payload = walk(data) if sent is not None else dict(data)
+    payload["player"] = {kind: refer([chunk]) for kind, chunk in _PLAYER_CHUNKS.items()}
+    payload["blobs"] = new
+    return payload, new
+
+
+def _session_chunks() -> SentChunks | None:
+    """This session's record of sent chunks, or None when no browser is connected (AppTest, which runs no
+    JavaScript, has no request headers): there is no window to keep chunks, so the data goes whole."""
+    if not st.context.headers:
+        return None
+    sent = st.session_state.get(SENT_KEY)
+    if not isinstance(sent, SentChunks):
+        sent = st.session_state[SENT_KEY] = SentChunks()
+    return sent
+
+
+def _forget_missing(key: str) -> None:
+    """The loader's ``missing`` trigger: the window lacks chunks this session sent (evicted, or their rerun
+    was superseded before it was drawn). Forget them, so the rerun this trigger causes sends them again;
+    forget everything when the report is not a list of chunk names."""
+    sent = st.session_state.get(SENT_KEY)
+    if not isinstance(sent, SentChunks):
+        return
+    value = st.session_state.get(key)
+    missing = value.get("missing") if isinstance(value, Mapping) else None
+    if (isinstance(missing, list) and len(missing) <= MAX_MISSING
+            and all(isinstance(h, str) and _HASH.fullmatch(h) for h in missing)):
+        sent.forget(missing)
+    else:
+        sent.clear()
+
+
 @lru_cache(maxsize=8)
 def _provision_static(main_script_path: str) -> None:
     """Once per process and app: the server can hand out plotly.js. Writes nothing (the app's directory
@@ -341,10 +475,16 @@ def race_animation(
                      gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None,
                      charts=charts, present=present, links=links)
     data["speed_seq"] = player_speed(st.session_state.get(key))[1]
-    callbacks = {"on_step_change": _noop, "on_speed_change": on_speed or _noop}
+    sent = _session_chunks()
+    payload, new = browser_payload(data, sent)
+    callbacks = {"on_step_change": _noop, "on_speed_change": on_speed or _noop,
+                 "on_missing_change": lambda: _forget_missing(key)}
     if on_start is not None:
         callbacks["on_start_change"] = on_start
-    _race_component(key=key, data=data, height="content", **callbacks)
+    _race_component(key=key, data=payload, height="content", **callbacks)
+    if sent is not None:
+        # Only now: a run interrupted inside the call above (a newer rerun) sent nothing.
+        sent.add(new)
 
 
 def _script_safe(text: str) -> str:
