@@ -1,6 +1,8 @@
 """The race player in headless Chromium, on the scratch demo app (bench/bench_animation.py's DEMO_SCRIPT):
 it draws, Play moves the trails, the scrubber seeks, the 3-D camera survives playback, and a 10 x 1000
-step race costs well under 2 MB over the websocket.
+step race costs well under 2 MB over the websocket. On the app itself: a rerun that keeps the surface
+sends only what changed (under 150 KB for the issue's race) and still draws both pictures, and a window
+that lost its chunks gets them again.
 
 The demo app is written into a temporary folder with its own static/plotly.min.js (ui.assets) and a
 .streamlit/config.toml with static serving on, then started with ``streamlit run`` on a free port.
@@ -14,6 +16,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from tests.browser_helpers import wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -209,3 +213,93 @@ def test_the_standalone_download_plays_offline(browser, tmp_path):
                            " === 'step 60 / 60'", timeout=20_000)
     assert not fetched and not errors, (fetched, errors)
     context.close()
+
+
+# --- on the app: reruns send what changed (ui.animation.browser_payload, ui/player_loader.js) -------------
+RERUN_BUDGET = 150_000  # bytes over the websocket for a rerun that keeps the surface (issue 15)
+FIRST_VISIT_BUDGET = 1_000_000
+# The newest player has drawn its contour, its 3-D surface and settled (the 3-D view's plotly bundle
+# loads after the contour).
+DRAWN = """() => { const p = (window.__descentLabPlayers || []).filter(q => q.alive).at(-1);
+  const d3 = document.querySelector('.dl-race .dl-plot-3d');
+  return !!(p && p.stats.settled && p.stats.drawn3d && !p.committing && d3 && d3.data
+    && d3.data.some(t => t.type === 'surface')
+    && document.querySelector('.dl-race .dl-plot-2d .contourlayer path')); }"""
+
+
+@pytest.fixture
+def fresh_page(browser):
+    """A page in its own browser context: a new window, so nothing is cached yet."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and not NOISE.search(m.text)
+            and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    # Bytes received, and the loader's "missing" triggers among the messages the page sent.
+    page.received, page.asked = [], []
+    page.on("websocket", lambda ws: (
+        ws.on("framereceived", lambda payload: page.received.append(len(payload))),
+        ws.on("framesent", lambda payload: b"missing" in bytes(payload) and page.asked.append(payload))))
+    yield page
+    context.close()
+
+
+def change_steps(page, steps: int) -> None:
+    """One step down on the sidebar's Steps slider (a rerun), then wait for the new race to be drawn."""
+    slider = page.get_by_role("slider", name="Steps")
+    slider.focus()
+    slider.press("ArrowLeft")
+    wait_for_app(page)
+    page.wait_for_function("(n) => document.querySelector('.dl-race .dl-counter').textContent"
+                           " === `step 0 / ${n}`", arg=steps, timeout=60_000)
+    page.wait_for_function(DRAWN, timeout=60_000)
+
+
+def pictures(page) -> dict:
+    """What the visitor sees of the pictures: the contour's grid, the 3-D surface's, the trails' lengths."""
+    return page.evaluate("""() => {
+      const d2 = document.querySelector('.dl-race .dl-plot-2d')._fullData;  // as plotly decoded and drew it
+      const d3 = document.querySelector('.dl-race .dl-plot-3d')._fullData;
+      const grid = (t) => t && t.z && t.z.length;
+      return { contour: grid(d2.find(t => t.type === 'contour')),
+               surface: grid(d3.find(t => t.type === 'surface')),
+               trails: window.__descentLabPlayers.filter(p => p.alive).at(-1).paths.map(p => p.n) };
+    }""")
+
+
+def test_a_rerun_that_keeps_the_surface_sends_only_new_tails_and_draws_both_pictures(fresh_page, app_server):
+    page = fresh_page
+    page.goto(app_server + "/?surface=beale&optimizers=all&steps=1000")
+    wait_for_app(page)
+    page.wait_for_function(DRAWN, timeout=90_000)
+    first = sum(page.received)
+    before = pictures(page)
+    assert before["contour"] == 160 and before["surface"] == 80 and set(before["trails"]) == {1001}, before
+    page.received.clear()
+    change_steps(page, 999)
+    rerun = sum(page.received)
+    after = pictures(page)
+    assert after["contour"] == 160 and after["surface"] == 80 and set(after["trails"]) == {1000}, after
+    assert first <= FIRST_VISIT_BUDGET, f"first visit: {first:,} bytes"
+    assert rerun <= RERUN_BUDGET, f"steps 1000 -> 999: {rerun:,} bytes"
+    assert not page.asked, "the window had every chunk: no 'missing' trigger"
+    assert page.locator(".dl-loader-status").count() == 0 and not page.errors, page.errors
+
+
+def test_a_window_that_lost_its_chunks_asks_for_them_and_draws_the_race(fresh_page, app_server):
+    page = fresh_page
+    page.goto(app_server + "/?surface=himmelblau&optimizers=sgd,adam,nag&steps=300")
+    wait_for_app(page)
+    page.wait_for_function(DRAWN, timeout=90_000)
+    drawn = pictures(page)
+    # What a long session's eviction (or a superseded rerun) leaves: Python counts chunks as sent that
+    # this window does not have, the player's own code included.
+    page.evaluate("() => window.__descentLabChunks.clear()")
+    change_steps(page, 299)
+    assert page.asked, "the loader sent no 'missing' trigger"
+    again = pictures(page)
+    assert again["contour"] == drawn["contour"] and again["surface"] == drawn["surface"]
+    assert set(again["trails"]) == {300}, again
+    assert page.evaluate("() => window.__descentLabChunks.size") > 0  # refilled by the rerun
+    assert page.locator(".dl-loader-status").count() == 0 and not page.errors, page.errors
