@@ -14,12 +14,11 @@ picture: every racer starts visibly at the saddle, the adaptive methods leave it
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 import optimizers
 import surfaces
+from surfaces.memo import shared_memo
 
 TUNING_STEPS = 300
 STABILITY_STEPS = 2000  # the chosen rate must not diverge within this many steps
@@ -81,7 +80,7 @@ def tune_learning_rate(name: str, surface, start=None, steps: int = TUNING_STEPS
     return min(losses)
 
 
-@lru_cache(maxsize=64)
+@shared_memo(maxsize=64)  # about 1 s of CPU per surface: tuned once, whoever else asks meanwhile waits
 def _tuned(surface_name: str) -> tuple[tuple[str, float], ...]:
     surface = surfaces.get(surface_name)
     return tuple((name, tune_learning_rate(name, surface)) for name in optimizers.available())

@@ -8,10 +8,9 @@ Imports neither streamlit nor plotly.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from surfaces.base import Bounds, Surface, X, Y
 from surfaces.catalogue import CATALOGUE
+from surfaces.memo import shared_memo
 
 __all__ = ["Bounds", "DataSurface", "Surface", "X", "Y", "available", "datasets", "from_data",
            "from_expression", "get", "get_dataset"]
@@ -33,7 +32,9 @@ def available() -> list[str]:
     return list(CATALOGUE)
 
 
-@lru_cache(maxsize=None)  # bounded by the catalogue's size; compiling costs ~0.1 s per surface
+# Bounded by the catalogue's size; compiling costs 0.05-1 s per surface, so concurrent first visitors of a
+# surface wait for one compile instead of each doing their own (surfaces.memo).
+@shared_memo(maxsize=None)
 def get(name: str) -> Surface:
     """The catalogue surface called ``name``; ValueError listing the valid names otherwise."""
     if name not in CATALOGUE:
