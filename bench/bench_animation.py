@@ -5,6 +5,10 @@
     .venv/bin/python bench/bench_animation.py --write-demo /tmp/animdemo   # just write the demo app
     .venv/bin/python bench/bench_animation.py --app --runs 5   # this repo's app, the issue's example URL
 
+With ``--app`` it also prints the websocket bytes of a first visit and of a slider change (the sidebar's
+Steps one down: a rerun that keeps the surface, which sends only the new tails of the paths and series;
+ui.animation.browser_payload), against issue 15's budgets of 1 MB and 150 KB.
+
 Without ``--url`` it writes the demo app (``DEMO_SCRIPT``: this repo's figures + ui.animation over a
 hand-written surface and ten small optimizers) into a temporary folder with its own static/plotly.min.js
 and .streamlit/config.toml, and starts ``streamlit run`` on a free port. The browser test
@@ -317,6 +321,59 @@ def report(label: str, r: dict) -> None:
 APP_EXAMPLE = "/?surface=beale&optimizers=all&steps=1000"
 FIRST_CHART_BUDGET_S = 3.0
 BYTES_BUDGET = 2_000_000
+FIRST_VISIT_BYTES_BUDGET = 1_000_000  # issue 15
+RERUN_BYTES_BUDGET = 150_000  # issue 15: a rerun that keeps the surface
+# The newest player has drawn its contour and its 3-D surface and settled.
+DRAWN_JS = """() => { const p = (window.__descentLabPlayers || []).filter(q => q.alive).at(-1);
+  const d3 = document.querySelector('.dl-race .dl-plot-3d');
+  return !!(p && p.stats.settled && p.stats.drawn3d && !p.committing && d3 && d3.data
+    && d3.data.some(t => t.type === 'surface')); }"""
+
+
+def measure_slider_change(browser, url: str) -> dict:
+    """Bytes of a first visit to ``url`` (a fresh window) and of one step down on the Steps slider, and the
+    seconds from that key press until the new race is drawn (contour and 3-D)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    received = [0]
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.__setitem__(
+        0, received[0] + len(payload))))
+    page.goto(url)
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_function(DRAWN_JS, timeout=60_000)
+    steps = int(page.locator(".dl-race .dl-counter").inner_text().rsplit("/", 1)[1])
+    page.wait_for_timeout(500)  # the player's own reports (none expected) would land here, not below
+    first = received[0]
+    slider = page.get_by_role("slider", name="Steps")
+    slider.focus()
+    t0 = time.perf_counter()
+    slider.press("ArrowLeft")
+    page.wait_for_function("(n) => document.querySelector('.dl-race .dl-counter').textContent"
+                           " === `step 0 / ${n}`", arg=steps - 1, timeout=60_000)
+    page.wait_for_function(DRAWN_JS, timeout=60_000)
+    drawn = time.perf_counter() - t0
+    page.wait_for_selector(READY, timeout=60_000)
+    page.wait_for_timeout(500)
+    rerun = received[0] - first
+    context.close()
+    return {"first": first, "rerun": rerun, "steps": steps, "drawn_s": drawn}
+
+
+def report_slider_change(r: dict) -> None:
+    print(f"first visit: websocket bytes {r['first']:,} ({r['first'] / 1e6:.2f} MB); slider change (steps "
+          f"{r['steps']} -> {r['steps'] - 1}): {r['rerun']:,} bytes ({r['rerun'] / 1e3:.0f} kB), "
+          f"the new race drawn {r['drawn_s']:.2f} s after the key")
+
+
+def summarize_slider(changes: list[dict]) -> None:
+    first = max(r["first"] for r in changes)
+    rerun = max(r["rerun"] for r in changes)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"summary: first visit at most {first:,} bytes, budget {FIRST_VISIT_BYTES_BUDGET / 1e6:.0f} MB: "
+          f"{'met' if first <= FIRST_VISIT_BYTES_BUDGET else 'MISSED'}; "
+          f"slider change at most {rerun:,} bytes, budget {RERUN_BYTES_BUDGET / 1e3:.0f} kB: "
+          f"{'met' if rerun <= RERUN_BYTES_BUDGET else 'MISSED'}; "
+          f"new race drawn median {statistics.median(r['drawn_s'] for r in changes):.2f} s (load {load})")
 
 
 def summarize(firsts: list[dict], back: list[dict]) -> None:
@@ -387,8 +444,15 @@ def main() -> int:
             for r in back:
                 report("returning visitor", r)
             returning.close()
+            changes = []
+            if args.app:
+                for _ in range(max(1, args.runs // 2)):
+                    changes.append(measure_slider_change(browser, url))
+                    report_slider_change(changes[-1])
             browser.close()
             summarize(firsts, back)
+            if changes:
+                summarize_slider(changes)
     finally:
         if proc is not None:
             stop(proc)
