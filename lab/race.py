@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass
 
@@ -34,10 +35,22 @@ class Race:
     def hyperparameters_of(self, name: str) -> dict[str, float]:
         return dict(dict(self.hyperparameters)[name])
 
+    @functools.cached_property
+    def cache_key(self) -> str:
+        """Every field in one string (floats written exactly): what a page's caches key a race on.
+        Streamlit hashes a dataclass through ``dataclasses.asdict``, a deep copy of every nested tuple,
+        which took 6 % of the server's time under a crowd (three cached calls per run)."""
+        return repr((self.optimizers, self.steps, self.start, self.hyperparameters))
+
 
 def formula_text(surface) -> str:
     """The surface's formula as plain text (a GIF, the offline page): ``f(x, y) = x^2 - y^2``."""
-    return f"f(x, y) = {str(surface.expression).replace('**', '^')}"
+    return _formula_text(surface.expression)
+
+
+@functools.lru_cache(maxsize=256)  # SymPy's printer takes ~1 ms and the GIF options ask on every run
+def _formula_text(expression) -> str:
+    return f"f(x, y) = {str(expression).replace('**', '^')}"
 
 
 def settings_lines(race: Race) -> list[str]:

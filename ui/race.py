@@ -7,10 +7,12 @@ controls other pages share (optimizers, steps, start, hyperparameters, presets) 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 import streamlit as st
 
 import optimizers
@@ -74,6 +76,11 @@ class RaceControls:
 
 # --- URL --------------------------------------------------------------------------------------------
 def _parsers(extra: dict[str, Callable[[str], object]]) -> dict[str, Callable[[str], object]]:
+    return {**_race_parsers(), **extra}
+
+
+@functools.cache  # built once (~1 ms: a parser per hyperparameter of every optimizer), then only read
+def _race_parsers() -> dict[str, Callable[[str], object]]:
     parsers: dict[str, Callable[[str], object]] = {
         **urlstate.run_parsers(MAX_STEPS),
         "speed": urlstate.parse_speed,
@@ -83,7 +90,6 @@ def _parsers(extra: dict[str, Callable[[str], object]]) -> dict[str, Callable[[s
     for name in RACE_OPTIONS:
         parsers[name] = lambda t, n=name: urlstate.parse_run_option(n, t)
     parsers.update(present.URL_PARSERS)
-    parsers.update(extra)
     return parsers
 
 
@@ -172,7 +178,11 @@ def _option_inputs(state: PageState) -> dict[str, object]:
 
 
 # --- computation (cached, bounded) -------------------------------------------------------------------
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+# A race is keyed by its one string (``Race.cache_key``), not by Streamlit's deep copy of the dataclass.
+RACE_HASH = {Race: lambda race: race.cache_key}
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
 def _race_paths(surface_key: tuple, race: Race, _surface) -> dict[str, optimizers.Path]:
     return run_race(_surface, race)
 
@@ -221,7 +231,7 @@ def _overlay_toggles(state: PageState, where=st) -> list[str]:
     return [o for o in urlstate.OVERLAYS if o in chosen]
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
 def _overlay_arrays(surface_key: tuple, race: Race, _surface) -> dict[str, dict]:
     return {n: overlays.overlay_arrays(n, _surface, race.start, race.steps, **race.hyperparameters_of(n))
             for n in race.optimizers}
@@ -323,7 +333,9 @@ def _results(surface, paths: dict[str, optimizers.Path]) -> None:
     if notes:
         st.caption(" · ".join(notes) + ". " + " ".join(explain))
     rows = results_rows(surface, paths, ends)
-    st.table(rows, hide_index=True)
+    # An Arrow table goes to the browser as it is; a list of dicts would go through pandas first (6 % of
+    # the server's time under a crowd, for a dozen rows of text).
+    st.table(pa.Table.from_pylist(rows), hide_index=True)
     if has_minimum(surface) and rows and not any(k.startswith("Within") for k in rows[0]):
         steps = max(p.steps for p in paths.values())
         st.caption(f"No run came within {CONVERGENCE_TOLERANCE:g} of a minimum in {steps} steps.")
@@ -332,7 +344,7 @@ def _results(surface, paths: dict[str, optimizers.Path]) -> None:
 NO_MINIMUM_NOTE = "This surface has no minimum (it is unbounded below), so there is no distance to show."
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
 def _charts(surface_key: tuple, race: Race, _surface, _paths) -> tuple[dict, ...]:
     """The loss and distance charts of a race (the player draws them, with a cursor at the shown step).
 
