@@ -26,8 +26,10 @@ COPY . .
 # The optimizer kernels are compiled here, once (about 3 minutes on 2 cores), into DESCENT_LAB_KERNEL_DIR
 # and numba's cache under it, so no visitor waits for a compiler. The app user adds kernels for visitors'
 # formulas there at run time: with a read-only root filesystem (deploy/k8s) that folder is a volume the
-# pod seeds from this one. The app never writes into /app.
+# pod seeds from this one. The app never writes into /app; its own modules are byte-compiled here, since
+# PYTHONDONTWRITEBYTECODE (and a read-only /app) would have every start compile them again.
 RUN python -m ui.assets --static /app/static --strict \
+    && python -m compileall -q /app \
     && chmod -R a+rX /app \
     && groupadd --gid 10001 app \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
@@ -41,7 +43,13 @@ USER 10001:10001
 
 EXPOSE 8501
 
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).read() != b'ok')"]
+# Healthy means ready: warmed up (loadtest.serve wrote its ready file) and Streamlit's own liveness
+# endpoint /_stcore/health answering ok now (`loadtest.warmup --check`, standard library only). The
+# warm-up takes 15-30 s on 2 cores; compose starts nginx only once every replica is healthy.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-m", "loadtest.warmup", "--check", "--url", "http://127.0.0.1:8501"]
 
-CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
+# The server, warmed up at once by its launcher (every page, every catalogue surface's race: imports,
+# surfaces, presets, pictures, kernels), so the first visitor after a start waits no longer than the
+# next; SIGTERM is passed on to Streamlit.
+CMD ["python", "-m", "loadtest.serve", "--server.address=0.0.0.0", "--server.port=8501"]

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -134,23 +135,58 @@ def server_command(port: int, *options: str) -> list[str]:
             *options]
 
 
+def serve_command(port: int, ready_file: Path, *options: str) -> list[str]:
+    """The same server started as ``make run``, the image and compose start it: through
+    ``loadtest.serve``, which warms it up and writes ``ready_file`` once it is ready."""
+    return [sys.executable, "-m", "loadtest.serve", "--ready-file", str(ready_file), "--",
+            *server_command(port, *options)[5:]]
+
+
+def wait_ready(ready_file: Path, proc: subprocess.Popen, timeout: float) -> float:
+    """Wait for the warm-up's ready file; seconds waited. RuntimeError when the server exits first or
+    ``timeout`` seconds pass."""
+    start = time.monotonic()
+    while not ready_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before it was ready")
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"server not ready within {timeout:.0f} s")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
 @contextlib.contextmanager
 def app_server(*options: str, port: int | None = None, env: dict | None = None, log: Path | None = None,
-               timeout: float = 90.0):
-    """Start the app on a free loopback port; yields (base_url, Popen). Stopped (and its pool) on exit."""
+               timeout: float = 90.0, warm: bool = False):
+    """Start the app on a free loopback port; yields (base_url, Popen). Stopped (and its pool) on exit.
+
+    ``warm``: started through ``loadtest.serve`` (see ``serve_command``) and yielded once it is ready,
+    not just healthy; then the Popen is the launcher's, with the server as its child (``server_pid``)."""
     port = port or free_port()
     log_fh = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(server_command(port, *options), cwd=ROOT, stdin=subprocess.DEVNULL,
+    ready = Path(tempfile.mkdtemp(prefix="descent-lab-ready-")) / "ready"
+    command = serve_command(port, ready, *options) if warm else server_command(port, *options)
+    proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL,
                             stdout=log_fh, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(base_url, proc, timeout)
+        waited = wait_healthy(base_url, proc, timeout)
+        if warm:
+            wait_ready(ready, proc, max(1.0, timeout - waited))
         yield base_url, proc
     finally:
         stop(proc)
         if log:
             log_fh.close()
+        ready.unlink(missing_ok=True)
+        ready.parent.rmdir()
+
+
+def server_pid(proc: subprocess.Popen) -> int:
+    """The Streamlit server's process: ``proc`` itself, or its child when ``proc`` is the launcher."""
+    kids = [p for p, parent in _parents().items() if parent == proc.pid]
+    return kids[0] if kids and "loadtest.serve" in " ".join(proc.args) else proc.pid
 
 
 def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:

@@ -18,19 +18,26 @@ exception box) it exits 1 and writes nothing: a server that cannot serve a race 
 
 ``--check`` is the readiness probe: exit 0 when the ready file exists and the health endpoint answers
 ``ok`` now, 1 otherwise. It imports only the standard library (it runs every few seconds).
+
+The ready file is ``$DESCENT_LAB_READY_FILE`` when set, else ``/tmp/descent-lab/ready-<port>``: two
+servers on one machine (``make run`` twice, on two ports) each have their own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_URL = "http://127.0.0.1:8501"
-DEFAULT_READY_FILE = Path("/tmp/descent-lab/ready")
+READY_DIR = Path("/tmp/descent-lab")
+READY_ENV = "DESCENT_LAB_READY_FILE"  # the ready file's path, for the launcher and the probes
+DEFAULT_READY_FILE = READY_DIR / "ready-8501"  # the image's port (see ready_file)
 RUN_TIMEOUT = 120.0  # seconds for one run on a cold, loaded server
 PLAYER = "bidi_component"  # the race player's element type
 MAX_ATTEMPTS = 3  # of a run that fails for another reason than "busy"
@@ -44,17 +51,27 @@ def healthy(url: str, timeout: float = 4.0) -> bool:
         return False
 
 
+def ready_file(url: str, environ=None) -> Path:
+    """Where the server at ``url`` is marked ready: ``$DESCENT_LAB_READY_FILE``, else a file per port."""
+    environ = os.environ if environ is None else environ
+    if environ.get(READY_ENV):
+        return Path(environ[READY_ENV])
+    parts = urlsplit(url)
+    return READY_DIR / f"ready-{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
 def check(url: str, ready_file: Path) -> bool:
     """The readiness probe: warmed up (the file) and serving (the health endpoint) right now."""
     return ready_file.is_file() and healthy(url)
 
 
 def race_queries() -> list[str]:
-    """A race of every optimizer on every catalogue surface (the surfaces' background figures, presets
-    and fused kernels are what a first visitor of that surface would wait for)."""
+    """The link most visitors open first (the Race page as it starts: no query), then a race of every
+    optimizer on every catalogue surface (the surfaces' background figures, presets and fused kernels
+    are what a first visitor of that surface would wait for)."""
     import surfaces
 
-    return [f"surface={name}&optimizers=all" for name in surfaces.available()]
+    return ["", *(f"surface={name}&optimizers=all" for name in surfaces.available())]
 
 
 def problem(result, page: str) -> str | None:
@@ -118,13 +135,17 @@ async def warm(url: str, deadline: float, races: list[str], log=print,
 
 
 def run(url: str, ready_file: Path, budget: float, races: list[str] | None = None, log=print,
-        extra: list[tuple[str, str]] = ()) -> bool:
-    """Wait for health, warm up (``races``: default every catalogue surface; ``extra``: see ``warm``),
-    write ``ready_file``; False (and no file) when ``budget`` seconds pass or a run fails."""
+        extra: list[tuple[str, str]] = (), alive=None) -> bool:
+    """Wait for health, warm up (``races``: default ``race_queries()``; ``extra``: see ``warm``), write
+    ``ready_file``; False (and no file) when ``budget`` seconds pass, a run fails or ``alive()`` (the
+    server process, when the caller started it) turns false before the server answered."""
     start = time.monotonic()
     deadline = start + budget
     ready_file.unlink(missing_ok=True)  # an earlier start's file (an emptyDir outlives a container)
     while not healthy(url):
+        if alive is not None and not alive():
+            log("the server exited before it answered")
+            return False
         if time.monotonic() >= deadline:
             log(f"{url}/_stcore/health did not answer ok within {budget:.0f} s")
             return False
@@ -150,7 +171,8 @@ def run(url: str, ready_file: Path, budget: float, races: list[str] | None = Non
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=DEFAULT_URL)
-    parser.add_argument("--ready-file", type=Path, default=DEFAULT_READY_FILE)
+    parser.add_argument("--ready-file", type=Path, default=None,
+                        help=f"default: ${READY_ENV}, else {READY_DIR}/ready-<the URL's port>")
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds before giving up (exit 1)")
     parser.add_argument("--check", action="store_true", help="readiness probe: exit 0 when ready")
     return parser
@@ -159,9 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     url = args.url.rstrip("/")
+    ready = args.ready_file or ready_file(url)
     if args.check:
-        return 0 if check(url, args.ready_file) else 1
-    return 0 if run(url, args.ready_file, args.deadline, log=lambda m: print(m, flush=True)) else 1
+        return 0 if check(url, ready) else 1
+    return 0 if run(url, ready, args.deadline, log=lambda m: print(m, flush=True)) else 1
 
 
 if __name__ == "__main__":

@@ -135,11 +135,12 @@ def test_dockerfile_shape():
     assert user and user[-1].split(":")[0] not in ("root", "0")
     assert words.index("USER") > code_copy
     assert ("EXPOSE", "8501") in instructions
-    assert any(w == "HEALTHCHECK" and "/_stcore/health" in rest for w, rest in instructions)
+    # Healthy = ready: the launcher's warm-up done and /_stcore/health answering (loadtest.warmup --check).
+    assert any(w == "HEALTHCHECK" and '"loadtest.warmup", "--check"' in rest for w, rest in instructions)
     assert dockerfile_cmd() == [
-        "streamlit",
-        "run",
-        "app.py",
+        "python",
+        "-m",
+        "loadtest.serve",
         "--server.address=0.0.0.0",
         "--server.port=8501",
     ]
@@ -213,7 +214,7 @@ def test_dockerignore_excludes(path):
 @pytest.mark.parametrize(
     "path", ["app.py", "requirements.txt", ".streamlit/config.toml", "pages/race.py", "surfaces/__init__.py",
              "surfaces/base.py", "ui/player/load-plotly.js",
-             "loadtest/warmup.py", "loadtest/protocol.py"],  # the readiness warm-up (deploy/k8s)
+             "loadtest/warmup.py", "loadtest/protocol.py", "loadtest/serve.py"],  # the warm start
 )  # fmt: skip
 def test_dockerignore_keeps_what_the_app_needs(path):
     assert not is_dockerignored(path)

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from loadtest import warmup
+from loadtest import serve, warmup
 from loadtest.server import free_port
 from tests.test_deploy import ROOT, dockerfile_cmd, dockerfile_env, dockerfile_instructions, is_dockerignored
 
@@ -121,16 +121,20 @@ def test_ports_and_probes_name_the_container_port_of_the_image():
 def test_probes_are_the_warm_up_and_its_check():
     startup = APP["startupProbe"]["exec"]["command"]
     readiness = APP["readinessProbe"]["exec"]["command"]
-    assert startup[:3] == readiness[:3] == ["python", "-m", "loadtest.warmup"]
-    assert readiness[3:] == ["--check"]
-    deadline = float(startup[startup.index("--deadline") + 1])
-    assert deadline < APP["startupProbe"]["timeoutSeconds"]  # the warm-up gives up before the kubelet
+    assert startup == readiness == ["python", "-m", "loadtest.warmup", "--check"]
+    # The warm-up runs in the image's CMD (loadtest.serve), which writes the ready file the probes read;
+    # the startup probe waits at least as long as the warm-up may take.
+    cmd = dockerfile_cmd()
+    assert cmd[:3] == ["python", "-m", "loadtest.serve"]
+    assert warmup.ready_file(serve.local_url(cmd[3:], {}), {}) == warmup.ready_file(warmup.DEFAULT_URL, {})
+    probe = APP["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= serve.build_parser().parse_args([]).deadline
     for command in (startup, readiness):  # the warm-up's own parser accepts the arguments
         warmup.build_parser().parse_args(command[3:])
     # The probes import loadtest from the app folder, which the image has.
     assert [rest for w, rest in dockerfile_instructions() if w == "WORKDIR"] == ["/app"]
     assert env_of(APP)["PYTHONPATH"]["value"] == "/app"
-    assert not is_dockerignored("loadtest/warmup.py") and not is_dockerignored("loadtest/protocol.py")
+    assert not any(is_dockerignored(f"loadtest/{name}.py") for name in ("warmup", "protocol", "serve"))
 
 
 def test_ingress_sticks_sessions_and_keeps_websockets_open():
