@@ -9,8 +9,14 @@ websocket protocol, no browsers) and prints the figures:
            change a setting 3 times, ``--think`` seconds apart. Target: no failed session, no exception,
            p95 ≤ 1 s per race run.
 ``crowd``  "everyone, click the link now": 50 visitors open race links at the same instant and rerun 3
-           times with no pause, on a warm server and on one just started. Targets: p95 ≤ 1.5 s warm,
-           ≤ 2.5 s fresh; no failed session, no exception.
+           times with no pause, on three servers: *warm* (started as deployed, then the warm-up visitor),
+           *fresh* (started as ``make run``, the image and compose start it, ``python -m loadtest.serve``,
+           and the crowd sent the moment it is ready) and, for comparison, *cold* (a bare ``streamlit
+           run``, the crowd sent the moment its health endpoint answers, nothing warmed). Targets: p95 ≤
+           1.5 s warm, ≤ 2.5 s fresh; no failed session, no exception. Also the server's CPU per run.
+``first``  the first visitor after a start, in headless Chromium (``bench/bench_animation.py``'s timer):
+           seconds from navigation to the first drawn chart of the issue's example link, on a server
+           started as deployed (at ready) and on a bare one (at health). Target: ≤ 3 s at ready.
 ``heavy``  the same with 40 race visitors while 5 run 128 × 128 atlas maps and 5 type formulas (for as long
            as the race visitors are busy). Target: race reruns p95 ≤ 1.5 s; a full pool answers "busy".
            First the 40 race visitors alone (the baseline: what the heavy visitors add).
@@ -25,7 +31,8 @@ websocket protocol, no browsers) and prints the figures:
 ``replicas`` the ``race`` and ``heavy`` crowds through nginx and three replicas (the shipped setup, started
            by ``deploy/replicas.py --no-kill``; needs nginx, which that script installs when missing).
 
-    .venv/bin/python bench/bench_load.py                      # all four
+    .venv/bin/python bench/bench_load.py                      # all of them
+    .venv/bin/python bench/bench_load.py crowd first --runs 3
     .venv/bin/python bench/bench_load.py race heavy --ramp 10 --think 2,6
     .venv/bin/python bench/bench_load.py waves --gc both
     .venv/bin/python bench/bench_load.py formulas --visitors 30
@@ -94,22 +101,68 @@ def scenario_race(args, gc: str | None) -> bool:
 
 def scenario_crowd(args, gc: str | None) -> bool:
     """"Everyone, click the link now": 50 visitors at the same instant, 4 runs each (the link, then 3
-    changes) with no pause, on a warm server and on one just started (no warm-up visit)."""
+    changes) with no pause, on a warm, a fresh (at ready) and a cold (at health) server."""
     ok = True
-    for fresh in (False, True):
-        with server.app_server(*gc_flag(gc)) as (url, proc):
-            if not fresh:
+    modes = (("crowd", "a warm server (started as deployed, then the warm-up visitor)", True),
+             ("crowd-fresh", "a server started as deployed (loadtest.serve), the moment it is ready", True),
+             ("crowd-cold", "a bare `streamlit run`, the moment its health answers (no warm-up)", False))
+    for name, where, deployed in modes:
+        with server.app_server(*gc_flag(gc), warm=deployed, timeout=300) as (url, proc):
+            if name == "crowd":
                 warm_up(url)
-            name = "crowd-fresh" if fresh else "crowd"
-            where = "a server just started" if fresh else "a warm server"
+            pid = server.server_pid(proc)
             print(f"== {name}: 50 visitors at once × (open + 3 reruns), no pause, {where}, postScriptGC "
                   f"{gc or 'from config'}; load before {loadavg()}", flush=True)
-            report = run_load(url, 50, 3, {"race": 50}, ramp=0.0, think=(0.0, 0.0), server_pids=[proc.pid],
+            cpu = cpu_seconds(pid)
+            report = run_load(url, 50, 3, {"race": 50}, ramp=0.0, think=(0.0, 0.0), server_pids=[pid],
                               seed=args.seed + 200)
+            cpu = cpu_seconds(pid) - cpu
             print(format_report(report))
-            print(f"load after {loadavg()}\n", flush=True)
-            ok &= verdict(report, name)
+            runs = report.stats["race (all)"].runs
+            print(f"server CPU {cpu:.1f} s for {runs} runs: {1000 * cpu / max(1, runs):.0f} ms per run; "
+                  f"load after {loadavg()}", flush=True)
+            if name in TARGETS:
+                ok &= verdict(report, name)
+            print(flush=True)
     return ok
+
+
+def scenario_first(args, gc: str | None) -> bool:
+    """The first visitor after a start, in Chromium: navigation to the first drawn chart."""
+    bench_dir = str(Path(__file__).resolve().parent)
+    if bench_dir not in sys.path:
+        sys.path.insert(0, bench_dir)
+    import bench_animation as anim
+
+    if not Path(anim.CHROMIUM).exists():
+        print(f"== first: {anim.CHROMIUM} is missing; nothing measured\n")
+        return True
+    from playwright.sync_api import sync_playwright
+
+    seen: dict[str, list[float]] = {"deployed": [], "bare": []}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=anim.CHROMIUM, args=anim.CHROMIUM_ARGS, headless=True)
+        try:
+            for run in range(args.runs):
+                for mode in ("deployed", "bare"):
+                    started = time.monotonic()
+                    with server.app_server(*gc_flag(gc), warm=mode == "deployed", timeout=300) as (url, _):
+                        after = time.monotonic() - started
+                        r = anim.measure(browser, url + anim.APP_EXAMPLE)
+                    seconds = r["first_chart_ms"] / 1000
+                    seen[mode].append(seconds)
+                    at = "ready" if mode == "deployed" else "healthy"
+                    print(f"first: run {run + 1}, {mode:8} server ({at} {after:.1f} s after the start): "
+                          f"first chart {seconds:.2f} s after navigation, {r['ws_bytes'] / 1e6:.2f} MB; "
+                          f"load {loadavg()}", flush=True)
+        finally:
+            browser.close()
+    bound = anim.FIRST_CHART_BUDGET_S
+    met = max(seen["deployed"]) <= bound
+    print(f"target (first): the first chart of {anim.APP_EXAMPLE} on a server started as deployed ≤ "
+          f"{bound:g} s -> {'MET' if met else 'NOT MET'} (deployed {seen['deployed']}, bare "
+          f"{seen['bare']})\n", flush=True)
+    return met
 
 
 def scenario_heavy(args, gc: str | None) -> bool:
@@ -265,8 +318,8 @@ def verdict(report, scenario: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*",
-                        default=["race", "crowd", "heavy", "formulas", "replicas", "waves"],
-                        choices=["race", "crowd", "heavy", "formulas", "replicas", "waves"])
+                        default=["race", "crowd", "first", "heavy", "formulas", "replicas", "waves"],
+                        choices=["race", "crowd", "first", "heavy", "formulas", "replicas", "waves"])
     parser.add_argument("--visitors", type=int, default=30, help="formulas: visitors typing at once")
     parser.add_argument("--ramp", type=float, default=10.0, help="visitors arrive within this many seconds")
     parser.add_argument("--think", default="2,6", help="seconds between a visitor's runs: MIN,MAX")
@@ -276,6 +329,7 @@ def main() -> int:
     parser.add_argument("--gc", choices=["config", "false", "true", "both"], default="config",
                         help="runner.postScriptGC for the server (default: the repo's config)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=2, help="first: server starts measured (each mode)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="heavy: skip the run of the 40 race visitors alone")
     args = parser.parse_args()
@@ -286,7 +340,8 @@ def main() -> int:
     ok = True
     for gc in gcs:
         for name in args.scenarios:
-            run = {"race": scenario_race, "crowd": scenario_crowd, "heavy": scenario_heavy,
+            run = {"race": scenario_race, "crowd": scenario_crowd, "first": scenario_first,
+                   "heavy": scenario_heavy,
                    "formulas": scenario_formulas,
                    "replicas": scenario_replicas, "waves": scenario_waves}[name]
             ok &= run(args, gc)

@@ -64,6 +64,7 @@ class KindStats:
     p50: float
     p95: float
     max: float
+    bytes: int = 0  # sent by the server for all these runs
 
 
 @dataclass
@@ -110,13 +111,19 @@ class LoadReport:
         return sum(w.busy for w in self.waves)
 
     @property
+    def other_races(self) -> int:
+        """Race runs whose page wrote back another race than the one asked for (must be 0)."""
+        return sum(s.other_race() for r in self.results if r.kind in ("race", "hammer") for s in r.samples
+                   if s.kind.startswith(("race.", "hammer")))
+
+    @property
     def results(self) -> list[VisitorResult]:
         return [r for w in self.waves for r in w.results]
 
     def as_dict(self) -> dict:
         return {"url": self.url, "mix": self.mix, "reruns": self.reruns, "seconds": self.seconds,
                 "client_cpu_seconds": self.client_cpu_seconds, "failed": self.failed,
-                "exceptions": self.exceptions, "busy": self.busy,
+                "exceptions": self.exceptions, "busy": self.busy, "other_races": self.other_races,
                 "stats": {k: asdict(v) for k, v in self.stats.items()},
                 "memory_before": self.memory_before, "waves": [w.as_dict() for w in self.waves]}
 
@@ -134,7 +141,8 @@ def kind_stats(results: list[VisitorResult]) -> dict[str, KindStats]:
         times = [s.seconds for s in samples if s.status == "ok" and not s.busy]
         stats[kind] = KindStats(len(samples), sum(s.busy for s in samples),
                                 sum(s.status != "ok" for s in samples), percentile(times, 50),
-                                percentile(times, 95), max(times, default=float("nan")))
+                                percentile(times, 95), max(times, default=float("nan")),
+                                sum(s.bytes for s in samples))
     return stats
 
 
@@ -246,11 +254,12 @@ def _ms(value: float) -> str:
 
 def format_stats(stats: dict[str, KindStats]) -> list[str]:
     order = ["race.open", "race.rerun", "race (all)", "hammer", "atlas", "custom", "formula"]
-    lines = [f"{'kind of run':<12} {'runs':>5} {'busy':>5} {'failed':>6} {'p50':>9} {'p95':>9} {'max':>9}"]
+    lines = [f"{'kind of run':<12} {'runs':>5} {'busy':>5} {'failed':>6} {'p50':>9} {'p95':>9} {'max':>9} "
+             f"{'sent':>9} {'per run':>8}"]
     for kind in sorted(stats, key=lambda k: order.index(k) if k in order else 99):
         s = stats[kind]
         lines.append(f"{kind:<12} {s.runs:>5} {s.busy:>5} {s.not_ok:>6} {_ms(s.p50):>9} {_ms(s.p95):>9} "
-                     f"{_ms(s.max):>9}")
+                     f"{_ms(s.max):>9} {s.bytes / MB:>6.1f} MB {s.bytes / max(1, s.runs) / 1000:>5.0f} kB")
     return lines
 
 
@@ -281,6 +290,7 @@ def format_report(report: LoadReport) -> str:
     lines.append(f"failed sessions: {report.failed} of {sum(w.visitors for w in report.waves)}")
     lines.append(f"exception elements seen: {report.exceptions}")
     lines.append(f"busy answers: {report.busy}")
+    lines.append(f"race runs that showed another race than the one asked for: {report.other_races}")
     lines.append("memory before: " + format_memory(report.memory_before))
     lines.append("memory after:  " + format_memory(report.waves[-1].memory if report.waves else {}))
     for w in report.waves:

@@ -87,6 +87,25 @@ class Sample:
     start: float = 0.0  # loop time at which the run was requested
     digest: str = ""
     query: str | None = None
+    bytes: int = 0  # what the server sent for this run (WebSocket messages)
+    asked: str | None = None  # the query string the visitor asked for (``query`` is what the page wrote)
+
+    def other_race(self) -> bool:
+        """Whether the page wrote back another race than the one asked for (surface, optimizers, steps,
+        speed, …: every parameter of the request), i.e. the visitor was shown someone else's result."""
+        if self.status != "ok" or self.asked is None or self.query is None:
+            return False
+        asked, shown = parse_qs(self.asked), parse_qs(self.query)
+        return any(not _same(values, shown.get(key)) for key, values in asked.items())
+
+
+def _same(asked: list[str], shown: list[str] | None) -> bool:
+    if shown == asked:
+        return True
+    try:  # numbers as the page writes them back ("2.0" asked, "2" written)
+        return shown is not None and [float(v) for v in asked] == [float(v) for v in shown]
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -199,9 +218,9 @@ def check_own_formula(run: RunResult, formula: str) -> str | None:
 
 # --- visitors ------------------------------------------------------------------------------------------
 def _record(result: VisitorResult, kind: str, run: RunResult, started: float,
-            lost_ok: bool = False) -> Sample:
+            lost_ok: bool = False, asked: str | None = None) -> Sample:
     sample = Sample(kind, run.seconds, run.status, run.busy, list(run.exceptions), started, run.race_digest,
-                    run.query_string)
+                    run.query_string, run.bytes, asked)
     result.samples.append(sample)
     result.exceptions.extend(run.exceptions)
     if run.ok and run.query_string is not None:
@@ -243,7 +262,7 @@ class Tab:
                 return run
             t = self.loop.time()
             run = await self.conn.run(query, page, timeout)
-        _record(self.result, kind, run, t)
+        _record(self.result, kind, run, t, asked=query)
         return run
 
     async def think(self, rng: random.Random) -> None:

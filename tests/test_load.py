@@ -4,8 +4,11 @@ server started with the repo's production config.
 Seven visitors open the race link and change a setting twice, one keeps clicking, one runs small atlas
 maps and one types formulas, all at once. No session may fail, no exception box may be drawn, and race
 runs must stay under a generous bound (CI machines vary; the real targets are measured by
-``bench/bench_load.py`` and written down in deploy/README.md). Also unit tests of the protocol pieces, and
-a small run of ``deploy/replicas.py`` (three replicas behind nginx, one killed; skipped without nginx).
+``bench/bench_load.py`` and written down in deploy/README.md). Then a short "crowd at once": visitors who
+all click at the same instant and change the race with no pause, none of them refused, failed or shown
+another visitor's race. The warm start (``loadtest.serve``): a server that is healthy at once but ready
+only after its warm-up, and gone with its ready file when stopped. Also unit tests of the protocol pieces,
+and a small run of ``deploy/replicas.py`` (three replicas behind nginx, one killed; skipped without nginx).
 """
 
 from __future__ import annotations
@@ -112,6 +115,152 @@ def test_ten_visitors(load_server):
     race_visitors = [r for r in report.results if r.kind == "race"]
     assert all(r.last_query and "optimizers=" in r.last_query for r in race_visitors), details
     assert report.waves[0].memory[proc.pid]["rss_mb"] > 0
+
+
+@pytest.mark.slow
+def test_a_crowd_at_once_is_served_without_mixing_races(load_server):
+    """"Everyone, click the link now", small: 16 visitors at the same instant, each then changes the race
+    twice with no pause (bench/bench_load.py crowd has the 50 × 4 version). Busy is not no: every run is
+    served (no failure, no "busy", no exception), and every page writes back the race its visitor asked
+    for, never another visitor's."""
+    url, proc, log = load_server
+    assert _in_thread(warm_up, url) == []
+    report = _in_thread(run_load, url, visitors=16, reruns=2, mix={"race": 16}, ramp=0.0, think=(0.0, 0.0),
+                        seed=7)
+    text = format_report(report)
+    details = f"\n{text}\nserver log:\n{log.read_text(errors='replace')[-3000:]}"
+    race = report.stats["race (all)"]
+    assert race.runs == 16 * 3 and race.not_ok == 0, details
+    assert report.failed == 0 and report.exceptions == 0 and report.busy == 0, details
+    assert report.other_races == 0, details
+    asked = {s.asked for r in report.results for s in r.samples}
+    assert len(asked) > 10, details  # the visitors asked for different races, not one cached answer
+    assert race.bytes > 0 and race.p95 < 4 * P95_BOUND, details
+
+
+def test_a_race_written_back_differently_is_another_race():
+    from loadtest.visitor import Sample
+
+    asked = "surface=beale&optimizers=sgd,adam&steps=300&speed=2"
+    same = Sample("race.rerun", 0.1, "ok", query=asked.replace("speed=2", "speed=2.0") + "&lr_sgd=0.01",
+                  asked=asked)
+    assert not same.other_race()
+    for other in ("surface=booth&optimizers=sgd,adam&steps=300&speed=2",
+                  "surface=beale&optimizers=sgd&steps=300&speed=2", "surface=beale&optimizers=sgd,adam"):
+        assert Sample("race.rerun", 0.1, "ok", query=other, asked=asked).other_race(), other
+
+
+def test_first_visitors_of_a_surface_share_one_computation():
+    """A crowd's first runs on a cold server ask for the same surface and presets at once: one thread
+    computes, the others wait for its result (surfaces.memo), instead of each compiling its own copy."""
+    import threading
+    import time
+
+    import surfaces
+    from surfaces.memo import shared_memo
+
+    calls = []
+
+    @shared_memo(maxsize=2)
+    def build(name):
+        calls.append(name)
+        time.sleep(0.05)  # long enough for every thread to arrive while the first one computes
+        if name == "bad":
+            raise ValueError(name)
+        return object()
+
+    results, start = [], threading.Barrier(16)
+
+    def visitor():
+        start.wait()
+        results.append(build("beale"))
+
+    threads = [threading.Thread(target=visitor) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["beale"] and len({id(r) for r in results}) == 1
+    for _ in range(2):  # a failure is not remembered: the next caller tries again
+        with pytest.raises(ValueError):
+            build("bad")
+    assert calls.count("bad") == 2
+    build("booth"), build("rosenbrock")  # bounded: the least recently used goes
+    assert build.cache_len() == 2 and build("beale") is not results[0]
+    assert surfaces.get("beale") is surfaces.get("beale")
+
+
+# --- the warm start ---------------------------------------------------------------------------------------
+def test_launcher_finds_the_url_of_its_server():
+    from loadtest.serve import local_url
+
+    assert local_url([], {}) == "http://127.0.0.1:8501"
+    assert local_url(["--server.address=0.0.0.0", "--server.port=8502"], {}) == "http://127.0.0.1:8502"
+    assert local_url(["--server.address", "localhost"], {"STREAMLIT_SERVER_PORT": "8600"}) == \
+        "http://localhost:8600"
+    # Flags beat variables, as in Streamlit; a base path is part of the URL.
+    assert local_url(["--server.port", "9000"], {"STREAMLIT_SERVER_PORT": "8600",
+                                                 "STREAMLIT_SERVER_BASE_URL_PATH": "/lab/"}) == \
+        "http://127.0.0.1:9000/lab"
+    from loadtest import warmup
+
+    assert warmup.ready_file("http://127.0.0.1:8502", {}) == warmup.READY_DIR / "ready-8502"
+    assert warmup.ready_file("http://x:1", {warmup.READY_ENV: "/r/f"}) == Path("/r/f")
+
+
+@pytest.mark.slow
+def test_warm_start_is_ready_only_after_its_warm_up(tmp_path):
+    """``python -m loadtest.serve`` (make run, the image, compose): the server answers its liveness check
+    at once, its readiness check only after the warm-up has visited every page and every catalogue
+    surface's race; then a first visitor is served from warm caches. Stopped, the server goes and so does
+    the ready file."""
+    import subprocess
+    import time
+
+    import surfaces
+    from loadtest import warmup
+    from loadtest.protocol import Connection
+
+    port = server.free_port()
+    url, ready = f"http://127.0.0.1:{port}", tmp_path / "ready"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(server.serve_command(port, ready), cwd=server.ROOT, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        server.wait_healthy(url, proc, timeout=90)
+        # Alive, not yet ready: the warm-up's first page alone takes seconds.
+        assert warmup.main(["--check", "--url", url, "--ready-file", str(ready)]) == 1
+        server.wait_ready(ready, proc, timeout=300)
+        assert warmup.main(["--check", "--url", url, "--ready-file", str(ready)]) == 0
+        runs = json.loads(ready.read_text())["runs"]
+        visited = {(r["page"], r["query"]) for r in runs}
+        assert ("", "") in visited and {p for p, _ in visited} >= {"", "atlas", "custom", "explain", "data"}
+        assert {f"surface={name}&optimizers=all" for name in surfaces.available()} <= {q for _, q in visited}
+
+        async def first_visit():
+            conn = await Connection.open(url)
+            try:
+                return await conn.run("surface=rosenbrock&optimizers=all&steps=400", "", 60)
+            finally:
+                await conn.close()
+
+        import asyncio
+
+        first = _in_thread(asyncio.run, first_visit())
+        assert first.ok and not first.exceptions and first.elements.get("bidi_component"), first
+        pid = server.server_pid(proc)
+        assert pid != proc.pid  # the server is the launcher's child
+    finally:
+        proc.terminate()  # the launcher passes SIGTERM on to the server
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while server.rss_bytes(pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = log.read_text(errors="replace")
+    assert server.rss_bytes(pid) is None, text[-3000:]
+    assert not ready.exists() and proc.returncode in (0, 128 + 15), text[-3000:]
+    assert "ready after" in text
 
 
 # --- replicas ----------------------------------------------------------------------------------------------
