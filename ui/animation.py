@@ -287,8 +287,9 @@ def _chart_entry(chart: Mapping) -> dict:
 CHUNK_CHARS = 1024
 MIN_CHUNKED = 256  # shorter typed arrays travel inline: their reference would save next to nothing
 # Characters of chunks a session counts as sent, least recently used forgotten first (forgetting one only
-# means sending it again). The window keeps twice as much (DL_STORE_LIMIT in ui/player_loader.js).
-SENT_LIMIT = 8_000_000
+# means sending it again): about four races of 10 x 1000 steps with their pictures, and at most ~0.8 MB of
+# server memory per session. The window keeps twice as much (DL_STORE_LIMIT in ui/player_loader.js).
+SENT_LIMIT = 4_000_000
 SENT_KEY = "descent_lab.player_chunks"  # the session's SentChunks in st.session_state
 MAX_MISSING = 50_000  # a longer "missing" report is not the loader's: forget everything instead
 _HASH = re.compile(r"[A-Za-z0-9_-]{16}")

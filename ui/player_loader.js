@@ -20,7 +20,7 @@ const DL_MODULES_KEY = "__descentLabModules";
 const DL_LOADER_KEY = "__descentLabLoader";
 // Characters of chunk text a window keeps: twice what Python assumes it keeps (ui.animation.SENT_LIMIT),
 // so a chunk Python still counts as sent has normally not been evicted here.
-export const DL_STORE_LIMIT = 16_000_000;
+export const DL_STORE_LIMIT = 8_000_000;
 // How often one race may ask for its missing chunks before the loader says it cannot load.
 const DL_MAX_ASKS = 3;
 
@@ -115,17 +115,10 @@ function dlWindowState() {
   return { store: w[DL_STORE_KEY], modules: w[DL_MODULES_KEY], hosts: w[DL_LOADER_KEY] };
 }
 
-// A small hash of a text (FNV-1a), only to name a loaded module and its stylesheet.
-function dlTextHash(text) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return `${h.toString(16)}-${text.length}`;
-}
-
-// The player module for this code (imported once per window and version, as Streamlit imports a
-// component's script: from a blob: URL), with its stylesheet added to the document once.
-function dlPlayerModule(modules, js, css) {
-  const name = dlTextHash(js + "\u0000" + css);
+// The player module of this code, imported once per window and version (as Streamlit imports a
+// component's script: from a blob: URL), with its stylesheet added to the document once. `name`: the
+// code's and stylesheet's chunk names, which Python derives from their content.
+function dlPlayerModule(modules, name, js, css) {
   let module = modules.get(name);
   if (!module) {
     if (css) {
@@ -134,7 +127,7 @@ function dlPlayerModule(modules, js, css) {
       style.textContent = css;
       document.head.appendChild(style);
     }
-    const url = URL.createObjectURL(new Blob([`${js}\n//# sourceURL=descent-lab-player-${name}.js\n`],
+    const url = URL.createObjectURL(new Blob([`${js}\n//# sourceURL=descent-lab-player.js\n`],
       { type: "text/javascript" }));
     module = import(url);
     modules.set(name, module);
@@ -196,7 +189,8 @@ export function dlLoad(component) {
     return teardown;
   }
   hosts.asks.delete(host);
-  dlPlayerModule(modules, unpacked.js, unpacked.css || "").then((module) => {
+  const name = JSON.stringify([data.player.js, data.player.css]);
+  dlPlayerModule(modules, name, unpacked.js, unpacked.css || "").then((module) => {
     if (hosts.latest.get(host) !== token) return; // a newer mount (or the unmount) came first
     dlSetStatus(host, hosts, "");
     hosts.cleanups.set(host, module.default({ ...component, data: unpacked.data }));
