@@ -91,12 +91,17 @@ class Sample:
     asked: str | None = None  # the query string the visitor asked for (``query`` is what the page wrote)
 
     def other_race(self) -> bool:
-        """Whether the page wrote back another race than the one asked for (surface, optimizers, steps,
-        speed, …: every parameter of the request), i.e. the visitor was shown someone else's result."""
+        """Whether the page wrote back another race than the one asked for, i.e. the visitor was shown
+        someone else's result: the race's identity (``IDENTITY``) must be written back as asked, every
+        other parameter asked for as asked or not at all (the page leaves out a default, such as seed=0)."""
         if self.status != "ok" or self.asked is None or self.query is None:
             return False
         asked, shown = parse_qs(self.asked), parse_qs(self.query)
-        return any(not _same(values, shown.get(key)) for key, values in asked.items())
+        return any(not _same(values, shown.get(key)) for key, values in asked.items()
+                   if key in IDENTITY or key in shown)
+
+
+IDENTITY = ("surface", "expr", "optimizers", "steps")  # a page always writes these back
 
 
 def _same(asked: list[str], shown: list[str] | None) -> bool:
