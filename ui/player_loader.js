@@ -93,7 +93,8 @@ export function dlResolve(value, lookup, missing) {
 // Returns {data, js, css, missing}.
 export function dlUnpack(data, store) {
   const blobs = data.blobs && typeof data.blobs === "object" ? data.blobs : {};
-  const lookup = (hash) => (Object.prototype.hasOwnProperty.call(blobs, hash) ? blobs[hash] : store.get(hash));
+  const own = (hash) => Object.prototype.hasOwnProperty.call(blobs, hash);
+  const lookup = (hash) => (own(hash) ? blobs[hash] : store.get(hash));
   const missing = [];
   const rest = {};
   for (const [k, v] of Object.entries(data)) if (k !== "blobs" && k !== "player") rest[k] = v;
@@ -110,7 +111,8 @@ function dlWindowState() {
   // Per host element: its latest mount (a token), the cleanup of the player drawn there, how often its
   // race asked for missing chunks, and the loader's own status line.
   if (!w[DL_LOADER_KEY]) {
-    w[DL_LOADER_KEY] = { latest: new WeakMap(), cleanups: new WeakMap(), asks: new WeakMap(), status: new WeakMap() };
+    w[DL_LOADER_KEY] = { latest: new WeakMap(), cleanups: new WeakMap(), asks: new WeakMap(),
+      status: new WeakMap() };
   }
   return { store: w[DL_STORE_KEY], modules: w[DL_MODULES_KEY], hosts: w[DL_LOADER_KEY] };
 }
