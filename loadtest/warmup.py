@@ -68,10 +68,12 @@ def check(url: str, ready_file: Path) -> bool:
 def race_queries() -> list[str]:
     """The link most visitors open first (the Race page as it starts: no query), then a race of every
     optimizer on every catalogue surface (the surfaces' background figures, presets and fused kernels
-    are what a first visitor of that surface would wait for)."""
+    are what a first visitor of that surface would wait for), then each surface with the page's own
+    optimizers and steps (what a class gets by picking another surface: the race itself is cached)."""
     import surfaces
 
-    return ["", *(f"surface={name}&optimizers=all" for name in surfaces.available())]
+    names = surfaces.available()
+    return ["", *(f"surface={name}&optimizers=all" for name in names), *(f"surface={name}" for name in names)]
 
 
 def problem(result, page: str) -> str | None:
