@@ -139,7 +139,7 @@ def scenario_first(args, gc: str | None) -> bool:
         return True
     from playwright.sync_api import sync_playwright
 
-    seen: dict[str, list[float]] = {"deployed": [], "bare": []}
+    seen: dict[str, list[float]] = {"deployed": [], "bare": [], "next": []}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=anim.CHROMIUM, args=anim.CHROMIUM_ARGS, headless=True)
         try:
@@ -149,19 +149,25 @@ def scenario_first(args, gc: str | None) -> bool:
                     with server.app_server(*gc_flag(gc), warm=mode == "deployed", timeout=300) as (url, _):
                         after = time.monotonic() - started
                         r = anim.measure(browser, url + anim.APP_EXAMPLE)
+                        # The next new visitor (a fresh browser context too): what "as fast as any
+                        # other visit" compares with, under the same load.
+                        again = anim.measure(browser, url + anim.APP_EXAMPLE) if mode == "deployed" else None
                     seconds = r["first_chart_ms"] / 1000
                     seen[mode].append(seconds)
                     at = "ready" if mode == "deployed" else "healthy"
-                    print(f"first: run {run + 1}, {mode:8} server ({at} {after:.1f} s after the start): "
-                          f"first chart {seconds:.2f} s after navigation, {r['ws_bytes'] / 1e6:.2f} MB; "
-                          f"load {loadavg()}", flush=True)
+                    line = (f"first: run {run + 1}, {mode:8} server ({at} {after:.1f} s after the start): "
+                            f"first chart {seconds:.2f} s after navigation, {r['ws_bytes'] / 1e6:.2f} MB")
+                    if again is not None:
+                        seen["next"].append(again["first_chart_ms"] / 1000)
+                        line += f"; the next new visitor {seen['next'][-1]:.2f} s"
+                    print(f"{line}; load {loadavg()}", flush=True)
         finally:
             browser.close()
     bound = anim.FIRST_CHART_BUDGET_S
     met = max(seen["deployed"]) <= bound
     print(f"target (first): the first chart of {anim.APP_EXAMPLE} on a server started as deployed ≤ "
-          f"{bound:g} s -> {'MET' if met else 'NOT MET'} (deployed {seen['deployed']}, bare "
-          f"{seen['bare']})\n", flush=True)
+          f"{bound:g} s -> {'MET' if met else 'NOT MET'} (deployed {seen['deployed']}, the next visitor "
+          f"{seen['next']}, bare {seen['bare']})\n", flush=True)
     return met
 
 
