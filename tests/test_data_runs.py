@@ -298,6 +298,7 @@ def test_the_memo_keeps_at_most_its_bytes_and_drops_the_least_recently_used_firs
 
 
 def test_racers_split_over_the_cores_give_the_bits_of_one_after_the_other(monkeypatch):
+    real_split = lab_data._run_split
     x, y = np.random.default_rng(3).normal(size=(2, 3000))
     surface = surfaces.from_data(x, (x + y > 0).astype(float), "logistic")
     racers = tuple(lab_data.Racer(n, b) for n in ("sgd", "nag", "adam", "rmsprop") for b in (1, 32))
@@ -306,6 +307,15 @@ def test_racers_split_over_the_cores_give_the_bits_of_one_after_the_other(monkey
     assert sum(lab_data.racer_work(surface, race, r, lab_data.loss_every(surface, 400)) for r in racers) \
         >= lab_data.PARALLEL_WORK  # the page splits this race
     monkeypatch.setattr(lab_data, "_THREADS", 2)
+    monkeypatch.setattr(lab_data, "_cores_idle", lambda: True)
+    calls = []
+
+    def counted_split(run, todo):
+        calls.append(len(todo))
+        return real_split(run, todo)
+
+    monkeypatch.setattr(lab_data, "_run_split", counted_split)
     split = lab_data.run_data_race(surface, race)
+    assert calls == [len(racers)]  # all eight were split over the threads
     monkeypatch.setattr(lab_data, "PARALLEL_WORK", math.inf)
     assert_same_paths(split, lab_data.run_data_race(surface, race))
