@@ -294,6 +294,26 @@ def mark_converged(converged, t, c0, k, theta, here, stop, minima, tol, nearest)
 
 
 @kernel
+def nearest_minima(points, minima):
+    """For each point (P, 2), the index of the nearest of ``minima`` (M ≥ 1, 2) by dx·dx + dy·dy, the
+    first on a tie (and the first NaN distance, if any): exactly NumPy's ``argmin`` of those distances,
+    without its (P, M, 2) temporaries, which took 17–25 ms per 256 × 256 Atlas map."""
+    out = np.empty(points.shape[0], dtype=np.int64)
+    for i in range(points.shape[0]):
+        best = math.inf
+        index = 0
+        for m in range(minima.shape[0]):
+            dx = points[i, 0] - minima[m, 0]
+            dy = points[i, 1] - minima[m, 1]
+            d2 = dx * dx + dy * dy
+            better = (d2 < best) | ((d2 != d2) & (best == best))
+            best = select(better, d2, best)
+            index = select(better, m, index)
+        out[i] = index
+    return out
+
+
+@kernel
 def record(points, values, t, c0, k, theta, value):
     for i in range(k):
         points[t, 0, c0 + i] = theta[0, i]
