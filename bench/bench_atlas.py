@@ -5,7 +5,8 @@ Prints, for Himmelblau with the per-surface presets, computed in this process as
 them (the compiled engine, its threads over the CPU's cores):
 
 * the 256 × 256 × 500 × 10 map: wall time (best and median of a few repeats, kernels already loaded),
-  particle-steps per second, peak memory of this process;
+  particle-steps per second, peak memory of this process; and the split: the sweeps alone (the compiled
+  kernels, per optimizer) and the classification of their final points (NumPy);
 * the live case: a new learning rate for four optimizers on a 128 × 128 grid — the sweeps, and the sweeps
   plus the basin figure the page draws (the browser's drawing is measured by
   tests/test_browser_atlas.py and reported in the README).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -59,7 +61,17 @@ def main() -> None:
              for _ in range(args.repeats)]
     best, median = min(times), statistics.median(times)
     print(f"  first run {cold:.2f} s (loads the kernels); then best {best:.2f} s, median {median:.2f} s "
-          f"(goal ≤ 1 s): {work / best / 1e6:.0f} M particle-steps/s")
+          f"(goal ≤ 1 s): {work / best / 1e6:.0f} M particle-steps/s (load {os.getloadavg()[0]:.1f})")
+    starts = atlas.grid_starts(surface.bounds, args.grid)
+    kernels, classes = {}, 0.0
+    for n in names:
+        runs = [timed(lambda n=n: optimizers.sweep(n, surface, starts, args.steps, tol=atlas.TOLERANCE,
+                                                   **presets[n])) for _ in range(args.repeats)]
+        kernels[n] = min(t for t, _ in runs)
+        classes += min(timed(lambda r=runs[0][1]: atlas.classify(surface, r))[0] for _ in range(args.repeats))
+    print(f"  split (best of {args.repeats} each): the sweeps {sum(kernels.values()):.2f} s, classifying "
+          f"their final points {classes:.2f} s; the sweep of each optimizer: "
+          + ", ".join(f"{n} {t * 1e3:.0f} ms" for n, t in kernels.items()))
     newton = [n for n in optimizers.available() if optimizers.get(n).second_order]
     extra, _ = timed(lambda: atlas.basin_maps(spec, newton, presets, args.grid, args.steps))
     print(f"  the two second-order methods on the same grid: {extra:.2f} s")

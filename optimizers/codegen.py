@@ -75,7 +75,7 @@ _TEMPLATE = _SIGNATURE + '''
         evaluate(code, R, k, outputs, theta, here)
         for i in range(k):
             value[i] = here[0, i]
-            stop[i] = -1 if inside(theta[0, i], theta[1, i], here[0, i]) else 0
+            stop[i] = select(inside(theta[0, i], theta[1, i], here[0, i]), -1, 0)
             reason[i] = 0
         if keep_path:
             record(points, values, 0, c0, k, theta, value)
@@ -90,11 +90,11 @@ _TEMPLATE = _SIGNATURE + '''
                 x, y, nx, ny, f = theta[0, i], theta[1, i], trial[0, i], trial[1, i], there[0, i]
                 last, stopped, was, code_now = value[i], stop[i], reason[i], status[i]
                 ok = inside(nx, ny, f) & (stopped < 0) & (code_now == 0)
-                theta[0, i] = nx if ok else x
-                theta[1, i] = ny if ok else y
-                value[i] = f if ok else last
-                stop[i] = -1 if ok else (t if stopped < 0 else stopped)
-                reason[i] = code_now if (stopped < 0) else was
+                theta[0, i] = select(ok, nx, x)
+                theta[1, i] = select(ok, ny, y)
+                value[i] = select(ok, f, last)
+                stop[i] = select(ok, -1, select(stopped < 0, t, stopped))
+                reason[i] = select(stopped < 0, code_now, was)
             # A running start's new point was accepted, so the values there are now the values here; a
             # stopped start never reads them again.
             here, there = there, here
@@ -110,23 +110,18 @@ _LOOKAHEAD_GRADIENT = '''            for c in range(2):
             evaluate(code, R, k, outputs, ahead, look)
             grad = look'''
 _FIRST_ORDER_RULE = '''            for c in range(2):
-                nudge = noise[t - 1, c] if noisy else 0.0
+                nudge = noise[t - 1, c] if noisy else NEG_ZERO
                 for i in range(k):
-                    g = grad[1 + c, i]
-                    if noisy:
-                        g = g + nudge
+                    g = grad[1 + c, i] + nudge
                     s = {state_load}
                     delta, s = {step}(g, s, h, t)
 {state_store}
                     trial[c, i] = theta[c, i] + delta'''
-_SECOND_ORDER_RULE = '''            noise_x = noise[t - 1, 0] if noisy else 0.0
-            noise_y = noise[t - 1, 1] if noisy else 0.0
+_SECOND_ORDER_RULE = '''            noise_x = noise[t - 1, 0] if noisy else NEG_ZERO
+            noise_y = noise[t - 1, 1] if noisy else NEG_ZERO
             for i in range(k):
-                gx = grad[1, i]
-                gy = grad[2, i]
-                if noisy:
-                    gx = gx + noise_x
-                    gy = gy + noise_y
+                gx = grad[1, i] + noise_x
+                gy = grad[2, i] + noise_y
                 s = {state_load}
                 dx, dy, s, status[i] = {step}(gx, gy, grad[3, i], grad[4, i], grad[5, i], s, h, t)
 {state_store}
@@ -135,10 +130,20 @@ _SECOND_ORDER_RULE = '''            noise_x = noise[t - 1, 0] if noisy else 0.0
 
 # The fused kernel: the surface compiled in, one pass over the chunk per step, everything for a start in
 # registers, which LLVM vectorizes whole. Each start sees exactly the operations of the kernel above.
+# What keeps that loop fast (see kernel.select; measured on AVX2 with Adam on Rosenbrock):
+# * no branch in it: ``select`` for every choice, ``track`` folded into the tolerance, the noise always
+#   added (NEG_ZERO when there is none), so LLVM emits blends, never branches or masked stores;
+# * a value that may change is written as the loaded value plus a selected increment (θ + (Δθ or −0.0),
+#   −1 + (t + 1 or 0)), not as ``select(changed, new, loaded)``: LLVM's x86 backend turns a store of the
+#   latter into a masked store (vmaskmovpd), microcoded on AMD's CPUs. The sums are exact (NEG_ZERO;
+#   small integers), so the numbers are those of the kernel above;
+# * f is not kept per step: f at the final (or recorded) point is computed again, the same bits;
+# * a first-order rule's loop does not carry the second-order rules' stop reason (always 0 for it).
 _FUSED_TEMPLATE = _SIGNATURE + '''
     here = np.empty(({outputs}, CHUNK))  # f, ∂f/∂x, ∂f/∂y (, Hessian) at θ_t, while running
     arrived = np.empty(CHUNK, dtype=np.int64)  # the step at which a start came within tol, -1 before
-    tol2 = tol * tol
+    # Untracked, no distance is <= -1 (nor is NaN): the loop needs no test of ``track``.
+    tol2 = tol * tol if track else -1.0
     for c0 in range(0, count, CHUNK):
         k = min(CHUNK, count - c0)
         state[:, :, :] = 0.0
@@ -148,61 +153,60 @@ _FUSED_TEMPLATE = _SIGNATURE + '''
             {evaluate_here}
             theta[0, i] = x
             theta[1, i] = y
-            value[i] = here[0, i]
-            stop[i] = -1 if inside(x, y, here[0, i]) else 0
+            running = inside(x, y, here[0, i])
+            stop[i] = select(running, -1, 0)
             reason[i] = 0
             near = distance2(x, y, here[1, i], here[2, i]) <= tol2
-            arrived[i] = 0 if (track & (stop[i] < 0) & near) else -1
+            arrived[i] = select(running & near, 0, -1)
         if keep_path:
+            values_at(theta, value, k)
             record(points, values, 0, c0, k, theta, value)
         for t in range(1, steps + 1):
             h = hyper_for_step(lrs[t - 1], moms[t - 1], fixed, t)
             # Loaded here, not in the loop below: fewer arrays in a loop keep LLVM's alias checks (and so
             # its vectorization) within bounds.
-            noise_x = noise[t - 1, 0] if noisy else 0.0
-            noise_y = noise[t - 1, 1] if noisy else 0.0
+            noise_x = noise[t - 1, 0] if noisy else NEG_ZERO
+            noise_y = noise[t - 1, 1] if noisy else NEG_ZERO
             for i in range(k):
                 x = theta[0, i]
                 y = theta[1, i]
 {gradient}
-                if noisy:
-                    gx = gx + noise_x
-                    gy = gy + noise_y
+                gx = gx + noise_x
+                gy = gy + noise_y
 {rule}
                 nx = x + dx
                 ny = y + dy
                 {evaluate_trial}
-                # Every operand is loaded before the selects: LLVM turns them into vector blends only
-                # when no load hides in a branch.
-                last, stopped, was = value[i], stop[i], reason[i]
-                ok = inside(nx, ny, f) & (stopped < 0) & (code_now == 0)
-                theta[0, i] = nx if ok else x
-                theta[1, i] = ny if ok else y
-                value[i] = f if ok else last
+                stopped, before = stop[i], arrived[i]
+                running = stopped < 0
+                ok = inside(nx, ny, f) & running{status_ok}
+                theta[0, i] = x + select(ok, dx, NEG_ZERO)
+                theta[1, i] = y + select(ok, dy, NEG_ZERO)
 {store_here}
-                stop[i] = -1 if ok else (t if stopped < 0 else stopped)
-                reason[i] = code_now if (stopped < 0) else was
-                if track:
-                    before = arrived[i]
-                    near = distance2(theta[0, i], theta[1, i], ngx, ngy) <= tol2
-                    arrived[i] = t if (near & ok & (before < 0)) else before
+                stop[i] = stopped + select(running ^ ok, t + 1, 0){store_reason}
+                near = distance2(nx, ny, ngx, ngy) <= tol2
+                arrived[i] = before + select(near & ok & (before < 0), t + 1, 0)
             if keep_path:
+                values_at(theta, value, k)
                 record(points, values, t, c0, k, theta, value)
         for i in range(k):
             if track:
-                converged[c0 + i] = arrived[i]''' + _FINISH
+                converged[c0 + i] = arrived[i]
+        values_at(theta, value, k)''' + _FINISH
 
+_FUSED_STORE_REASON = """
+                reason[i] = was + select(running ^ ok, code_now, 0)"""
 _FUSED_OWN_GRADIENT = '''                gx = here[1, i]
                 gy = here[2, i]'''
 _FUSED_LOOKAHEAD_GRADIENT = '''                ax = {lookahead}(x, {load_x}, h)
                 ay = {lookahead}(y, {load_y}, h)
                 _, gx, gy = value_and_gradient(ax, ay)'''
-_FUSED_FIRST_ORDER_RULE = '''                code_now = 0
-                dx, s = {step}(gx, {load_x}, h, t)
+_FUSED_FIRST_ORDER_RULE = '''                dx, s = {step}(gx, {load_x}, h, t)
 {store_x}
                 dy, s = {step}(gy, {load_y}, h, t)
 {store_y}'''
 _FUSED_SECOND_ORDER_RULE = '''                hxx, hxy, hyy = here[3, i], here[4, i], here[5, i]
+                was = reason[i]
                 dx, dy, s, code_now = {step}(gx, gy, hxx, hxy, hyy, {load_x}, h, t)
 {store_x}'''
 
@@ -243,8 +247,11 @@ def _kernel_source(optimizer, fused: bool) -> str:
                                                   store_x=store("0", 16), store_y=store("1", 16))
         names = ["f", "ngx", "ngy", "nhxx", "nhxy", "nhyy"][:n]
         evaluate = "value_gradient_hessian" if optimizer.second_order else "value_and_gradient"
+        second = optimizer.second_order
         return _FUSED_TEMPLATE.format(
             name=optimizer.name, fields=fields, gradient=gradient, rule=rule, outputs=n,
+            status_ok=" & (code_now == 0)" if second else "",
+            store_reason=_FUSED_STORE_REASON if second else "",
             evaluate_here=f"{', '.join(f'here[{j}, i]' for j in range(n))} = {evaluate}(x, y)",
             evaluate_trial=f"{', '.join(names)} = {evaluate}(nx, ny)",
             store_here="\n".join(f"                here[{j}, i] = {v}" for j, v in enumerate(names) if j))
@@ -277,8 +284,8 @@ def module_source(surface=None) -> str:
         "import numpy as np",
         "",
         "from optimizers.jit import kernel",
-        "from optimizers.kernel import (CHUNK, _acos, _asin, _log, _max, _min, _pow, _sqrt, evaluate,",
-        "                               inside, mark_converged, record, registers_for)",
+        "from optimizers.kernel import (CHUNK, NEG_ZERO, _acos, _asin, _log, _max, _min, _pow, _sqrt,",
+        "                               evaluate, inside, mark_converged, record, registers_for, select)",
         f"from optimizers.rules import hyper_for_step, {', '.join(names)}",
         "",
     ]
@@ -294,11 +301,12 @@ _EXPRESSIONS = {
     "sin": "math.sin({a})", "cos": "math.cos({a})", "tan": "math.tan({a})", "asin": "_asin({a})",
     "acos": "_acos({a})", "atan": "math.atan({a})", "atan2": "math.atan2({a}, {b})", "sinh": "math.sinh({a})",
     "cosh": "math.cosh({a})", "tanh": "math.tanh({a})", "abs": "abs({a})", "max": "_max({a}, {b})",
-    "min": "_min({a}, {b})", "lt": "1.0 if {a} < {b} else 0.0", "le": "1.0 if {a} <= {b} else 0.0",
-    "gt": "1.0 if {a} > {b} else 0.0", "ge": "1.0 if {a} >= {b} else 0.0", "eq": "1.0 if {a} == {b} else 0.0",
-    "ne": "1.0 if {a} != {b} else 0.0", "and": "1.0 if ({a} != 0.0 and {b} != 0.0) else 0.0",
-    "or": "1.0 if ({a} != 0.0 or {b} != 0.0) else 0.0", "not": "1.0 if {a} == 0.0 else 0.0",
-    "select": "{b} if {a} != 0.0 else {c}",
+    "min": "_min({a}, {b})", "lt": "select({a} < {b}, 1.0, 0.0)", "le": "select({a} <= {b}, 1.0, 0.0)",
+    "gt": "select({a} > {b}, 1.0, 0.0)", "ge": "select({a} >= {b}, 1.0, 0.0)",
+    "eq": "select({a} == {b}, 1.0, 0.0)", "ne": "select({a} != {b}, 1.0, 0.0)",
+    "and": "select(({a} != 0.0) & ({b} != 0.0), 1.0, 0.0)",
+    "or": "select(({a} != 0.0) | ({b} != 0.0), 1.0, 0.0)",
+    "not": "select({a} == 0.0, 1.0, 0.0)", "select": "select({a} != 0.0, {b}, {c})",
 }  # fmt: skip
 assert set(_EXPRESSIONS) == set(OPS)
 
@@ -313,9 +321,20 @@ def _literal(value: float) -> str:
 
 def fused_source(program, minima) -> str:
     """``value_and_gradient(x, y)`` and ``value_gradient_hessian(x, y)`` written out from the program, and
-    ``distance2`` (below): one line per instruction, the same operation the interpreter would apply."""
+    ``distance2`` (below) and ``values_at``: one line per instruction, the same operation the interpreter
+    would apply."""
     return "\n".join([_straight_line(program, "value_and_gradient", 3),
-                      _straight_line(program, "value_gradient_hessian", 6), *_distance_source(minima)])
+                      _straight_line(program, "value_gradient_hessian", 6), *_distance_source(minima),
+                      _VALUES_AT])
+
+
+# f at the points of a chunk: the fused loop does not keep f per step, it is computed again where needed.
+_VALUES_AT = """
+@kernel
+def values_at(theta, value, k):
+    for i in range(k):
+        value[i] = value_and_gradient(theta[0, i], theta[1, i])[0]
+"""
 
 
 def _straight_line(program, name: str, count: int) -> str:
@@ -353,7 +372,7 @@ def _distance_source(minima) -> list[str]:
     lines.append("    best = math.inf")
     for mx, my in np.asarray(minima, dtype=np.float64).tolist():
         lines += [f"    dx = x - {_literal(mx)}", f"    dy = y - {_literal(my)}",
-                  "    d2 = dx * dx + dy * dy", "    best = d2 if d2 < best else best"]
+                  "    d2 = dx * dx + dy * dy", "    best = select(d2 < best, d2, best)"]
     return [*lines, "    return best", ""]
 
 

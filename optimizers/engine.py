@@ -29,7 +29,7 @@ import numpy as np
 from optimizers import schedules
 from optimizers.codegen import outputs_needed
 from optimizers.compiled import fused_kernels_when_ready, kernels
-from optimizers.kernel import LIMIT, evaluate_many, evaluate_point
+from optimizers.kernel import LIMIT, evaluate_many, evaluate_point, nearest_minima
 from optimizers.rules import FIXED, HESSIAN_NOT_FINITE, HESSIAN_OK, HESSIAN_SINGULAR, hyper_for_step
 from optimizers.rules import identity_lookahead as _identity
 from optimizers.table import OPTIMIZERS, Optimizer
@@ -311,12 +311,7 @@ def sweep(name: str, surface, starts, steps: int, tol: float = 1e-3, **hyperpara
     r = execute(s, surface, pts, keep_path=False, minima=minima, tol=float(tol),
                 table=fused_kernels_when_ready(surface))
     final = r.final
-    with np.errstate(all="ignore"):
-        if len(minima):
-            d2 = ((final[:, None, :] - minima[None, :, :]) ** 2).sum(axis=-1)
-            nearest = np.argmin(d2, axis=1)
-        else:
-            nearest = np.full(len(final), -1)
+    nearest = nearest_minima(final, minima) if len(minima) else np.full(len(final), -1)
     return Sweep(name, surface.name, s.hyperparameters, final, r.final_values, r.converged, r.diverged,
                  nearest)
 

@@ -8,7 +8,8 @@ Everything here is compiled by numba (``optimizers.jit``) and called by the gene
 * the helpers of the few operations whose domain needs a rule (``_sqrt``, ``_log``, ``_pow``, …) are called
   by the interpreter and by generated code alike, so both give NaN in the same places;
 * ``inside`` (the divergence rule: |x|, |y| and |f| at most ``LIMIT``), ``mark_converged`` and ``record``
-  serve every kernel.
+  serve every kernel;
+* ``select(condition, a, b)`` is the branch-free choice every per-start loop uses (see its docstring).
 
 Every operation here is one IEEE operation or one call of the C library's math, so a start's numbers do
 not depend on how many starts run beside it, nor on the CPU's vector width.
@@ -19,12 +20,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 from optimizers.jit import kernel
 from surfaces.program import OP
 
 LIMIT = 1e6  # |θ| or |f| beyond this counts as divergence (the saddle is unbounded below)
 CHUNK = 512  # starts processed together: registers and state stay in the CPU's cache
+# x + (-0.0) is x, bit for bit, for every x (±0, ±inf and NaN included): the kernels add it where there is
+# nothing to add (no noise, a start that does not move), so their loops need no branch (see ``select``).
+NEG_ZERO = -0.0
 
 # numba reads module globals as compile-time constants: one name per operation code.
 ADD, SUB, MUL, DIV, NEG, POW, SQRT, EXP, LOG = (OP[n] for n in ("add", "sub", "mul", "div", "neg", "pow",
@@ -34,6 +40,29 @@ SIN, COS, TAN, ASIN, ACOS, ATAN, ATAN2 = (OP[n] for n in ("sin", "cos", "tan", "
 SINH, COSH, TANH, ABS, MAX, MIN = (OP[n] for n in ("sinh", "cosh", "tanh", "abs", "max", "min"))
 LT, LE, GT, GE, EQ, NE, AND, OR, NOT, SELECT = (OP[n] for n in ("lt", "le", "gt", "ge", "eq", "ne", "and",
                                                                 "or", "not", "select"))
+
+
+@intrinsic
+def select(typingctx, condition, a, b):
+    """``a if condition else b`` as one LLVM ``select``: no branch, so a vectorized loop gets a blend.
+
+    Why not Python's conditional expression: numba compiles it to two branches, and where one branch
+    stores back the value just loaded (``theta[0, i] = nx if ok else theta[0, i]``) LLVM drops that store
+    and vectorizes the other as a *masked* store (``vpmaskmovq``), microcoded on AMD's CPUs (18 µops):
+    measured, a sweep kernel ran at 150–170 M particle-steps/s with those, 210–220 M/s with selects.
+    Both operands are computed either way; the result is the same value, bit for bit.
+    """
+    kind = typingctx.unify_types(types.unliteral(a), types.unliteral(b))
+    if kind is None or not isinstance(condition, types.Boolean):
+        return None
+
+    def codegen(context, builder, signature, args):
+        condition, a, b = args
+        _, a_type, b_type = signature.args
+        return builder.select(condition, context.cast(builder, a, a_type, kind),
+                              context.cast(builder, b, b_type, kind))
+
+    return kind(condition, a, b), codegen
 
 
 @kernel
@@ -124,35 +153,35 @@ def evaluate(code, R, k, outputs, point, out):  # noqa: C901 - one branch per in
                 d[i] = _min(a[i], b[i])
         elif op == LT:
             for i in range(k):
-                d[i] = 1.0 if a[i] < b[i] else 0.0
+                d[i] = select(a[i] < b[i], 1.0, 0.0)
         elif op == LE:
             for i in range(k):
-                d[i] = 1.0 if a[i] <= b[i] else 0.0
+                d[i] = select(a[i] <= b[i], 1.0, 0.0)
         elif op == GT:
             for i in range(k):
-                d[i] = 1.0 if a[i] > b[i] else 0.0
+                d[i] = select(a[i] > b[i], 1.0, 0.0)
         elif op == GE:
             for i in range(k):
-                d[i] = 1.0 if a[i] >= b[i] else 0.0
+                d[i] = select(a[i] >= b[i], 1.0, 0.0)
         elif op == EQ:
             for i in range(k):
-                d[i] = 1.0 if a[i] == b[i] else 0.0
+                d[i] = select(a[i] == b[i], 1.0, 0.0)
         elif op == NE:
             for i in range(k):
-                d[i] = 1.0 if a[i] != b[i] else 0.0
+                d[i] = select(a[i] != b[i], 1.0, 0.0)
         elif op == AND:
             for i in range(k):
-                d[i] = 1.0 if (a[i] != 0.0 and b[i] != 0.0) else 0.0
+                d[i] = select((a[i] != 0.0) & (b[i] != 0.0), 1.0, 0.0)
         elif op == OR:
             for i in range(k):
-                d[i] = 1.0 if (a[i] != 0.0 or b[i] != 0.0) else 0.0
+                d[i] = select((a[i] != 0.0) | (b[i] != 0.0), 1.0, 0.0)
         elif op == NOT:
             for i in range(k):
-                d[i] = 1.0 if a[i] == 0.0 else 0.0
+                d[i] = select(a[i] == 0.0, 1.0, 0.0)
         elif op == SELECT:
             c = R[code[n, 4]]
             for i in range(k):
-                d[i] = b[i] if a[i] != 0.0 else c[i]
+                d[i] = select(a[i] != 0.0, b[i], c[i])
     for j in range(outputs.shape[0]):
         src = R[outputs[j]]
         for i in range(k):
@@ -178,12 +207,12 @@ def _acos(a):
 
 @kernel
 def _max(a, b):
-    return a if a >= b else b
+    return select(a >= b, a, b)
 
 
 @kernel
 def _min(a, b):
-    return a if a <= b else b
+    return select(a <= b, a, b)
 
 
 @kernel
@@ -255,14 +284,33 @@ def mark_converged(converged, t, c0, k, theta, here, stop, minima, tol, nearest)
                 dx = theta[0, i] - mx
                 dy = theta[1, i] - my
                 d2 = dx * dx + dy * dy
-                best = nearest[i]
-                nearest[i] = d2 if d2 < best else best
+                nearest[i] = select(d2 < nearest[i], d2, nearest[i])
     else:
         for i in range(k):
             nearest[i] = here[1, i] * here[1, i] + here[2, i] * here[2, i]
     for i in range(k):
         before, stopped, d2 = converged[c0 + i], stop[i], nearest[i]
-        converged[c0 + i] = t if ((d2 <= tol2) & (before < 0) & (stopped < 0)) else before
+        converged[c0 + i] = select((d2 <= tol2) & (before < 0) & (stopped < 0), t, before)
+
+
+@kernel
+def nearest_minima(points, minima):
+    """For each point (P, 2), the index of the nearest of ``minima`` (M ≥ 1, 2) by dx·dx + dy·dy, the
+    first on a tie (and the first NaN distance, if any): exactly NumPy's ``argmin`` of those distances,
+    without its (P, M, 2) temporaries, which took 17–25 ms per 256 × 256 Atlas map."""
+    out = np.empty(points.shape[0], dtype=np.int64)
+    for i in range(points.shape[0]):
+        best = math.inf
+        index = 0
+        for m in range(minima.shape[0]):
+            dx = points[i, 0] - minima[m, 0]
+            dy = points[i, 1] - minima[m, 1]
+            d2 = dx * dx + dy * dy
+            better = (d2 < best) | ((d2 != d2) & (best == best))
+            best = select(better, d2, best)
+            index = select(better, m, index)
+        out[i] = index
+    return out
 
 
 @kernel

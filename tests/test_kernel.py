@@ -131,6 +131,68 @@ def test_generated_code_is_one_line_per_instruction():
     assert "import" not in source and "eval" not in source
 
 
+def _step_loops(source: str) -> list[str]:
+    """The per-start loops of each step (``for i in range(k):`` inside ``for t in range(...)``)."""
+    loops = []
+    for kernel_text in source.split("\ndef run_")[1:]:
+        steps = kernel_text.split("        for t in range(1, steps + 1):\n", 1)[1]
+        for block in steps.split("            for i in range(k):\n")[1:]:
+            body = []
+            for line in block.splitlines():
+                if not line.startswith(" " * 16):
+                    break
+                body.append(line)
+            loops.append("\n".join(body))
+    return loops
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "himmelblau", "ackley"])
+def test_fused_step_loops_have_no_branches(name):
+    """The speed of a sweep rests on LLVM vectorizing each step's loop over the starts whole: nothing in
+    it may branch (a Python ``if``, ``and``/``or`` or conditional expression compiles to branches, and a
+    branch around a store becomes a masked store, microcoded on AMD's CPUs). Choices go through
+    ``select``, and so does every line the surface's program adds (f and ∇f written out)."""
+    source = codegen.module_source(surfaces.get(name))
+    loops = _step_loops(source)
+    assert len(loops) == len(optimizers.available())
+    for body in loops:
+        for line in body.splitlines():
+            assert not re.search(r"\bif\b|\band\b|\bor\b", line), line
+    functions = source.split("\ndef run_")[0]
+    assert not re.search(r" if | and | or ", functions.split("def values_at")[0].split("def value_and")[1])
+
+
+def test_select_and_neg_zero_change_no_bits():
+    """``select`` returns its operand bit for bit, and adding NEG_ZERO leaves every double as it was (±0,
+    ±inf, NaN, subnormals): what lets the kernels add instead of branching, with the same numbers."""
+    from optimizers.jit import kernel as compile_kernel
+
+    @compile_kernel
+    def through(values, flags):
+        out = np.empty_like(values)
+        for i in range(values.shape[0]):
+            out[i] = kernel.select(flags[i], values[i] + kernel.NEG_ZERO, -values[i])
+        return out
+
+    values = np.array([0.0, -0.0, math.inf, -math.inf, math.nan, 5e-324, -5e-324, 1.5, -2.0, 1e308])
+    got = through(values, np.ones(len(values), dtype=np.bool_))
+    assert got.tobytes() == values.tobytes()
+    assert through(values, np.zeros(len(values), dtype=np.bool_)).tobytes() == (-values).tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_nearest_minimum_is_numpys_argmin(count, seed):
+    """The sweep's nearest minimum (compiled) is NumPy's argmin of dx·dx + dy·dy, ties and NaN included."""
+    rng = np.random.default_rng(seed)
+    minima = rng.uniform(-3, 3, (count, 2)).round(1)
+    minima[-1] = minima[0]  # a tie
+    points = np.concatenate([rng.uniform(-4, 4, (200, 2)).round(1), minima + 1e-12, [[math.nan, 0.0]]])
+    with np.errstate(all="ignore"):
+        expected = np.argmin(((points[:, None, :] - minima[None, :, :]) ** 2).sum(axis=-1), axis=1)
+    np.testing.assert_array_equal(kernel.nearest_minima(points, minima), expected)
+
+
 # --- independence from NumPy's SIMD dispatch ----------------------------------------------------------
 def _digest() -> str:
     """A hash of every optimizer's path, batch and sweep on every catalogue surface."""

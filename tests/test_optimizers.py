@@ -158,6 +158,24 @@ def test_batch_equals_single_equals_sweep_exactly(name, surface_name):
     np.testing.assert_array_equal(fused.converged_at, interpreted.converged)
 
 
+@pytest.mark.parametrize("surface_name", ["himmelblau", "saddle", "ackley"])
+@pytest.mark.parametrize("options", [{}, {"noise": 0.5, "seed": 3}, {"lr": 2.0}])
+def test_fused_kernels_record_the_runs_paths(surface_name, options):
+    """A fused kernel keeps no f per step (it computes f again where it records it) and writes its stop
+    step and arrival as increments: with the path kept, it gives the interpreting kernel's points, values,
+    stop steps, stop reasons and arrivals, bit for bit — with noise, and with divergence (lr 2)."""
+    from optimizers import compiled
+
+    surface = surfaces.get(surface_name)
+    starts = _starts(surface, 30, seed=5)
+    for name in OPTIMIZER_NAMES:
+        s = optimizers.settings(name, 50, **options)
+        runs = [engine.execute(s, surface, starts, keep_path=True, minima=surface.all_minima, tol=1e-2,
+                               table=table) for table in (None, compiled.fused_kernels(surface))]
+        for field in ("points", "values", "final", "final_values", "diverged", "why", "converged"):
+            np.testing.assert_array_equal(getattr(runs[0], field), getattr(runs[1], field), err_msg=name)
+
+
 def test_sweep_uses_the_fused_kernels_for_catalogue_surfaces():
     from optimizers import compiled
 
