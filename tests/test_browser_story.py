@@ -97,20 +97,30 @@ def test_the_players_speed_menu_and_the_sidebars_playback_speed_are_one_setting(
 def test_quick_speed_keys_never_fall_back_to_an_older_speed(page, app_server):
     """+, −, − send 2, 1, 0.5 to Python; the reruns for 2 and 1 arrive later and must not reset the menu."""
     _open(page, app_server + SADDLE)
-    # Every speed the menu shows, in order (each shown speed goes through the player's setSpeed).
-    page.evaluate("""() => { const p = window.__descentLabPlayers.at(-1), set = p.setSpeed.bind(p);
-        window.__seen = [p.select.value];
-        p.setSpeed = (speed) => { set(speed);
-            if (p.select.value !== window.__seen.at(-1)) window.__seen.push(p.select.value); }; }""")
+    # Every speed the menu shows, in order (each shown speed goes through a player's setSpeed; wrapped on the
+    # class, so a player rebuilt meanwhile is watched too, and its number tells which player showed it).
+    page.evaluate("""() => { const first = window.__descentLabPlayers.at(-1);
+        const proto = Object.getPrototypeOf(first), set = proto.setSpeed;
+        window.__seen = [first.select.value]; window.__who = [];
+        proto.setSpeed = function (speed) { set.call(this, speed);
+            if (this.select.value !== window.__seen.at(-1)) {
+                window.__seen.push(this.select.value);
+                window.__who.push(window.__descentLabPlayers.indexOf(this)); }
+        }; }""")
     page.locator(".dl-race .dl-scrub").focus()
     page.keyboard.press("+")
     page.wait_for_timeout(100)  # Python is rerunning for 2 while − − are pressed (50–150 ms showed it)
     page.keyboard.press("-")
     page.keyboard.press("-")
-    page.wait_for_url("**speed=0.5**", timeout=30_000)
+    try:
+        page.wait_for_url("**speed=0.5**", timeout=30_000)
+    except Exception:
+        raise AssertionError(page.evaluate("""() => [location.href, window.__seen, window.__who,
+            window.__descentLabPlayers.map(p => [p.alive, p.speed, p.speedSeq, p.reportedSpeed])]"""))
     wait_for_app(page)
     page.wait_for_timeout(1_000)
-    assert page.evaluate("() => window.__seen") == ["1", "2", "1", "0.5"]
+    seen = page.evaluate("() => [window.__seen, window.__who, window.__descentLabPlayers.length]")
+    assert seen[0] == ["1", "2", "1", "0.5"], seen
     slider = page.locator("[data-testid='stSidebar'] [data-testid='stSlider']", has_text="Playback speed")
     assert "0.5×" in slider.inner_text()
 
