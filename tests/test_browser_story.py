@@ -114,9 +114,10 @@ def test_quick_speed_keys_never_fall_back_to_an_older_speed(page, app_server):
     page.keyboard.press("-")
     try:
         page.wait_for_url("**speed=0.5**", timeout=30_000)
-    except Exception:
-        raise AssertionError(page.evaluate("""() => [location.href, window.__seen, window.__who,
-            window.__descentLabPlayers.map(p => [p.alive, p.speed, p.speedSeq, p.reportedSpeed])]"""))
+    except Exception as err:
+        state = page.evaluate("""() => [location.href, window.__seen, window.__who,
+            window.__descentLabPlayers.map(p => [p.alive, p.speed, p.speedSeq, p.reportedSpeed])]""")
+        raise AssertionError(state) from err
     wait_for_app(page)
     page.wait_for_timeout(1_000)
     seen = page.evaluate("() => [window.__seen, window.__who, window.__descentLabPlayers.length]")
