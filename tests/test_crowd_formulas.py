@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from lab import jobs
 from loadtest import server
 from surfaces import expression, sandbox
+from tests.load_helpers import in_thread
 from ui import animation, controls
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -131,16 +132,13 @@ def test_a_race_runs_at_once_while_the_learning_rates_are_tuned(monkeypatch):
 # --- a short crowd on a real server -------------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_class_typing_their_own_formulas_at_once_all_race(tmp_path):
-    from concurrent.futures import ThreadPoolExecutor
-
     from loadtest.__main__ import format_report, run_load, warm_up
 
     log = tmp_path / "server.log"
     with server.app_server(log=log) as (url, proc):
-        with ThreadPoolExecutor(max_workers=1) as pool:  # asyncio.run in a thread of its own
-            assert pool.submit(warm_up, url).result() == []
-            report = pool.submit(run_load, url, visitors=8, reruns=1, mix={"formula": 8}, ramp=0.0,
-                                 think=(0.5, 1.0), server_pids=[proc.pid], heavy_timeout=120.0).result()
+        assert in_thread(warm_up, url) == []
+        report = in_thread(run_load, url, visitors=8, reruns=1, mix={"formula": 8}, ramp=0.0,
+                           think=(0.5, 1.0), server_pids=[proc.pid], heavy_timeout=120.0)
     text = format_report(report)
     details = f"\n{text}\nserver log:\n{log.read_text(errors='replace')[-3000:]}"
     assert report.stats["formula"].runs == 16, details

@@ -23,6 +23,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from loadtest import protocol, server
 from loadtest.__main__ import format_report, parse_mix, percentile, run_load, warm_up
 from loadtest.visitor import RACE_SURFACES, custom_formula, race_variant
+from tests.load_helpers import in_thread, run_async
 
 P95_BOUND = 5.0  # seconds; the dev machine's measured figures are far below (see deploy/README.md)
 
@@ -86,22 +87,13 @@ def load_server(tmp_path_factory):
         yield url, proc, log
 
 
-def _in_thread(fn, *args, **kwargs):
-    """Run ``fn`` in a fresh thread: the load generator uses asyncio.run, and Playwright's sync API (the
-    session's browser fixture, when browser tests ran earlier) keeps an event loop in the main thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, *args, **kwargs).result()
-
-
 @pytest.mark.slow
 def test_ten_visitors(load_server):
     url, proc, log = load_server
-    assert _in_thread(warm_up, url) == []
+    assert in_thread(warm_up, url) == []
     assert server.pid_listening_on(int(url.rsplit(":", 1)[1])) == proc.pid
     mix = {"race": 7, "hammer": 1, "atlas": 1, "custom": 1}
-    report = _in_thread(run_load, url, visitors=10, reruns=2, mix=mix, ramp=1.0, think=(0.3, 1.0),
+    report = in_thread(run_load, url, visitors=10, reruns=2, mix=mix, ramp=1.0, think=(0.3, 1.0),
                         atlas_grid=32, atlas_steps=200, heavy_max_runs=3)
     text = format_report(report)
     print(text)
@@ -124,8 +116,8 @@ def test_a_crowd_at_once_is_served_without_mixing_races(load_server):
     served (no failure, no "busy", no exception), and every page writes back the race its visitor asked
     for, never another visitor's."""
     url, proc, log = load_server
-    assert _in_thread(warm_up, url) == []
-    report = _in_thread(run_load, url, visitors=16, reruns=2, mix={"race": 16}, ramp=0.0, think=(0.0, 0.0),
+    assert in_thread(warm_up, url) == []
+    report = in_thread(run_load, url, visitors=16, reruns=2, mix={"race": 16}, ramp=0.0, think=(0.0, 0.0),
                         seed=7)
     text = format_report(report)
     details = f"\n{text}\nserver log:\n{log.read_text(errors='replace')[-3000:]}"
@@ -247,9 +239,8 @@ def test_warm_start_is_ready_only_after_its_warm_up(tmp_path):
             finally:
                 await conn.close()
 
-        import asyncio
 
-        first = _in_thread(asyncio.run, first_visit())
+        first = run_async(first_visit())
         assert first.ok and not first.exceptions and first.elements.get("bidi_component"), first
         pid = server.server_pid(proc)
         assert pid != proc.pid  # the server is the launcher's child

@@ -6,10 +6,10 @@ visitor gets whole. tests/test_browser_animation.py checks the same budget in Ch
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from loadtest import protocol
+from tests.load_helpers import run_async
 from tests.test_animation_data import unpack
 from ui import animation
 
@@ -49,12 +49,12 @@ async def visit(base_url: str, queries: list[str]) -> list[tuple[protocol.RunRes
 
 
 def test_a_rerun_that_keeps_the_surface_sends_under_150_kb_and_rebuilds_the_same_race(app_server):
-    (first, first_data), (rerun, rerun_data), (speed, speed_data) = asyncio.run(visit(app_server, [
+    (first, first_data), (rerun, rerun_data), (speed, speed_data) = run_async(visit(app_server, [
         RACE.format(steps=1000), RACE.format(steps=999), RACE.format(steps=999) + "&speed=2"]))
     assert first.bytes <= FIRST_VISIT_BUDGET, f"first visit: {first.bytes:,} bytes"
     assert rerun.bytes <= RERUN_BUDGET, f"steps 1000 -> 999: {rerun.bytes:,} bytes"
     assert speed.bytes < rerun.bytes and speed_data["blobs"] == {}  # the same race: nothing new to send
-    [(_, whole)] = asyncio.run(visit(app_server, [RACE.format(steps=999)]))  # a new visitor
+    [(_, whole)] = run_async(visit(app_server, [RACE.format(steps=999)]))  # a new visitor
     window: dict[str, str] = {}
     player, _ = unpack(first_data, window)
     assert player == {"js": animation.PLAYER_MODULE, "css": animation.PLAYER_CSS}
