@@ -110,15 +110,20 @@ def test_keys_play_step_and_hide_an_optimizer(projector):
     page.keyboard.press("-")
     page.keyboard.press("-")
     assert page.get_by_role("combobox", name="Speed").input_value() == "0.5"
+    # null until the newest player's 3-D view is drawn (its bundle loads after the contour).
     visibility = """() => { const p = window.__descentLabPlayers.at(-1);
+        if (!p.div3d || !p.div3d.data || !p.trail3d) return null;
         return [1, 2].map(i => [p.isShown(i), p.div3d.data[p.trail3d[i]].visible]); }"""
+    page.wait_for_function(f"() => ({visibility})() !== null", timeout=20_000)
     page.keyboard.press("2")
-    page.wait_for_function(f"() => ({visibility})()[0][1] === false", timeout=5_000)
+    page.wait_for_function(f"() => {{ const v = ({visibility})(); return v !== null && v[0][1] === false; }}",
+                           timeout=5_000)
     assert page.evaluate(visibility) == [[False, False], [True, True]]  # only the second, in both views
     assert page.evaluate("() => { const p = window.__descentLabPlayers.at(-1);"
                          " return p.div2d.data[p.trail2d[1]].visible; }") == "legendonly"  # as a legend click
     page.keyboard.press("2")
-    page.wait_for_function(f"() => ({visibility})()[0][1] === true", timeout=5_000)
+    page.wait_for_function(f"() => {{ const v = ({visibility})(); return v !== null && v[0][1] === true; }}",
+                           timeout=5_000)
     page.keyboard.press("?")
     help_box = page.get_by_role("dialog", name="Keyboard shortcuts")
     assert help_box.is_visible() and "Shift + ← / →" in help_box.inner_text()
