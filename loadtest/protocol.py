@@ -134,14 +134,16 @@ def _element_content(kind: str, element) -> bytes | None:
             element.dataframe.SerializeToString()
     if kind == "bidi_component":  # the player: its data, not its id or code
         comp = element.bidi_component
-        if '"blobs"' in comp.json:
+        # The race player's data travels as JSON bytes (ui.animation.encode_data), other components' as JSON.
+        text = comp.bytes.decode("utf-8", "replace") if comp.WhichOneof("data") == "bytes" else comp.json
+        if '"blobs"' in text:
             # The race player's data refers to chunks this session already has (ui.animation.
             # browser_payload): the same race is references on a rerun, whole in a new session. Its "id"
             # is the race's identity either way.
-            data = json.loads(comp.json)
+            data = json.loads(text)
             if isinstance(data, dict) and isinstance(data.get("id"), str):
                 return data["id"].encode()
-        return comp.json.encode() + comp.bytes + comp.arrow_data.SerializeToString() + \
+        return text.encode() + comp.arrow_data.SerializeToString() + \
             comp.mixed.SerializeToString()
     return None
 

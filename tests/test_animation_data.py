@@ -364,7 +364,7 @@ def test_a_script_with_the_player_runs_under_apptest(tmp_path, steps, n):
     assert element.proto.component_name == animation.COMPONENT_NAME
     # Streamlit sends the small loader with every rerun; the player's code rides in the data's chunks.
     assert element.proto.js_content == animation.LOADER_JS and not element.proto.css_content
-    data = json.loads(element.proto.json)
+    data = animation.element_data(element.proto)
     player, _ = unpack(data, {})
     assert player == {"js": animation.PLAYER_MODULE, "css": animation.PLAYER_CSS}
     assert data["steps"] == steps and len(data["paths"]) == n and data["speed"] == 2.0
@@ -377,7 +377,7 @@ def test_a_script_with_the_player_runs_under_apptest(tmp_path, steps, n):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py"]
     # A rerun sends the same race (same id): the browser keeps playing instead of starting over.
     at.run()
-    assert json.loads(at.get("bidi_component")[0].proto.json)["id"] == data["id"]
+    assert animation.element_data(at.get("bidi_component")[0].proto)["id"] == data["id"]
 
 
 def test_without_the_npm_registry_the_app_falls_back_to_the_full_bundle(tmp_path, monkeypatch, capsys):

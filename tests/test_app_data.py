@@ -4,7 +4,6 @@ URL values, and answers every bad upload with a message instead of an exception.
 from __future__ import annotations
 
 import base64
-import json
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ def data_app(**query) -> AppTest:
 def component(at: AppTest, name: str) -> dict | None:
     found = [c for c in at.get("bidi_component") if c.proto.component_name.endswith(name)]
     assert len(found) <= 1
-    return json.loads(found[0].proto.json) if found else None
+    return animation.element_data(found[0].proto) if found else None
 
 
 def url(at: AppTest) -> dict:

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from lab import presets, race
-from tests.app_helpers import component_data, open_app, url_params
+from tests.app_helpers import component_data, open_app, open_container, url_params
 from ui import animation
 
 
@@ -66,6 +66,7 @@ def test_changing_a_widget_changes_the_result_and_the_url():
     assert before == 200 and at.session_state["keep.race.steps"] == 300
     steps = at.query_params["steps"]
     assert (steps[0] if isinstance(steps, list) else steps) == "300"
+    open_container(at, "keep.race.hp_open")
     at.number_input(key="keep.race.hp.adam.lr").set_value(0.05).run()
     lr = at.query_params["lr_adam"]
     assert float(lr[0] if isinstance(lr, list) else lr) == 0.05
@@ -178,6 +179,12 @@ def test_bad_overlays_value_warns():
 def test_hyperparameters_show_one_optimizer_at_a_time_and_keep_the_others():
     at = race_app(surface="beale", optimizers="sgd,adam", lr_adam="0.02")
     assert not at.exception
+    # Closed (the default), the panel draws nothing and the race still uses every value of the session.
+    assert not [n for n in at.number_input if n.key.startswith("keep.race.hp.")]
+    closed = player_data(at)["id"]
+    assert url_params(at)["lr_adam"] == "0.02"
+    open_container(at, "keep.race.hp_open")
+    assert player_data(at)["id"] == closed  # the same race with its panel open
     shown = {n.key for n in at.number_input if n.key.startswith("keep.race.hp.")}
     assert shown == {"keep.race.hp.sgd.lr"}  # the first optimizer's inputs only
     summary = " ".join(c.value for c in at.caption)
@@ -216,6 +223,8 @@ def test_the_offline_html_shows_the_formula_and_every_hyperparameter():
 def test_a_refused_noise_value_says_why_next_to_its_field_and_the_race_keeps_the_old_one():
     at = race_app(surface="beale", optimizers="sgd", steps="50", noise="0.5")
     before = player_data(at)["paths"][0]["x"]
+    open_container(at, "keep.race.options_open")
+    assert player_data(at)["paths"][0]["x"] == before  # opening the options changes nothing
     at.number_input(key="keep.race.option.noise").set_value(1e6).run()
     assert not at.exception
     (error,) = [e.value for e in at.error]

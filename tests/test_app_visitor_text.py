@@ -249,6 +249,8 @@ def test_a_failed_gif_shows_a_plain_message(monkeypatch):
 
     monkeypatch.setattr(gif_export, "race_gif", gif_export.race_gif)  # restored after the script patches it
     at = AppTest.from_function(_gif_script, default_timeout=120).run()
+    at.session_state[gif_export.OPEN_KEY] = True  # the visitor opens the pop-over
+    at.run()
     at.button(key="gif_export.make").click().run()
     _no_secret(at)
     assert [w.value for w in at.warning] == [gif_export.FAILED]

@@ -18,7 +18,7 @@ import surfaces
 from figures import atlas as atlas_figures
 from lab import atlas, jobs, urlstate
 from lab.presets import surface_presets
-from tests.app_helpers import component_data, url_params
+from tests.app_helpers import component_data, open_container, url_params
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HIMMELBLAU = atlas.catalogue_spec("himmelblau")
@@ -452,6 +452,7 @@ def test_the_atlas_has_the_race_pages_controls():
     optimizer's inputs at a time, every value in the URL, an "All" button."""
     at = atlas_app(surface="himmelblau", optimizers="sgd,adam", grid="32", steps="50")
     assert not at.exception and not at.warning
+    open_container(at, "keep.atlas.hp_open")
     shown = {n.key for n in at.number_input if n.key.startswith("keep.atlas.hp.")}
     assert shown == {"keep.atlas.hp.sgd.lr"}
     at.segmented_control(key="keep.atlas.hp_focus").set_value("adam").run()

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 import optimizers
 from lab import presets
+from tests.app_helpers import open_container
 
 
 def controls_page():
@@ -73,6 +74,7 @@ def test_the_url_wins_over_the_presets_and_a_new_surface_brings_its_own():
     assert r["hyper"]["nag"] == {"lr": 0.003, "momentum": 0.5}
     assert r["hyper"]["adam"]["lr"] == presets.surface_presets("himmelblau")["adam"]["lr"]
     # The visitor changes a value: the session keeps it over the next runs.
+    open_container(at, "keep.t.hp_open")
     at.number_input(key="keep.t.hp.nag.lr").set_value(0.01).run()
     assert result(at)["hyper"]["nag"]["lr"] == 0.01 and flat_url(at)["lr_nag"] == "0.01"
     # Another surface: its presets and its start.
@@ -101,12 +103,15 @@ def test_the_optimizer_buttons_and_the_reset():
     at.button(key="keep.t.btn_default").click().run()
     assert result(at)["names"] == ["sgd", "adam"]
     assert result(at)["hyper"]["adam"]["lr"] == 0.5
+    open_container(at, "keep.t.hp_open")
     at.button(key="keep.t.btn_reset").click().run()
     assert result(at)["hyper"]["adam"]["lr"] == presets.surface_presets("beale")["adam"]["lr"]
 
 
 def test_one_optimizers_inputs_at_a_time_and_every_value_in_one_line():
     at = page(optimizers="sgd,adam")
+    assert not [n for n in at.number_input if n.key.startswith("keep.t.hp.")]  # closed: nothing drawn
+    open_container(at, "keep.t.hp_open")
     shown = {n.key for n in at.number_input if n.key.startswith("keep.t.hp.")}
     assert shown == {"keep.t.hp.sgd.lr"}
     at.segmented_control(key="keep.t.hp_focus").set_value("adam").run()

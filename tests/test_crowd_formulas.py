@@ -43,7 +43,7 @@ def _flat(at: AppTest, key: str):
 
 
 def players(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.json) for c in at.get("bidi_component")
+    return [animation.element_data(c.proto) for c in at.get("bidi_component")
             if c.proto.component_name == animation.COMPONENT_NAME]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lab import presets
-from tests.app_helpers import open_app, url_params
+from tests.app_helpers import open_app, open_container, url_params
 
 PAGES = [(None, "race", {"surface": "beale", "optimizers": "sgd,adam", "steps": "50"}),
          ("pages/atlas.py", "atlas", {"surface": "himmelblau", "optimizers": "sgd,adam", "steps": "20",
@@ -23,6 +23,7 @@ def test_a_refused_learning_rate_says_why_and_the_last_one_stays(page, prefix, q
     assert not at.exception and not _errors(at)
     surface = query["surface"]
     lr = presets.surface_presets(surface)["sgd"]["lr"]
+    open_container(at, f"keep.{prefix}.hp_open")
     at.number_input(key=f"keep.{prefix}.hp.sgd.lr").set_value(1e6).run()
     assert not at.exception
     messages = _errors(at)

@@ -137,7 +137,12 @@ def test_gif_download_renders_once_per_race_and_keeps_only_the_latest(monkeypatc
     at = AppTest.from_function(_script, default_timeout=60)
     at.run()
     assert not at.exception
+    # The pop-over's options run only while it is open (a rerun when the visitor opens it).
+    assert not at.button and not at.selectbox and not at.get("download_button")
+    at.session_state[gif_export.OPEN_KEY] = True
+    at.run()
     assert [b.label for b in at.button] == ["Make the GIF"]
+    assert [s.key for s in at.selectbox] == ["gif_export.size"]
     assert not at.get("download_button")
     at.button(key="gif_export.make").click().run()
     assert not at.exception
@@ -158,6 +163,13 @@ def test_gif_download_renders_once_per_race_and_keeps_only_the_latest(monkeypatc
     assert not at.get("download_button")
     at.button(key="gif_export.make").click().run()
     assert Image.open(io.BytesIO(at.session_state[gif_export.STATE_KEY]["data"])).size == (960, 540)
+    # Closed again, the options are kept: the same GIF is offered, without its widgets and without a render.
+    at.session_state[gif_export.OPEN_KEY] = False
+    at.run()
+    assert not at.selectbox and len(at.get("download_button")) == 1 and len(calls) == 3
+    at.session_state[gif_export.OPEN_KEY] = True
+    at.run()
+    assert at.selectbox(key="gif_export.size").value == "960x540" and len(at.get("download_button")) == 1
 
 
 def test_slide_sizes_are_16_9_and_offered_first():

@@ -78,3 +78,20 @@ def test_chunks_the_window_lacks_are_named_once_and_nothing_is_guessed():
       console.log(JSON.stringify({{ missing: r.missing, js: r.js }}));
     """)
     assert sorted(out["missing"]) == sorted(new) and out["js"] == ""
+
+
+def test_the_loader_reads_the_json_bytes_python_sends(tmp_path):
+    """The component's data arrives as the bytes of ui.animation.encode_data (a Uint8Array in the browser):
+    the loader decodes exactly the payload; unreadable bytes give nothing (no exception), an object passes."""
+    payload, _ = animation.browser_payload(beale_race(40), animation.SentChunks())
+    (tmp_path / "data.bin").write_bytes(animation.encode_data(payload))
+    out = run_node(f"""
+      import {{ readFileSync }} from "node:fs";
+      import {{ dlDecode }} from "./player_loader.js";
+      const raw = new Uint8Array(readFileSync({json.dumps(str(tmp_path / "data.bin"))}));
+      console.warn = () => {{}};
+      const bad = dlDecode(new TextEncoder().encode("{{no"));
+      console.log(JSON.stringify({{ decoded: dlDecode(raw), bad, object: dlDecode({{ a: 1 }}),
+                                    none: dlDecode(undefined) ?? "undefined" }}));
+    """)
+    assert out == {"decoded": payload, "bad": None, "object": {"a": 1}, "none": "undefined"}

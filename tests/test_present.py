@@ -4,7 +4,6 @@ JavaScript; tests/test_browser_present.py checks the layout, keys and the QR cod
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,7 +30,7 @@ def race_app(page: str | None = None, **query) -> AppTest:
 
 def player_data(at: AppTest) -> dict:
     (found,) = [c for c in at.get("bidi_component") if c.proto.component_name == animation.COMPONENT_NAME]
-    return json.loads(found.proto.json)
+    return animation.element_data(found.proto)
 
 
 def flat_query(at: AppTest) -> dict[str, str]:

@@ -6,8 +6,6 @@ visitor gets whole. tests/test_browser_animation.py checks the same budget in Ch
 
 from __future__ import annotations
 
-import json
-
 from loadtest import protocol
 from tests.load_helpers import run_async
 from tests.test_animation_data import unpack
@@ -29,7 +27,7 @@ class Tab(protocol.Connection):
             element = msg.delta.new_element
             if element.WhichOneof("type") == "bidi_component" and \
                     element.bidi_component.component_name == animation.COMPONENT_NAME:
-                self.player = json.loads(element.bidi_component.json)
+                self.player = animation.element_data(element.bidi_component)
         return msg, size
 
 

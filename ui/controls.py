@@ -277,9 +277,14 @@ def hyperparameter_panel(state: PageState, names: list[str], surface_presets: di
 
     Ten optimizers' inputs at once were 32 number fields: a wall to read, and about a quarter of a second
     of the browser's work before a race could draw. The values of the optimizers not shown stay in the
-    session (and the URL) as they are.
+    session (and the URL) as they are. The expander's content runs only while it is open (opening it
+    reruns the page): closed, its widgets would still cost every run ~4 ms of the server's one Python lock,
+    which a class arriving at once shares; the values come from the session either way.
     """
-    with st.expander("Hyperparameters", expanded=False):
+    panel = st.expander("Hyperparameters", expanded=False, key=state.key("hp_open"), on_change="rerun")
+    with panel:
+        if not panel.open:
+            return hyperparameters(state)
         st.caption(caption)
         st.button("Reset to this surface's presets", on_click=_reset_hyperparameters,
                   args=(state, surface_presets), key=state.key("btn_reset"))

@@ -15,6 +15,8 @@ import streamlit as st
 
 from lab.numbers import human
 
+ACCEPTED_KEY = "fields.accepted"
+
 
 def number_field(where, label: str, key: str, *, low: float, high: float, fallback: float,
                  valid: Callable[[float], bool] | None = None, reason: str | Callable[[float], str] = "",
@@ -23,7 +25,7 @@ def number_field(where, label: str, key: str, *, low: float, high: float, fallba
     """The value to use: what the visitor typed when it is finite, within [low, high] and ``valid``;
     otherwise the last accepted one (``fallback`` at first), with the reason (text, or a function of the
     refused value) shown right under the field.
-    ``key`` holds the typed value in the session; ``<key>.accepted`` the last accepted one."""
+    ``key`` holds the typed value in the session; ``ACCEPTED_KEY`` the last accepted one."""
     value = where.number_input(label, key=key, step=step, format=fmt, help=help, persist_state="session")
     used, ok = accepted_value(key, value, low=low, high=high, fallback=fallback, valid=valid)
     if ok:
@@ -37,13 +39,23 @@ def number_field(where, label: str, key: str, *, low: float, high: float, fallba
 def accepted_value(key: str, value, *, low: float, high: float, fallback: float,
                    valid: Callable[[float], bool] | None = None) -> tuple[float, bool]:
     """(the value to use, whether ``value`` is accepted): ``value`` itself when it is a finite number within
-    [low, high] and ``valid`` (then kept as ``<key>.accepted``), else the last accepted one (``fallback`` at
-    first). Also for reading a field's value before the field is drawn on this run."""
+    [low, high] and ``valid`` (then kept under ``key`` in ``ACCEPTED_KEY``), else the last accepted one
+    (``fallback`` at first). Also for reading a field's value before the field is drawn on this run."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     if math.isfinite(number) and low <= number <= high and (valid is None or valid(number)):
-        st.session_state[f"{key}.accepted"] = number
+        _accepted()[key] = number
         return number, True
-    return float(st.session_state.get(f"{key}.accepted", fallback)), False
+    return float(_accepted().get(key, fallback)), False
+
+
+def _accepted() -> dict[str, float]:
+    """The session's last accepted values, field key -> value, in one entry of the session state: every
+    keyed widget makes Streamlit copy the whole session state once (``filtered_state``), so one entry per
+    field (35 on the race page) cost each run a few milliseconds of the server's one Python lock."""
+    found = st.session_state.get(ACCEPTED_KEY)
+    if not isinstance(found, dict):
+        found = st.session_state[ACCEPTED_KEY] = {}
+    return found

@@ -35,18 +35,37 @@ SIZE_LABELS = {"1280x720": "1280 × 720 (slides, 16:9)", "960x540": "960 × 540 
 MAX_TITLE = 80
 
 
+OPEN_KEY = "gif_export.open"  # the pop-over's open state: its options are drawn only while it is open
+_DEFAULTS = {"gif_export.size": SLIDE_SIZES[0], "gif_export.formula": True, "gif_export.axes": True,
+             "gif_export.large": True}
+
+
 def gif_style(surface, where=None) -> GifStyle:
     """The picture's options (size, title, formula, axes, large type), drawn in ``where``."""
     where = where or st
     size = where.selectbox("Size", [*SLIDE_SIZES, "480x400"], key="gif_export.size",
                            format_func=SIZE_LABELS.get, persist_state="session")
     title = where.text_input("Title", value=surface.title, max_chars=MAX_TITLE, key="gif_export.title",
-                             help="Drawn at the top left of every frame.")
+                             help="Drawn at the top left of every frame.", persist_state="session")
     c1, c2, c3 = where.columns(3)
     formula = c1.checkbox("Formula", value=True, key="gif_export.formula", persist_state="session")
     axes = c2.checkbox("Axes", value=True, key="gif_export.axes", persist_state="session")
     large = c3.checkbox("Large type", value=True, key="gif_export.large", persist_state="session",
                         help="Type scaled to the picture's height, for the back of the room.")
+    return _style(surface, size, title, formula, axes, large)
+
+
+def _kept_style(surface) -> GifStyle:
+    """The options as last chosen (kept in the session while the pop-over is closed), or the defaults."""
+    state = st.session_state
+    values = {k: state.get(k, v) for k, v in _DEFAULTS.items()}
+    size = values["gif_export.size"] if values["gif_export.size"] in SIZES else SLIDE_SIZES[0]
+    title = state.get("gif_export.title")
+    return _style(surface, size, title if isinstance(title, str) else surface.title,
+                  *(bool(values[k]) for k in ("gif_export.formula", "gif_export.axes", "gif_export.large")))
+
+
+def _style(surface, size: str, title: str, formula: bool, axes: bool, large: bool) -> GifStyle:
     width, height = SIZES[size]
     scale = max(1.0, height / 400) if large else 1.0
     shown = formula_text(surface) if formula else None
@@ -59,13 +78,20 @@ def gif_download(surface, paths: Mapping[str, optimizers.Path], key: Hashable) -
 
     key: anything hashable and comparable that identifies the race shown (for example
     ``(surface_key, race)``): the stored GIF is offered again only for an equal key and the same options.
+    The pop-over's content runs only while it is open (opening it reruns the page): its six widgets cost
+    every other run of the race page ~8 ms of the server's one Python lock, which a class's crowd shares.
     """
     if not paths:
         return
-    with st.popover("GIF for slides", icon=":material/gif_box:"):
-        style = gif_style(surface)
-        clicked = st.button("Make the GIF", key="gif_export.make", type="primary",
-                            help="An animated, looping GIF of this race; it takes a few seconds.")
+    popover = st.popover("GIF for slides", icon=":material/gif_box:", key=OPEN_KEY, on_change="rerun")
+    clicked = False
+    with popover:
+        if popover.open:
+            style = gif_style(surface)
+            clicked = st.button("Make the GIF", key="gif_export.make", type="primary",
+                                help="An animated, looping GIF of this race; it takes a few seconds.")
+        else:
+            style = _kept_style(surface)
     key = (key, style)
     data = _latest(key)
     slot = st.empty()  # the progress bar, then the download button, in one place

@@ -155,10 +155,35 @@ function dlSetStatus(host, hosts, text) {
   if (el.parentNode !== host) host.appendChild(el);
 }
 
+// A named moment of the page's load (performance.mark), read by bench/bench_animation.py --timeline to
+// find the first chart's critical path; harmless where marks are not supported.
+function dlMark(name) {
+  try {
+    performance.mark(name);
+  } catch (err) {
+    // no User Timing here: nothing to record
+  }
+}
+
+// Python sends the data as JSON bytes (ui.animation.encode_data: Streamlit passes bytes on untouched, where
+// a dict would cost it two more JSON encodings a run); an object (or nothing) is taken as it is.
+export function dlDecode(raw) {
+  if (raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) {
+    try {
+      return JSON.parse(new TextDecoder().decode(raw));
+    } catch (err) {
+      console.warn("Descent Lab: the race's data could not be read", err);
+      return null;
+    }
+  }
+  return raw;
+}
+
 // The component's entry point (Streamlit calls it with each new `data`; it may return a cleanup).
 export function dlLoad(component) {
+  dlMark("dl:loader");
   const host = component.parentElement;
-  const data = component.data;
+  const data = dlDecode(component.data);
   const { store, modules, hosts } = dlWindowState();
   const token = {};
   hosts.latest.set(host, token);
@@ -176,6 +201,7 @@ export function dlLoad(component) {
     return undefined;
   }
   const unpacked = dlUnpack(data, store);
+  dlMark("dl:unpacked");
   if (unpacked.missing.length || typeof unpacked.js !== "string") {
     // Keep whatever is drawn; ask Python for the chunks (the trigger reruns the script).
     const asked = hosts.asks.get(host);
@@ -193,6 +219,7 @@ export function dlLoad(component) {
   hosts.asks.delete(host);
   const name = JSON.stringify([data.player.js, data.player.css]);
   dlPlayerModule(modules, name, unpacked.js, unpacked.css || "").then((module) => {
+    dlMark("dl:module");
     if (hosts.latest.get(host) !== token) return; // a newer mount (or the unmount) came first
     dlSetStatus(host, hosts, "");
     hosts.cleanups.set(host, module.default({ ...component, data: unpacked.data }));

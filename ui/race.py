@@ -42,7 +42,7 @@ from ui.controls import (
     start_inputs,
     steps_slider,
 )
-from ui.fields import number_field
+from ui.fields import accepted_value, number_field
 from ui.urlsync import PageState
 
 RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
@@ -148,12 +148,29 @@ def race_controls(state: PageState, surface, surface_key: tuple, surface_presets
         hyper = hyperparameter_panel(
             state, names, surface_presets, "Learning rates start from a per-surface preset tuned so every "
             "method makes visible progress; the rest are the published defaults.")
-    with bar.settings if bar else contextlib.nullcontext(), \
-            st.expander("Schedules and gradient noise", expanded=False):
-        options = _option_inputs(state)
+    with bar.settings if bar else contextlib.nullcontext():
+        # Drawn only while open (like the hyperparameters): the values come from the session either way.
+        more = st.expander("Schedules and gradient noise", expanded=False, key=state.key("options_open"),
+                           on_change="rerun")
+        with more:
+            options = _option_inputs(state) if more.open else _option_values(state)
 
     return RaceControls(surface_key, names, steps, start, {n: hyper[n] for n in names}, options,
                         float(state.get("speed")), str(state.get("view")), warnings)
+
+
+_NOISE = {"low": 0.0, "high": 10.0, "fallback": RUN_OPTIONS["noise"].default}
+_SEED = {"low": 0, "high": 2**31 - 1, "fallback": RUN_OPTIONS["seed"].default, "valid": lambda v: v == int(v)}
+
+
+def _option_values(state: PageState) -> dict[str, object]:
+    """The options as the session holds them (the expander is closed: its fields are not drawn)."""
+    chosen = {name: state.get("option", name) for name in RACE_OPTIONS}
+    for name, spec in (("noise", _NOISE), ("seed", _SEED)):
+        key = state.key("option", name)
+        chosen[name] = accepted_value(key, st.session_state.get(key), **spec)[0]
+    chosen.update(noise=float(chosen["noise"]), seed=int(chosen["seed"]))
+    return chosen
 
 
 def _option_inputs(state: PageState) -> dict[str, object]:
@@ -165,12 +182,10 @@ def _option_inputs(state: PageState) -> dict[str, object]:
     cols[1].selectbox("Momentum schedule", RUN_OPTIONS["momentum_schedule"].choices,
                       key=state.key("option", "momentum_schedule"), persist_state="session",
                       help="rising: γ grows from 0.5 to 0.99 over the run (Momentum and NAG).")
-    noise = number_field(cols[2], "Gradient noise η", state.key("option", "noise"), low=0.0, high=10.0,
-                         fallback=RUN_OPTIONS["noise"].default, step=0.05, fmt="%.4g",
-                         reason="the noise scale η is a number from 0 to 10",
+    noise = number_field(cols[2], "Gradient noise η", state.key("option", "noise"), **_NOISE, step=0.05,
+                         fmt="%.4g", reason="the noise scale η is a number from 0 to 10",
                          help="Adds N(0, η/(1+t)^0.55) to each gradient (Neelakantan et al. 2015).")
-    seed = number_field(cols[3], "Noise seed", state.key("option", "seed"), low=0, high=2**31 - 1,
-                        fallback=RUN_OPTIONS["seed"].default, valid=lambda v: v == int(v), step=1, fmt="%d",
+    seed = number_field(cols[3], "Noise seed", state.key("option", "seed"), **_SEED, step=1, fmt="%d",
                         reason=f"the seed is a whole number from 0 to {2**31 - 1}")
     chosen = {name: state.get("option", name) for name in RACE_OPTIONS}
     chosen.update(noise=float(noise), seed=int(seed))
