@@ -29,7 +29,8 @@ websocket protocol, no browsers) and prints the figures:
            formula kept in the URL), p95 ≤ 5 s per run. Also prints the server's processes and memory
            (RSS and PSS, server and every worker) after warm-up and after the crowd.
 ``replicas`` the ``race`` and ``heavy`` crowds through nginx and three replicas (the shipped setup, started
-           by ``deploy/replicas.py --no-kill``; needs nginx, which that script installs when missing).
+           by ``deploy/replicas.py --no-kill``; needs nginx, which that script installs when missing), and
+           the ``crowd`` at once (warm) through nginx and as many replicas as the machine has cores, and 3.
 
     .venv/bin/python bench/bench_load.py                      # all of them
     .venv/bin/python bench/bench_load.py crowd first --runs 3
@@ -287,15 +288,21 @@ def scenario_replicas(args, gc: str | None) -> bool:
     import tempfile
 
     ok = True
-    crowds = (("race: 50 visitors", ["--visitors", "50"], "race_runs_s", 1.0),
-              ("heavy: 40 race + 5 atlas + 5 custom", ["--visitors", "40", "--heavy", "5"],
-               "race_reruns_s", 1.5))
+    lo, hi = args.think_range
+    paced = ["--think-min", str(lo), "--think-max", str(hi), "--ramp", str(args.ramp)]
+    at_once = ["--think-min", "0", "--think-max", "0", "--ramp", "0", "--visitors", "50"]
+    crowds = [("race: 50 visitors, 3 replicas", ["--visitors", "50", *paced], "race_runs_s", 1.0),
+              ("heavy: 40 race + 5 atlas + 5 custom, 3 replicas",
+               ["--visitors", "40", "--heavy", "5", *paced], "race_reruns_s", 1.5)]
+    # The crowd at once (issue 15) on this one machine, as many app processes as it has cores and as
+    # compose ships (3): one Python process serves its runs one at a time, whatever the cores.
+    counts = sorted({os.cpu_count() or 2, 3})
+    crowds += [(f"crowd at once: 50 visitors x 4 runs, no pause, {n} replicas",
+                [*at_once, "--replicas", str(n)], "race_runs_s", 1.5) for n in counts]
     for label, extra, key, bound in crowds:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             print(f"== replicas, {label}, through nginx; load before {loadavg()}", flush=True)
-            lo, hi = args.think_range
-            cmd = [sys.executable, "deploy/replicas.py", "--no-kill", "--reruns", "3", "--think-min", str(lo),
-                   "--think-max", str(hi), "--ramp", str(args.ramp), "--kill-after", "12",
+            cmd = [sys.executable, "deploy/replicas.py", "--no-kill", "--reruns", "3", "--kill-after", "12",
                    "--seed", str(args.seed), "--json", out.name, *extra]
             proc = subprocess.run(cmd, cwd=server.ROOT, capture_output=True, text=True, timeout=600)
             heads = ("kind ", "race.", "race ", "atlas", "custo")

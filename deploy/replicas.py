@@ -8,15 +8,17 @@ end, also on errors and Ctrl-C):
 
 1. installs Debian's nginx with ``apt-get install -y nginx`` when it is missing (no service is started:
    a temporary ``policy-rc.d`` forbids it during the install);
-2. starts three replicas (``streamlit run app.py`` on 127.0.0.1, free ports) sharing one random
-   ``STREAMLIT_SERVER_COOKIE_SECRET``, and waits for their health checks;
+2. starts ``--replicas`` replicas (three by default; ``streamlit run app.py`` on 127.0.0.1, free ports)
+   sharing one random ``STREAMLIT_SERVER_COOKIE_SECRET``, and waits for their health checks;
 3. renders ``deploy/nginx.conf`` into a temporary directory: only the lines between ``# BEGIN upstream
    servers`` and ``# END upstream servers`` (the replicas' addresses), ``listen`` (127.0.0.1 and the
-   chosen port), the pid file, temp paths and logs change — WebSocket upgrade, ``ip_hash`` stickiness and
-   the long timeouts are the shipped ones. The access log also records ``$upstream_addr``. Runs
+   chosen port), the pid file, temp paths and logs change — WebSocket upgrade, the cookie-keyed
+   stickiness and the long timeouts are the shipped ones. The access log also records
+   ``$upstream_addr``. Runs
    ``nginx -t`` on it, then nginx in the foreground (``daemon off``) as a child of this script;
 4. warms each replica up (one visit to each kind of page, directly), then sends ``--visitors`` race
-   visitors through nginx, visitor *i* connecting from 127.0.*i*.1 so that ``ip_hash`` spreads them;
+   visitors through nginx (each from its own address, 127.0.*i*.1; the protocol client sends no cookie, so
+   each WebSocket draws its own route, as a browser's first request does);
 5. ``--kill-after`` seconds into the load, reads each replica's ``active_sessions``
    (``/_stcore/metrics``) and kills the replica holding the most sessions (SIGKILL by default: a crash);
 6. the visitors of the killed replica see their WebSocket close; like a browser they reconnect through
@@ -274,6 +276,7 @@ def upstream_counts(access_log: Path) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visitors", type=int, default=30, help="race visitors")
+    parser.add_argument("--replicas", type=int, default=REPLICAS, help="app processes behind nginx")
     parser.add_argument("--heavy", type=int, default=0,
                         help="also this many atlas (128²) and this many custom-formula visitors")
     parser.add_argument("--reruns", type=int, default=6, help="setting changes per visitor")
@@ -305,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         secret = secrets.token_hex(32)
         ports = []
-        while len(ports) < REPLICAS:
+        while len(ports) < args.replicas:
             port = server.free_port()
             if port not in ports and port != args.nginx_port:
                 ports.append(port)

@@ -294,7 +294,9 @@ def test_nginx_conf_has_sticky_websocket_proxying():
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     conf = "\n".join(line.split("#", 1)[0] for line in conf.splitlines())  # ignore comments
     for needle in (
-        "ip_hash;",
+        "hash $dl_route consistent;",
+        "add_header Set-Cookie $dl_route_cookie always;",
+        "map $cookie_dl_route $dl_route",
         "proxy_http_version 1.1;",
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
@@ -453,3 +455,75 @@ def test_dockerfile_install_and_cmd_in_a_fresh_venv(tmp_path):
         f"\nfresh venv: install {t_install:.1f} s, health ok {t_health:.1f} s after start, "
         f"total {time.monotonic() - t0:.1f} s"
     )
+
+
+def test_nginx_keeps_each_browser_on_one_replica_by_its_route_cookie(tmp_path):
+    """deploy/nginx.conf in a real nginx before two stand-in replicas (each answers with its own name): a
+    browser without the cookie gets one; with it, every request reaches the same replica; many browsers
+    (all from one address, as a class behind one school router) spread over both replicas."""
+    import http.server
+    import threading
+
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        pytest.skip("nginx not installed (apt-get install nginx)")
+    sys.path.insert(0, str(ROOT / "deploy"))
+    try:
+        import replicas
+    finally:
+        sys.path.remove(str(ROOT / "deploy"))
+
+    class Named(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = str(self.server.server_port).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    stand_ins = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Named) for _ in range(2)]
+    for s in stand_ins:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    tmp_path.chmod(0o755)
+    listen = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(replicas.render_nginx_conf([s.server_port for s in stand_ins], listen, tmp_path))
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def get(cookie: str | None = None) -> tuple[str, str | None]:
+        request = urllib.request.Request(f"http://127.0.0.1:{listen}/")
+        if cookie:
+            request.add_header("Cookie", cookie)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read().decode(), response.headers.get("Set-Cookie")
+
+    try:
+        for _ in range(100):
+            try:
+                get()
+                break
+            except OSError:
+                time.sleep(0.05)
+        cookies, first_replicas = [], set()
+        for _ in range(40):
+            replica, set_cookie = get()
+            assert set_cookie and set_cookie.startswith("dl_route=") and "HttpOnly" in set_cookie
+            cookies.append(set_cookie.split(";", 1)[0])
+            first_replicas.add(replica)
+        routed = {}
+        for cookie in cookies:
+            seen = {get(cookie) for _ in range(5)}
+            assert len(seen) == 1, seen  # always the same replica, and no new cookie
+            (replica, again), = seen
+            assert again is None
+            routed[cookie] = replica
+        assert set(routed.values()) == {str(s.server_port) for s in stand_ins}  # both replicas serve
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        for s in stand_ins:
+            s.shutdown()
