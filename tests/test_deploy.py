@@ -294,7 +294,7 @@ def test_nginx_conf_has_sticky_websocket_proxying():
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     conf = "\n".join(line.split("#", 1)[0] for line in conf.splitlines())  # ignore comments
     for needle in (
-        "hash $dl_route consistent;",
+        "hash $dl_route;",
         "add_header Set-Cookie $dl_route_cookie always;",
         "map $cookie_dl_route $dl_route",
         "proxy_http_version 1.1;",
