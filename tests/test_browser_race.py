@@ -197,3 +197,35 @@ def test_legend_choices_reach_the_3d_view_also_while_its_bundle_loads(page, app_
         .some(t => t.uid === 'dlt30' && t.visible === true)""", timeout=10_000)
     assert page.locator(EXCEPTION).count() == 0
     assert not console_errors
+
+
+def test_the_closed_panels_open_with_their_fields_and_the_race_keeps_its_values(page, app_server,
+                                                                                 console_errors):
+    """Hyperparameters, "Schedules and gradient noise" and "GIF for slides" draw their fields only while
+    open (the server skips them on every other run): a click opens each with its fields, a value typed
+    there reaches the URL, and closing the panel keeps it."""
+    page.goto(app_server + "/?surface=beale&optimizers=sgd,adam&steps=50&lr_adam=0.02")
+    wait_for_app(page)
+    page.wait_for_selector(".dl-race[data-ready='true'] .js-plotly-plot", timeout=60_000)
+    main = page.locator("[data-testid='stMain']")  # the panels sit above the race, not in the sidebar
+    assert main.locator('input[aria-label="lr (SGD)"]').count() == 0  # closed: not drawn
+    main.get_by_text("Hyperparameters", exact=True).click()
+    field = main.locator('input[aria-label="lr (SGD)"]')
+    field.wait_for(timeout=30_000)
+    field.fill("0.003")
+    field.press("Enter")
+    page.wait_for_function("() => location.search.includes('lr_sgd=0.003')", timeout=30_000)
+    assert "lr_adam=0.02" in page.url
+    main.get_by_text("Schedules and gradient noise", exact=True).click()
+    main.locator('input[aria-label="Gradient noise η"]').wait_for(timeout=30_000)
+    main.get_by_text("Hyperparameters", exact=True).click()  # closed again: the value stays
+    page.wait_for_function("() => !document.querySelector('input[aria-label=\"lr (SGD)\"]')", timeout=30_000)
+    wait_for_app(page)
+    assert "lr_sgd=0.003" in page.url
+    page.get_by_role("button", name="GIF for slides").click()
+    page.get_by_role("button", name="Make the GIF").wait_for(timeout=30_000)
+    popover = page.locator("[data-testid='stPopoverBody']")
+    popover.get_by_text("Large type").wait_for(timeout=30_000)  # the picture's options are drawn too
+    assert popover.locator('input[aria-label="Title"]').count() + popover.get_by_text("Title").count() >= 1
+    assert page.locator(EXCEPTION).count() == 0
+    assert not console_errors
