@@ -134,8 +134,10 @@ def _element_content(kind: str, element) -> bytes | None:
             element.dataframe.SerializeToString()
     if kind == "bidi_component":  # the player: its data, not its id or code
         comp = element.bidi_component
-        # The race player's data travels as JSON bytes (ui.animation.encode_data), other components' as JSON.
+        # The race player's data travels as bytes: a line of JSON, then its chunks one per line
+        # (ui.animation.encode_data); other components' as JSON. The first line holds the race's id.
         text = comp.bytes.decode("utf-8", "replace") if comp.WhichOneof("data") == "bytes" else comp.json
+        text = text.split("\n", 1)[0]
         if '"blobs"' in text:
             # The race player's data refers to chunks this session already has (ui.animation.
             # browser_payload): the same race is references on a rerun, whole in a new session. Its "id"

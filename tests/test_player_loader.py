@@ -80,18 +80,26 @@ def test_chunks_the_window_lacks_are_named_once_and_nothing_is_guessed():
     assert sorted(out["missing"]) == sorted(new) and out["js"] == ""
 
 
-def test_the_loader_reads_the_json_bytes_python_sends(tmp_path):
+def test_the_loader_reads_the_bytes_python_sends(tmp_path):
     """The component's data arrives as the bytes of ui.animation.encode_data (a Uint8Array in the browser):
-    the loader decodes exactly the payload; unreadable bytes give nothing (no exception), an object passes."""
+    a line of JSON, then the base64 chunks one per line. The loader rebuilds exactly the payload (the
+    player's own code, with line breaks, stays inside the JSON); bytes whose lines do not match their names
+    give nothing (no exception); an object passes as it is."""
     payload, _ = animation.browser_payload(beale_race(40), animation.SentChunks())
-    (tmp_path / "data.bin").write_bytes(animation.encode_data(payload))
+    data = animation.encode_data(payload)
+    head, *lines = data.split(b"\n")
+    assert len(lines) == len(json.loads(head)["raw"]) > 10  # the arrays' chunks travel as lines
+    assert animation.decode_data(data) == payload
+    (tmp_path / "data.bin").write_bytes(data)
+    (tmp_path / "cut.bin").write_bytes(data[:data.rindex(b"\n")])  # one chunk line missing
     out = run_node(f"""
       import {{ readFileSync }} from "node:fs";
       import {{ dlDecode }} from "./player_loader.js";
-      const raw = new Uint8Array(readFileSync({json.dumps(str(tmp_path / "data.bin"))}));
+      const read = (name) => new Uint8Array(readFileSync({json.dumps(str(tmp_path))} + "/" + name));
       console.warn = () => {{}};
       const bad = dlDecode(new TextEncoder().encode("{{no"));
-      console.log(JSON.stringify({{ decoded: dlDecode(raw), bad, object: dlDecode({{ a: 1 }}),
-                                    none: dlDecode(undefined) ?? "undefined" }}));
+      const none = dlDecode(undefined) ?? "undefined";
+      console.log(JSON.stringify({{ decoded: dlDecode(read("data.bin")), cut: dlDecode(read("cut.bin")), bad,
+                                    object: dlDecode({{ a: 1 }}), none }}));
     """)
-    assert out == {"decoded": payload, "bad": None, "object": {"a": 1}, "none": "undefined"}
+    assert out == {"decoded": payload, "cut": None, "bad": None, "object": {"a": 1}, "none": "undefined"}

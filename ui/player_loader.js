@@ -165,18 +165,30 @@ function dlMark(name) {
   }
 }
 
-// Python sends the data as JSON bytes (ui.animation.encode_data: Streamlit passes bytes on untouched, where
-// a dict would cost it two more JSON encodings a run); an object (or nothing) is taken as it is.
+// Python sends the data as bytes (ui.animation.encode_data: Streamlit passes bytes on untouched, where a
+// dict would cost it two more JSON encodings a run): one line of JSON, then the chunks named in its `raw`
+// list, one per line (base64 text, which JSON would only scan). An object (or nothing) is taken as it is.
 export function dlDecode(raw) {
-  if (raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) {
-    try {
-      return JSON.parse(new TextDecoder().decode(raw));
-    } catch (err) {
-      console.warn("Descent Lab: the race's data could not be read", err);
-      return null;
-    }
+  if (!(raw instanceof ArrayBuffer || ArrayBuffer.isView(raw))) return raw;
+  try {
+    const text = new TextDecoder().decode(raw);
+    const end = text.indexOf("\n");
+    if (end < 0) return JSON.parse(text);
+    const data = JSON.parse(text.slice(0, end));
+    const names = Array.isArray(data.raw) ? data.raw : [];
+    const lines = text.slice(end + 1).split("\n");
+    if (lines.length !== names.length) throw new Error(`${names.length} chunk names, ${lines.length} lines`);
+    const blobs = data.blobs && typeof data.blobs === "object" ? data.blobs : {};
+    names.forEach((name, i) => {
+      blobs[name] = lines[i];
+    });
+    data.blobs = blobs;
+    delete data.raw;
+    return data;
+  } catch (err) {
+    console.warn("Descent Lab: the race's data could not be read", err);
+    return null;
   }
-  return raw;
 }
 
 // The component's entry point (Streamlit calls it with each new `data`; it may return a cleanup).
