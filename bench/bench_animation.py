@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_animation.py --url 'http://localhost:8501/?surface=beale&optimizers=all&steps=1000'
     .venv/bin/python bench/bench_animation.py --write-demo /tmp/animdemo   # just write the demo app
     .venv/bin/python bench/bench_animation.py --app --runs 5   # this repo's app, the issue's example URL
+    .venv/bin/python bench/bench_animation.py --app --timeline --runs 5   # where the first chart's time goes
 
 With ``--app`` it also prints the websocket bytes of a first visit and of a slider change (the sidebar's
 Steps one down: a rerun that keeps the surface, which sends only the new tails of the paths and series;
@@ -376,6 +377,124 @@ def summarize_slider(changes: list[dict]) -> None:
           f"new race drawn median {statistics.median(r['drawn_s'] for r in changes):.2f} s (load {load})")
 
 
+# --- the first chart's critical path (--timeline) -----------------------------------------------------
+# Chromium's trace: its top-level tasks with their thread time (tdur) give the page's main-thread CPU, and
+# the user timing marks (Streamlit's own "running", the loader's "dl:*") tie trace time to page time.
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing",
+                    "v8.execute"]
+# The milestones of a visit in the order they happen, each with what was done by then (ms since navigation).
+MILESTONES = [
+    ("running", "Streamlit's page up, websocket open, the script starts"),
+    ("data", "the race player's element has arrived (the largest websocket frame)"),
+    ("loader", "Streamlit has drawn the page's elements and calls the player's loader"),
+    ("mounted", "chunks rebuilt, player module imported"),
+    ("plotly", "plotly's first bundle fetched and evaluated"),
+    ("drawn2d", "the contour drawn: the first chart"),
+    ("charts", "the loss and distance charts drawn"),
+    ("drawn3d", "the 3-D view drawn (its bundle loaded after the contour)"),
+]
+TIMELINE_JS = """() => {
+  const marks = {};
+  for (const m of performance.getEntriesByType('mark')) if (!(m.name in marks)) marks[m.name] = m.startTime;
+  const bundles = performance.getEntriesByType('resource').filter((e) => /\\/plotly[^/]*\\.js$/.test(e.name))
+    .map((e) => ({name: e.name.split('/').pop(), start: e.startTime, end: e.responseEnd,
+                  transfer: e.transferSize, size: e.decodedBodySize}));
+  const p = (window.__descentLabPlayers || []).at(-1);
+  return {marks, bundles, stats: p ? p.stats : {}};
+}"""
+
+
+def _main_thread_tasks(trace: bytes, marks: dict) -> tuple[list[tuple[float, float, float]], float]:
+    """(start ms, end ms, thread-CPU ms) of each top-level task on the page's main thread, in page time, and
+    the trace clock's microseconds at page time 0 (from the first user timing mark both know)."""
+    import json
+
+    events = json.loads(trace)["traceEvents"]
+    mark = next(e for e in events if e.get("cat") == "blink.user_timing" and e.get("name") in marks
+                and "startTime" in e.get("args", {}).get("data", {}))
+    zero = mark["ts"] - mark["args"]["data"]["startTime"] * 1000
+    main = (mark["pid"], mark["tid"])
+    tasks = [((e["ts"] - zero) / 1000, (e["ts"] + e["dur"] - zero) / 1000, e["tdur"] / 1000)
+             for e in events if e.get("ph") == "X" and e.get("name") == "RunTask" and "tdur" in e
+             and (e["pid"], e["tid"]) == main]
+    return tasks, zero
+
+
+def _cpu_between(tasks: list[tuple[float, float, float]], lo: float, hi: float) -> float:
+    """Main-thread CPU ms spent in [lo, hi) (a task crossing an edge counts pro rata)."""
+    total = 0.0
+    for start, end, cpu in tasks:
+        overlap = min(end, hi) - max(start, lo)
+        if overlap > 0:
+            total += cpu * overlap / max(end - start, 1e-6)
+    return total
+
+
+def timeline(browser, url: str, *, context=None) -> dict:
+    """One visit to ``url`` under Chromium's tracing: each of ``MILESTONES`` in ms since navigation, the
+    page's main-thread CPU in ms before each milestone since the previous one (``cpu``), and the plotly
+    bundles fetched (start, end, bytes over the wire). ``context``: reuse one (a returning visitor)."""
+    own = context is None
+    context = context or browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    frames: list[tuple[float, int]] = []  # (monotonic s, the trace's clock; bytes)
+    cdp.on("Network.webSocketFrameReceived",
+           lambda e: frames.append((e["timestamp"], len(e["response"]["payloadData"]))))
+    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+    try:
+        page.goto(url)
+        page.wait_for_function(FIRST_CHART_JS, timeout=60_000, polling=20)
+        if page.evaluate("() => !!document.querySelector('.dl-plot-3d')"):
+            page.wait_for_function("() => (window.__descentLabPlayers || []).some(p => p.stats.drawn3d)",
+                                   timeout=60_000)
+    finally:
+        trace = browser.stop_tracing()
+    info = page.evaluate(TIMELINE_JS)
+    page.close()
+    if own:
+        context.close()
+    marks, stats = info["marks"], info["stats"]
+    tasks, zero = _main_thread_tasks(trace, marks)
+    biggest = max(frames, key=lambda f: f[1]) if frames else None
+    at = {
+        "running": marks.get("running"),
+        "data": (biggest[0] * 1e6 - zero) / 1000 if biggest else None,
+        "loader": marks.get("dl:loader"),
+        "mounted": stats.get("mounted"),
+        "plotly": stats.get("plotlyLoaded"),
+        "drawn2d": stats.get("drawn2d"),
+        "charts": stats.get("drawnCharts"),
+        "drawn3d": stats.get("drawn3d"),
+    }
+    cpu, before = {}, 0.0
+    for key, _ in MILESTONES:
+        if at[key] is not None:
+            cpu[key] = _cpu_between(tasks, before, at[key])
+            before = at[key]
+    return {"at": at, "cpu": cpu, "bundles": info["bundles"]}
+
+
+def report_timeline(label: str, visits: list[dict]) -> None:
+    """Median milestones of ``visits`` as a table: when, the step's wall time and its main-thread CPU."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{label}: the first chart's path, median of {len(visits)} visits (load {load})")
+    print(f"  {'milestone':9s} {'at ms':>7s} {'step ms':>8s} {'main CPU':>8s}  what was done by then")
+    before = 0.0
+    for key, what in MILESTONES:
+        times = [v["at"][key] for v in visits if v["at"][key] is not None]
+        if not times:
+            continue
+        at = statistics.median(times)
+        cpu = statistics.median(v["cpu"][key] for v in visits if key in v["cpu"])
+        print(f"  {key:9s} {at:7.0f} {at - before:8.0f} {cpu:8.0f}  {what}")
+        before = at
+    for b in visits[-1]["bundles"]:
+        print(f"  fetched {b['name']}: {b['start']:.0f}-{b['end']:.0f} ms, {b['transfer']:,} bytes over the "
+              f"wire ({b['size']:,} decoded)")
+
+
 def summarize(firsts: list[dict], back: list[dict]) -> None:
     """Medians and worst cases against the budgets of the app issue (3 s to the first chart, 2 MB)."""
     def med(values):
@@ -399,10 +518,16 @@ def main() -> int:
     parser.add_argument("--url", help="page to measure (default: start the demo, 10 paths x 1000 steps)")
     parser.add_argument("--app", action="store_true",
                         help=f"start this repo's app.py and measure {APP_EXAMPLE} against the budgets")
+    parser.add_argument("--app-dir", type=Path, default=REPO, metavar="DIR",
+                        help="with --app: the folder whose app.py (and static/) to start, e.g. a copy with "
+                             "other plotly bundles to compare against (default: this checkout)")
     parser.add_argument("--write-demo", metavar="DIR", help="only write the demo app into DIR")
     parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot after the fps run")
     parser.add_argument("--runs", type=int, default=2,
                         help="first visits to measure (each in a fresh browser context)")
+    parser.add_argument("--timeline", action="store_true",
+                        help="only trace the visits and print the first chart's path: each milestone's time "
+                             "since navigation and the page's main-thread CPU before it")
     args = parser.parse_args()
     if args.write_demo:
         print(write_demo(Path(args.write_demo)))
@@ -417,7 +542,7 @@ def main() -> int:
             url = args.url
         elif args.app:
             tmp = Path(tempfile.mkdtemp(prefix="animapp-"))
-            proc, base = start_script(REPO / "app.py", tmp)
+            proc, base = start_script(args.app_dir / "app.py", tmp)
             url = base + APP_EXAMPLE
         else:
             tmp = Path(tempfile.mkdtemp(prefix="animdemo-"))
@@ -428,6 +553,16 @@ def main() -> int:
 
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            if args.timeline:
+                timeline(browser, url)  # a just-started server builds its caches: not a usual visit
+                report_timeline("first visit", [timeline(browser, url) for _ in range(args.runs)])
+                returning = browser.new_context(viewport={"width": 1400, "height": 1000})
+                timeline(browser, url, context=returning)
+                report_timeline("returning visitor", [timeline(browser, url, context=returning)
+                                                      for _ in range(max(1, args.runs // 2))])
+                returning.close()
+                browser.close()
+                return 0
             if args.app:
                 # The first visit after a server start also builds the server's caches (imports,
                 # compiled surfaces, the race itself): reported, but not a visitor's usual wait.
