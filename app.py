@@ -25,5 +25,12 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:"),
 ]
 
-a11y.page_fixes()  # formula boxes that scroll sideways get a tab stop (every page)
-st.navigation(PAGES).run()
+# The pages drawn with the app's own plotly.js (race player, basin maps, data fits; the others use
+# st.plotly_chart or no chart): their first picture waits for that bundle, so page_fixes, the first element
+# of the run, starts loading it (ui/a11y.py).
+OWN_PLOTLY = {"Race", "Custom surface", "Atlas", "Data"}
+
+page = st.navigation(PAGES)
+# Formula boxes that scroll sideways get a tab stop (every page); the bundle starts loading.
+a11y.page_fixes(preload_plotly=page.title in OWN_PLOTLY)
+page.run()

@@ -473,7 +473,8 @@ def timeline(browser, url: str, *, context=None) -> dict:
         if at[key] is not None:
             cpu[key] = _cpu_between(tasks, before, at[key])
             before = at[key]
-    return {"at": at, "cpu": cpu, "bundles": info["bundles"]}
+    # Not a step of the path: when the page's first element (ui/a11y.py) started loading plotly, if it did.
+    return {"at": at, "cpu": cpu, "bundles": info["bundles"], "preload": marks.get("dl:preload")}
 
 
 def report_timeline(label: str, visits: list[dict]) -> None:
@@ -490,6 +491,10 @@ def report_timeline(label: str, visits: list[dict]) -> None:
         cpu = statistics.median(v["cpu"][key] for v in visits if key in v["cpu"])
         print(f"  {key:9s} {at:7.0f} {at - before:8.0f} {cpu:8.0f}  {what}")
         before = at
+    preloads = [v["preload"] for v in visits if v.get("preload") is not None]
+    if preloads:
+        print(f"  the page's first element started loading plotly at {statistics.median(preloads):.0f} ms "
+              f"(median of {len(preloads)})")
     for b in visits[-1]["bundles"]:
         print(f"  fetched {b['name']}: {b['start']:.0f}-{b['end']:.0f} ms, {b['transfer']:,} bytes over the "
               f"wire ({b['size']:,} decoded)")

@@ -303,3 +303,44 @@ def test_a_window_that_lost_its_chunks_asks_for_them_and_draws_the_race(fresh_pa
     assert set(again["trails"]) == {300}, again
     assert page.evaluate("() => window.__descentLabChunks.size") > 0  # refilled by the rerun
     assert page.locator(".dl-loader-status").count() == 0 and not page.errors, page.errors
+
+
+BUNDLES_JS = """() => ({
+  fetched: performance.getEntriesByType('resource').map((e) => e.name.split('/').pop())
+    .filter((n) => /^plotly.*\\.js$/.test(n)),
+  scripts: [...document.querySelectorAll('script[data-descent-lab=plotly]')]
+    .map((s) => s.src.split('/').pop()),
+  preloads: [...document.querySelectorAll('link[rel=preload][as=script]')]
+    .map((l) => l.href.split('/').pop()),
+  marks: performance.getEntriesByType('mark').map((m) => m.name).filter((n) => n.startsWith('dl:')),
+  stats: (window.__descentLabPlayers || []).at(-1)?.stats,
+})"""
+
+
+def test_the_first_picture_waits_for_one_small_bundle_loaded_once(fresh_page, app_server):
+    """The race page starts plotly's cartesian bundle from its first element (page fixes) and the player
+    takes that same load; the 3-D bundle is only preloaded after the contour is drawn and runs after it.
+    Each is fetched once, and static/ serves both with the compile hint. A page drawn by st.plotly_chart
+    fetches neither."""
+    page = fresh_page
+    page.goto(app_server + "/?surface=beale&optimizers=sgd,adam&steps=200")
+    wait_for_app(page)
+    page.wait_for_function(DRAWN, timeout=90_000)
+    seen = page.evaluate(BUNDLES_JS)
+    cartesian, gl3d = "plotly-cartesian.min.js", "plotly-gl3d.min.js"
+    assert sorted(seen["fetched"]) == [cartesian, gl3d], seen  # no full plotly.min.js, nothing twice
+    assert seen["scripts"] == [cartesian, gl3d], seen  # one script element each, the 2-D one first
+    assert seen["preloads"] == [gl3d], seen
+    assert "dl:preload" in seen["marks"] and "dl:loader" in seen["marks"], seen
+    stats = seen["stats"]
+    assert stats["plotlyLoaded"] < stats["drawn2d"] < stats["drawnCharts"] < stats["drawn3d"], stats
+    heads = page.evaluate("""async (names) => Promise.all(names.map(async (n) =>
+      (await (await fetch('./app/static/' + n)).text()).slice(0, 29)))""", [cartesian, gl3d])
+    assert heads == ["//# allFunctionsCalledOnLoad\n"] * 2
+    assert not page.errors, page.errors
+
+    page.goto(app_server + "/explain")  # st.plotly_chart draws here, with Streamlit's own plotly.js
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    seen = page.evaluate(BUNDLES_JS)
+    assert seen["fetched"] == [] and "dl:preload" not in seen["marks"], seen

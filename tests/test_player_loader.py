@@ -1,5 +1,7 @@
 """The race player's loader (ui/player_loader.js) in node: its window store of chunks, and that it rebuilds
-exactly the data Python meant from what ui.animation.browser_payload sends over a session's reruns.
+exactly the data Python meant from what ui.animation.browser_payload sends over a session's reruns. And
+what the first chart waits for: the plotly bundles as static/ serves them (with V8's compile hint), which
+pages start loading them early (app.py), and the 3-D bundle's preload (ui/player/load-plotly.js).
 
 node is Debian's ``nodejs`` (.ci/run installs it); without it these tests are skipped with a reason. The
 loader's life in a page (mounting, the "missing" trigger) is in tests/test_browser_animation.py.
@@ -7,6 +9,8 @@ loader's life in a page (mounting, the "missing" trigger) is in tests/test_brows
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import json
 import shutil
 import subprocess

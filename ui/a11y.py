@@ -12,11 +12,21 @@ panel per row there. It reports only a change, so a desktop visit never reruns f
 
 It is a components-v2 element with fixed code and no visitor data, mounted once per page by ``app.py``
 inside a container the CSS hides, so it takes no room.
+
+Being the first element of every script run, it also starts loading the page's plotly.js bundle on the
+pages that draw with it (``preload_plotly``: the race player, the basin maps, the data fits). Streamlit
+runs a component's code only once its rendering catches up with the script: on a busy or just-started
+server, whose run pauses, that is long before the race player arrives, and the bundle is ready when the
+player needs it; on a quick run both start together at its end and share one load. It uses the player's
+own loader (``ui/player/load-plotly.js``), which loads each bundle once per page.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+
+from ui.assets import player_sources
+from ui.bundle import bundle
 
 NARROW_PX = 640  # Streamlit stacks st.columns below this width too
 KEY = "dl-page-fixes-element"
@@ -50,6 +60,11 @@ function markScrollingFormulas() {
 
 export default function pageFixes(component) {
   const data = (component && component.data) || {};
+  // A failed early load is forgotten (load-plotly.js); the picture's own load tries again and says why.
+  if (typeof data.plotly === "string") {
+    performance.mark("dl:preload");  // bench/bench_animation.py --timeline reads it
+    dlLoadPlotly(data.plotly).catch(() => {});
+  }
   const report = () => {
     const narrow = window.innerWidth < Number(data.narrow_px || 640);
     if (narrow !== !!data.narrow && component.setStateValue) {
@@ -84,17 +99,22 @@ export default function pageFixes(component) {
 }
 """
 
-_page_fixes = st.components.v2.component("descent_lab_page_fixes", css=CSS, js=JS, isolate_styles=False)
+_page_fixes = st.components.v2.component("descent_lab_page_fixes", css=CSS,
+                                         js=JS + bundle(entry="load-plotly.js"), isolate_styles=False)
 
 
 def _noop() -> None:
     """A callback makes ``narrow`` a declared state key of the element."""
 
 
-def page_fixes() -> None:
-    """Mount the fixes (call once per script run, before the page)."""
+def page_fixes(preload_plotly: bool = False) -> None:
+    """Mount the fixes (call once per script run, before the page); with ``preload_plotly``, also start
+    loading the plotly.js bundle that the page's pictures are drawn with."""
+    data = {"narrow": narrow_screen(), "narrow_px": NARROW_PX}
+    if preload_plotly:
+        data["plotly"] = player_sources()[0]
     with st.container(key="dl-page-fixes"):
-        _page_fixes(key=KEY, data={"narrow": narrow_screen(), "narrow_px": NARROW_PX}, on_narrow_change=_noop)
+        _page_fixes(key=KEY, data=data, on_narrow_change=_noop)
 
 
 def narrow_screen() -> bool:

@@ -62,7 +62,9 @@ function dlInjectPlotly(src) {
   });
 }
 
-// One load per bundle per page, however many players mount: they share these promises (by URL).
+// One load per bundle per page, however many players mount: they share these promises (by URL). The
+// page-fixes element on every page (ui/a11y.py) calls this too, with the first bundle, as soon as a page
+// that draws with it starts running, so the player usually finds the promise settled.
 export function dlLoadPlotly(src) {
   const full = dlUsablePlotly();
   if (full) return Promise.resolve(full);
@@ -93,4 +95,19 @@ export function dlHasWebGL() {
   } catch (err) {
     return false;
   }
+}
+
+// Fetch a bundle that will be needed later without running it (<link rel="preload">): it downloads, and
+// Chromium compiles it off the main thread (ui/assets.py), while the page draws other things; the later
+// dlLoadPlotly of the same URL then takes it from the memory cache. Once per URL per page.
+export function dlPreloadScript(src) {
+  if (!src || dlUsablePlotly()) return;
+  const done = (window.__descentLabPreloads = window.__descentLabPreloads || new Set());
+  if (done.has(src)) return;
+  done.add(src);
+  const link = document.createElement("link");
+  link.rel = "preload";
+  link.as = "script";
+  link.href = src;
+  document.head.appendChild(link);
 }

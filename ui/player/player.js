@@ -15,7 +15,7 @@ import { DL_SPEEDS, DlClock, dlNextSpeed } from "./clock.js";
 import { dlBox, dlCirclePath, dlCrossPath, dlExitPoint } from "./geometry.js";
 import { DlInput } from "./input.js";
 import { DlLayers } from "./layers.js";
-import { dlLoadPlotly } from "./load-plotly.js";
+import { dlLoadPlotly, dlPreloadScript } from "./load-plotly.js";
 import { DL_OVERLAY_KEYS, DlOverlays } from "./overlays.js";
 import { DL_LOOKS, DlPresent } from "./present.js";
 import { DlShare } from "./share.js";
@@ -272,8 +272,13 @@ export class DlRacePlayer {
     this.scrub.disabled = false;
     this.render(0);
     this.root.dataset.ready = "true";
+    // The 3-D view's bundle downloads (and compiles, off the main thread) while the charts are drawn; it
+    // runs only after them (load3d). Not before the contour: nothing may compete with the first picture.
+    if (this.div3d && this.data.plotly_3d_src && this.data.plotly_3d_src !== this.src2d()) {
+      dlPreloadScript(this.data.plotly_3d_src);
+    }
     // The contour is up first (and painted); the loss charts follow a frame later, then the 3-D view,
-    // whose plotly.js bundle (WebGL traces) is only fetched now, so it never delays the first picture.
+    // whose plotly.js bundle (WebGL traces) only runs now, so it never delays the first picture.
     await new Promise((r) => requestAnimationFrame(() => r()));
     if (!this.alive) return;
     await this.drawCharts();
