@@ -14,11 +14,16 @@ It is a components-v2 element with fixed code and no visitor data, mounted once 
 inside a container the CSS hides, so it takes no room.
 
 Being the first element of every script run, it also starts loading the page's plotly.js bundle on the
-pages that draw with it (``preload_plotly``: the race player, the basin maps, the data fits). Streamlit
-runs a component's code only once its rendering catches up with the script: on a busy or just-started
-server, whose run pauses, that is long before the race player arrives, and the bundle is ready when the
-player needs it; on a quick run both start together at its end and share one load. It uses the player's
-own loader (``ui/player/load-plotly.js``), which loads each bundle once per page.
+pages that draw with it (``preload_plotly``: the race player, the basin maps, the data fits), in two ways:
+
+- a ``<link rel="preload">`` in a Markdown element beside it (the app's own URL, no visitor text): the
+  browser draws Markdown as it arrives, so the bundle downloads and compiles (off the main thread, see
+  ``ui.assets``) while the server still runs the page. A quick run renders its components only at its
+  end (Streamlit holds them back while deltas keep arriving), so this is the only part that starts early
+  there;
+- the component's code runs the bundle (``ui/player/load-plotly.js``, which loads each bundle once per
+  page): on a busy or just-started server, whose run pauses, that is long before the race player
+  arrives, which then finds plotly ready.
 """
 
 from __future__ import annotations
@@ -111,9 +116,10 @@ def page_fixes(preload_plotly: bool = False) -> None:
     """Mount the fixes (call once per script run, before the page); with ``preload_plotly``, also start
     loading the plotly.js bundle that the page's pictures are drawn with."""
     data = {"narrow": narrow_screen(), "narrow_px": NARROW_PX}
-    if preload_plotly:
-        data["plotly"] = player_sources()[0]
     with st.container(key="dl-page-fixes"):
+        if preload_plotly:
+            data["plotly"] = player_sources()[0]
+            st.markdown(f'<link rel="preload" as="script" href="{data["plotly"]}">', unsafe_allow_html=True)
         _page_fixes(key=KEY, data=data, on_narrow_change=_noop)
 
 
