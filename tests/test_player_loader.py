@@ -107,3 +107,66 @@ def test_the_loader_reads_the_bytes_python_sends(tmp_path):
                                     object: dlDecode({{ a: 1 }}), none }}));
     """)
     assert out == {"decoded": payload, "cut": None, "bad": None, "object": {"a": 1}, "none": "undefined"}
+
+
+# --- the first chart's path: the plotly bundles the player waits for ----------------------------------------
+def test_the_partial_bundles_are_served_with_the_compile_hint_and_only_so(tmp_path, monkeypatch):
+    """static/ holds each partial bundle as V8's compile hint + the pinned bytes (Chromium then compiles it
+    off the main thread); a plain pinned copy from before the hint is hinted in place without the network,
+    and anything else is not taken for the bundle."""
+    from ui import assets
+
+    def no_network(*args, **kwargs):
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(assets.urllib.request, "urlopen", no_network)
+    script = b"/* plotly */ window.Plotly = {};"
+    bundle = assets.Bundle("plotly-x.min.js", "plotly.js-x-dist-min", "sha512-unused",
+                           hashlib.sha256(script).hexdigest())
+    monkeypatch.setattr(assets, "PARTIAL_BUNDLES", (bundle,))
+    path = tmp_path / bundle.file
+    path.write_bytes(script)  # the pinned file, as an older checkout left it
+    assert not assets.has_bundle(tmp_path, bundle)
+    assert assets.fetch_partial_bundles(tmp_path) == [path]
+    assert path.read_bytes() == b"//# allFunctionsCalledOnLoad\n" + script
+    assert assets.has_bundle(tmp_path, bundle) and assets.fetch_partial_bundles(tmp_path) == []
+    path.write_bytes(assets.COMPILE_HINT + script[:-1])  # hinted but damaged
+    assert not assets.has_bundle(tmp_path, bundle)
+    with pytest.raises(OSError, match="no network"):
+        assets.fetch_partial_bundles(tmp_path)  # only the registry has the good file
+    # axe-core is not a page's script: the pinned bytes as they are.
+    assert assets.served_bytes(assets.AXE_CORE, script) == script
+
+
+def test_the_pages_said_to_draw_with_the_apps_plotly_are_pages_of_the_app():
+    """app.py starts the plotly bundle early on the pages in OWN_PLOTLY, by title: a renamed page would
+    silently lose it."""
+    tree = ast.parse((UI.parent / "app.py").read_text(encoding="utf-8"))
+    titles, own = set(), None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page":
+            titles |= {k.value.value for k in node.keywords if k.arg == "title"}
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "OWN_PLOTLY" for t in node.targets):
+            own = ast.literal_eval(node.value)
+    assert own and own <= titles, (own, titles)
+    assert {"Race", "Custom surface", "Data", "Atlas"} <= own  # the race player and the basin maps
+
+
+def test_a_bundle_is_preloaded_once_per_url_and_not_when_the_page_has_a_full_plotly():
+    out = run_node("""
+      const added = [];
+      globalThis.window = globalThis;
+      globalThis.document = {
+        createElement: (tag) => ({ tag }),
+        head: { appendChild: (el) => added.push({ tag: el.tag, rel: el.rel, as: el.as, href: el.href }) },
+      };
+      const { dlPreloadScript } = await import("./player/load-plotly.js");
+      dlPreloadScript("./app/static/plotly-gl3d.min.js");
+      dlPreloadScript("./app/static/plotly-gl3d.min.js");
+      dlPreloadScript("");
+      window.Plotly = { version: "4.1.1", newPlot() {} };   // a full plotly.js on the page: nothing to fetch
+      dlPreloadScript("./app/static/other.js");
+      console.log(JSON.stringify(added));
+    """)
+    gl3d = "./app/static/plotly-gl3d.min.js"
+    assert out == [{"tag": "link", "rel": "preload", "as": "script", "href": gl3d}]
