@@ -33,6 +33,7 @@ from optimizers.kernel import LIMIT, evaluate_many, evaluate_point, nearest_mini
 from optimizers.rules import FIXED, HESSIAN_NOT_FINITE, HESSIAN_OK, HESSIAN_SINGULAR, hyper_for_step
 from optimizers.rules import identity_lookahead as _identity
 from optimizers.table import OPTIMIZERS, Optimizer
+from surfaces.program import restrict
 
 MAX_STEPS = 100_000
 PARALLEL_MIN_STARTS = 4096  # from this many starts a run is split over the CPU's cores
@@ -267,12 +268,18 @@ def run(name: str, surface, start, steps: int, **hyperparameters) -> Path:
     return Path(name, surface.name, s.hyperparameters, s.options, points, values, diverged, r.why)
 
 
-def evaluate(surface, points) -> np.ndarray:
+def evaluate(surface, points, outputs=None) -> np.ndarray:
     """f, ∂f/∂x, ∂f/∂y, ∂²f/∂x², ∂²f/∂x∂y, ∂²f/∂y² at points (P, 2) → (P, 6), computed exactly as the
-    engine computes them (the surface's program, compiled): the same bits on every CPU."""
+    engine computes them (the surface's program, compiled): the same bits on every CPU.
+
+    ``outputs``: positions among those six to compute (e.g. ``(1, 2)``: the gradient, (P, 2)); only the
+    instructions they depend on run, and each gives the bits it gives in the full program."""
     pts = np.ascontiguousarray(np.asarray(points, dtype=np.float64).reshape(-1, 2))
     program = surface.program
-    return evaluate_many(program.code, program.constants, program.registers, program.outputs, pts).T
+    if outputs is None:
+        return evaluate_many(program.code, program.constants, program.registers, program.outputs, pts).T
+    code, wanted = restrict(program, outputs)
+    return evaluate_many(code, program.constants, program.registers, wanted, pts).T
 
 
 @dataclass(frozen=True)

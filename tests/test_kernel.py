@@ -187,6 +187,20 @@ def test_select_and_neg_zero_change_no_bits():
     assert through(values, np.zeros(len(values), dtype=np.bool_)).tobytes() == (-values).tobytes()
 
 
+@pytest.mark.parametrize("name", ["himmelblau", "rosenbrock", "ackley", "saddle"])
+def test_evaluating_some_outputs_gives_the_bits_of_all(name):
+    """``optimizers.evaluate(..., outputs=...)`` runs only the instructions those outputs need, with the
+    full program's bits (the Atlas asks for the gradient of a few final points this way)."""
+    surface = surfaces.get(name)
+    points = _points(surface, 500, seed=5)
+    every = optimizers.evaluate(surface, points)
+    for outputs in [(1, 2), (0,), (5, 3)]:
+        some = optimizers.evaluate(surface, points, outputs=outputs)
+        assert some.shape == (len(points), len(outputs))
+        assert some.tobytes() == np.ascontiguousarray(every[:, list(outputs)]).tobytes()
+    assert optimizers.evaluate(surface, np.zeros((0, 2)), outputs=(1, 2)).shape == (0, 2)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 5), st.integers(0, 2**32 - 1))
 def test_nearest_minimum_is_numpys_argmin(count, seed):
