@@ -37,6 +37,7 @@ from surfaces.program import restrict
 
 MAX_STEPS = 100_000
 PARALLEL_MIN_STARTS = 4096  # from this many starts a run is split over the CPU's cores
+BLOCKS_PER_THREAD = 4  # a split run is cut into this many blocks per thread (see _blocks)
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -234,13 +235,23 @@ def execute(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=No
     if _pool is None or count < PARALLEL_MIN_STARTS:
         block(0, count)
     else:
-        edges = np.linspace(0, count, _THREADS + 1).astype(int)
-        for future in [_pool.submit(block, lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]:
+        for future in [_pool.submit(block, lo, hi) for lo, hi in _blocks(count)]:
             future.result()
     if keep_path:
         paths = np.ascontiguousarray(points.transpose(2, 0, 1))
         return _Result(final, final_values, diverged, why, converged, paths, np.ascontiguousarray(values.T))
     return _Result(final, final_values, diverged, why, converged, None, None)
+
+
+def _blocks(count: int) -> list[tuple[int, int]]:
+    """Contiguous blocks of starts for the pool's threads: BLOCKS_PER_THREAD per thread (at least
+    PARALLEL_MIN_STARTS / 2 starts each), taken in turn by whichever thread is free. Every start costs the
+    same (the kernels do not branch), so on an idle machine each thread does its equal share; on a shared
+    one, a thread that loses its core for a while no longer holds the whole sweep up while the other waits
+    idle at the end."""
+    parts = max(_THREADS, min(_THREADS * BLOCKS_PER_THREAD, 2 * count // PARALLEL_MIN_STARTS))
+    edges = np.linspace(0, count, parts + 1).astype(int).tolist()
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 # --- public API ----------------------------------------------------------------------------------------
