@@ -7,10 +7,11 @@ torch.optim.Adam on the same work (warm, same gradient), on Rosenbrock and on a 
 A speed ratio is a claim about the CPU it was measured on: the first line names NumPy's SIMD targets
 and whether the CPU has AVX-512. The engine's *results* do not depend on it (tests/test_kernel.py).
 
-Beside ours and torch's, the Rosenbrock lines print the *ceiling* on this CPU: a minimal kernel that does
-only Adam's arithmetic (the same compiled ``rules.adam_step``) and Rosenbrock's gradient, in the same
-vectorized loop over chunks of starts, without what a sweep must also do (f at every step, the divergence
-test and freeze, the arrival test against the minima). Adam's exact rule costs three IEEE divisions and a
+Beside ours and torch's, each surface's lines print the *ceiling* on this CPU: a minimal kernel, written by
+hand, that does only Adam's arithmetic (the same compiled ``rules.adam_step``) and the surface's gradient,
+in the same vectorized loop over chunks of starts, without what a sweep must also do (f at every step, the
+divergence test and freeze, the arrival test against the minima: one for Rosenbrock, four for
+Himmelblau). Adam's exact rule costs three IEEE divisions and a
 square root per coordinate, which the CPU's divider serializes, so no kernel with the exact rule gets past
 that line; the ratio ceiling/torch is the most the exact rule allows here. For comparison it also prints
 the same minimal kernel with the bias corrections folded into products (the rounding torch.optim uses;
@@ -118,83 +119,102 @@ _bench_jit = jit.numba.njit(**{**jit.OPTIONS, "cache": False})
 
 
 @_bench_jit
-def _ceiling_adam(starts, lr, fixed, steps, out):
-    """Adam on Rosenbrock and nothing else: the engine's chunked loop and its compiled rule, no checks."""
-    count = starts.shape[0]
-    theta = np.empty((2, CHUNK))
-    state = np.zeros((2, 2, CHUNK))
-    for c0 in range(0, count, CHUNK):
-        k = min(CHUNK, count - c0)
-        state[:, :, :] = 0.0
-        for i in range(k):
-            theta[0, i] = starts[c0 + i, 0]
-            theta[1, i] = starts[c0 + i, 1]
-        for t in range(1, steps + 1):
-            h = hyper_for_step(lr, 0.0, fixed, t)
-            for i in range(k):
-                x = theta[0, i]
-                y = theta[1, i]
-                r = y - x * x
-                dx, s = adam_step(-2.0 * (1.0 - x) - 400.0 * x * r, AdamState(state[0, 0, i], state[1, 0, i]),
-                                  h, t)
-                state[0, 0, i] = s[0]
-                state[1, 0, i] = s[1]
-                dy, s = adam_step(200.0 * r, AdamState(state[0, 1, i], state[1, 1, i]), h, t)
-                state[0, 1, i] = s[0]
-                state[1, 1, i] = s[1]
-                theta[0, i] = x + dx
-                theta[1, i] = y + dy
-        for i in range(k):
-            out[c0 + i, 0] = theta[0, i]
-            out[c0 + i, 1] = theta[1, i]
+def _rosenbrock_gradient(x, y):
+    r = y - x * x
+    return -2.0 * (1.0 - x) - 400.0 * x * r, 200.0 * r
 
 
 @_bench_jit
-def _ceiling_adam_folded(starts, lr, fixed, steps, out):
-    """The same with torch.optim's rounding: lr/(1−β₁ᵗ) and √(1−β₂ᵗ) once per step, one division left."""
-    count = starts.shape[0]
-    beta1, beta2, eps = fixed[0], fixed[1], fixed[3]
-    theta = np.empty((2, CHUNK))
-    state = np.zeros((2, 2, CHUNK))
-    for c0 in range(0, count, CHUNK):
-        k = min(CHUNK, count - c0)
-        state[:, :, :] = 0.0
-        for i in range(k):
-            theta[0, i] = starts[c0 + i, 0]
-            theta[1, i] = starts[c0 + i, 1]
-        for t in range(1, steps + 1):
-            step_size = lr / (1.0 - beta1 ** float(t))
-            root2 = np.sqrt(1.0 - beta2 ** float(t))
+def _himmelblau_gradient(x, y):
+    a = x * x + y - 11.0
+    b = x + y * y - 7.0
+    return 4.0 * x * a + 2.0 * b, 2.0 * a + 4.0 * y * b
+
+
+def _ceiling_kernels(gradient):
+    """The two minimal kernels (see the module docstring) for the surface whose gradient is ``gradient``,
+    written by hand: Adam and that gradient, in the engine's chunked loop, nothing else."""
+
+    @_bench_jit
+    def exact(starts, lr, fixed, steps, out):
+        """Adam and the gradient alone: the engine's chunked loop and its compiled rule, no checks."""
+        count = starts.shape[0]
+        theta = np.empty((2, CHUNK))
+        state = np.zeros((2, 2, CHUNK))
+        for c0 in range(0, count, CHUNK):
+            k = min(CHUNK, count - c0)
+            state[:, :, :] = 0.0
             for i in range(k):
-                x = theta[0, i]
-                y = theta[1, i]
-                r = y - x * x
-                gx = -2.0 * (1.0 - x) - 400.0 * x * r
-                gy = 200.0 * r
-                m = beta1 * state[0, 0, i] + (1.0 - beta1) * gx
-                v = beta2 * state[1, 0, i] + (1.0 - beta2) * (gx * gx)
-                state[0, 0, i] = m
-                state[1, 0, i] = v
-                theta[0, i] = x - step_size * m / (np.sqrt(v) / root2 + eps)
-                m = beta1 * state[0, 1, i] + (1.0 - beta1) * gy
-                v = beta2 * state[1, 1, i] + (1.0 - beta2) * (gy * gy)
-                state[0, 1, i] = m
-                state[1, 1, i] = v
-                theta[1, i] = y - step_size * m / (np.sqrt(v) / root2 + eps)
-        for i in range(k):
-            out[c0 + i, 0] = theta[0, i]
-            out[c0 + i, 1] = theta[1, i]
+                theta[0, i] = starts[c0 + i, 0]
+                theta[1, i] = starts[c0 + i, 1]
+            for t in range(1, steps + 1):
+                h = hyper_for_step(lr, 0.0, fixed, t)
+                for i in range(k):
+                    x = theta[0, i]
+                    y = theta[1, i]
+                    gx, gy = gradient(x, y)
+                    dx, s = adam_step(gx, AdamState(state[0, 0, i], state[1, 0, i]), h, t)
+                    state[0, 0, i] = s[0]
+                    state[1, 0, i] = s[1]
+                    dy, s = adam_step(gy, AdamState(state[0, 1, i], state[1, 1, i]), h, t)
+                    state[0, 1, i] = s[0]
+                    state[1, 1, i] = s[1]
+                    theta[0, i] = x + dx
+                    theta[1, i] = y + dy
+            for i in range(k):
+                out[c0 + i, 0] = theta[0, i]
+                out[c0 + i, 1] = theta[1, i]
+
+    @_bench_jit
+    def folded(starts, lr, fixed, steps, out):
+        """The same with torch.optim's rounding: lr/(1−β₁ᵗ) and √(1−β₂ᵗ) once per step, one division left."""
+        count = starts.shape[0]
+        beta1, beta2, eps = fixed[0], fixed[1], fixed[3]
+        theta = np.empty((2, CHUNK))
+        state = np.zeros((2, 2, CHUNK))
+        for c0 in range(0, count, CHUNK):
+            k = min(CHUNK, count - c0)
+            state[:, :, :] = 0.0
+            for i in range(k):
+                theta[0, i] = starts[c0 + i, 0]
+                theta[1, i] = starts[c0 + i, 1]
+            for t in range(1, steps + 1):
+                step_size = lr / (1.0 - beta1 ** float(t))
+                root2 = np.sqrt(1.0 - beta2 ** float(t))
+                for i in range(k):
+                    x = theta[0, i]
+                    y = theta[1, i]
+                    gx, gy = gradient(x, y)
+                    m = beta1 * state[0, 0, i] + (1.0 - beta1) * gx
+                    v = beta2 * state[1, 0, i] + (1.0 - beta2) * (gx * gx)
+                    state[0, 0, i] = m
+                    state[1, 0, i] = v
+                    theta[0, i] = x - step_size * m / (np.sqrt(v) / root2 + eps)
+                    m = beta1 * state[0, 1, i] + (1.0 - beta1) * gy
+                    v = beta2 * state[1, 1, i] + (1.0 - beta2) * (gy * gy)
+                    state[0, 1, i] = m
+                    state[1, 1, i] = v
+                    theta[1, i] = y - step_size * m / (np.sqrt(v) / root2 + eps)
+            for i in range(k):
+                out[c0 + i, 0] = theta[0, i]
+                out[c0 + i, 1] = theta[1, i]
+
+    return exact, folded
 
 
-def ceiling_rates(points: np.ndarray, threads: int) -> tuple[float, float]:
-    """Particle-steps per second of the two minimal kernels, the starts split over ``threads`` threads the
-    way the engine splits them (each thread a contiguous block, Python's lock released)."""
+CEILINGS = {"rosenbrock": _ceiling_kernels(_rosenbrock_gradient),
+            "himmelblau": _ceiling_kernels(_himmelblau_gradient)}
+
+
+def ceiling_rates(surface: str, points: np.ndarray, threads: int) -> tuple[float, float]:
+    """Particle-steps per second of the two minimal kernels of ``surface``, the starts split over
+    ``threads`` threads (each thread a contiguous block, Python's lock released)."""
     fixed = engine.fixed_hyperparameters(optimizers.defaults("adam"))
     out = np.empty_like(points)
     edges = np.linspace(0, len(points), threads + 1).astype(int)
     rates = []
     with ThreadPoolExecutor(threads) as pool:
-        for kernel in (_ceiling_adam, _ceiling_adam_folded):
+        for kernel in CEILINGS[surface]:
             def work(kernel=kernel):
                 jobs = [pool.submit(kernel, points[lo:hi], 0.01, fixed, STEPS, out[lo:hi])
                         for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
@@ -219,10 +239,10 @@ def himmelblau_gradient(x, y):
     return torch.stack([4 * x * a + 2 * b, 2 * a + 4 * y * b], dim=1)
 
 
-def compare(label: str, surface, points: np.ndarray, gradient, ceiling: bool = False) -> None:
+def compare(label: str, surface, points: np.ndarray, gradient, ceiling: str) -> None:
     """Ours and torch's on the same work, on every core and then on one core each (a loaded machine
-    starves multi-threaded runs unevenly; one thread against one thread is the steadier comparison);
-    with ``ceiling``, the minimal kernels too (see the module docstring)."""
+    starves multi-threaded runs unevenly; one thread against one thread is the steadier comparison),
+    and the minimal kernels of ``ceiling`` (a key of CEILINGS; see the module docstring)."""
     global _clock
     s = optimizers.settings("adam", STEPS, lr=0.01)
     for cores, clock in CLOCK.items():
@@ -235,21 +255,20 @@ def compare(label: str, surface, points: np.ndarray, gradient, ceiling: bool = F
                                                   minima=surface.all_minima, tol=1e-3),
                            len(points), STEPS, repeats=1)
         timed = "CPU time" if single else "wall time"
-        print(f"{label}, {cores} ({timed}): Adam sweep, {len(points)} starts x {STEPS} steps: ours "
-              f"{ours / 1e6:.0f} M particle-steps/s (fused kernel; the interpreting kernel "
-              f"{interpreted / 1e6:.0f} M/s)")
+        print(f"{label}, {cores} ({timed}, load average {os.getloadavg()[0]:.1f}): Adam sweep, "
+              f"{len(points)} starts x {STEPS} steps: ours {ours / 1e6:.0f} M particle-steps/s (fused "
+              f"kernel; the interpreting kernel {interpreted / 1e6:.0f} M/s)")
         theirs = torch_rate(points, gradient)
         if theirs is None:
             print("  torch not installed: no ratio (pip install torch==2.13.0 to compare)")
         else:
             print(f"  torch.optim.Adam on the same work ({threads} threads): {theirs / 1e6:.0f} M "
                   f"particle-steps/s; ratio ours/torch = {ours / theirs:.1f} (goal >= 5)")
-        if ceiling:
-            exact, folded = ceiling_rates(points, 1 if single else engine._THREADS)
-            allows = f"; ceiling/torch = {exact / theirs:.1f}" if theirs else ""
-            print(f"  ceiling, Adam's arithmetic alone (no f, no checks): {exact / 1e6:.0f} M/s, ours "
-                  f"reaches {ours / exact:.0%} of it{allows}; with torch's rounding (not our rule) "
-                  f"{folded / 1e6:.0f} M/s")
+        exact, folded = ceiling_rates(ceiling, points, 1 if single else engine._THREADS)
+        allows = f"; ceiling/torch = {exact / theirs:.1f}" if theirs else ""
+        print(f"  ceiling, Adam's arithmetic and the gradient alone (no f, no checks): {exact / 1e6:.0f} "
+              f"M/s, ours reaches {ours / exact:.0%} of it{allows}; with torch's rounding (not our rule) "
+              f"{folded / 1e6:.0f} M/s")
     engine.PARALLEL_MIN_STARTS = PARALLEL_MIN_STARTS
     _clock = CLOCK["all cores"]
 
@@ -273,7 +292,7 @@ def main() -> None:
     print(f"{cpu()}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     ten_optimizers_on_beale()
     points = starts(PARTICLES)
-    compare("Rosenbrock", surfaces.get("rosenbrock"), points, rosenbrock_gradient, ceiling=True)
+    compare("Rosenbrock", surfaces.get("rosenbrock"), points, rosenbrock_gradient, "rosenbrock")
     t0 = time.perf_counter()
     custom = surfaces.from_expression(HIMMELBLAU, ((-5.0, 5.0), (-5.0, 5.0)))
     parsed = time.perf_counter() - t0
@@ -283,7 +302,8 @@ def main() -> None:
           f"compiled (or loaded from the disk cache) in {time.perf_counter() - t0:.1f} s — in the app a "
           "background process does this while the interpreting kernels serve the formula")
     rng = np.random.default_rng(1)
-    compare("Custom Himmelblau", custom, rng.uniform(-5, 5, (PARTICLES, 2)), himmelblau_gradient)
+    compare("Custom Himmelblau", custom, rng.uniform(-5, 5, (PARTICLES, 2)), himmelblau_gradient,
+            "himmelblau")
 
 
 if __name__ == "__main__":

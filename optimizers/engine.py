@@ -33,9 +33,11 @@ from optimizers.kernel import LIMIT, evaluate_many, evaluate_point, nearest_mini
 from optimizers.rules import FIXED, HESSIAN_NOT_FINITE, HESSIAN_OK, HESSIAN_SINGULAR, hyper_for_step
 from optimizers.rules import identity_lookahead as _identity
 from optimizers.table import OPTIMIZERS, Optimizer
+from surfaces.program import restrict
 
 MAX_STEPS = 100_000
 PARALLEL_MIN_STARTS = 4096  # from this many starts a run is split over the CPU's cores
+BLOCKS_PER_THREAD = 4  # a split run is cut into this many blocks per thread (see _blocks)
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -233,13 +235,23 @@ def execute(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=No
     if _pool is None or count < PARALLEL_MIN_STARTS:
         block(0, count)
     else:
-        edges = np.linspace(0, count, _THREADS + 1).astype(int)
-        for future in [_pool.submit(block, lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]:
+        for future in [_pool.submit(block, lo, hi) for lo, hi in _blocks(count)]:
             future.result()
     if keep_path:
         paths = np.ascontiguousarray(points.transpose(2, 0, 1))
         return _Result(final, final_values, diverged, why, converged, paths, np.ascontiguousarray(values.T))
     return _Result(final, final_values, diverged, why, converged, None, None)
+
+
+def _blocks(count: int) -> list[tuple[int, int]]:
+    """Contiguous blocks of starts for the pool's threads: BLOCKS_PER_THREAD per thread (at least
+    PARALLEL_MIN_STARTS / 2 starts each), taken in turn by whichever thread is free. Every start costs the
+    same (the kernels do not branch), so on an idle machine each thread does its equal share; on a shared
+    one, a thread that loses its core for a while no longer holds the whole sweep up while the other waits
+    idle at the end."""
+    parts = max(_THREADS, min(_THREADS * BLOCKS_PER_THREAD, 2 * count // PARALLEL_MIN_STARTS))
+    edges = np.linspace(0, count, parts + 1).astype(int).tolist()
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 # --- public API ----------------------------------------------------------------------------------------
@@ -267,12 +279,18 @@ def run(name: str, surface, start, steps: int, **hyperparameters) -> Path:
     return Path(name, surface.name, s.hyperparameters, s.options, points, values, diverged, r.why)
 
 
-def evaluate(surface, points) -> np.ndarray:
+def evaluate(surface, points, outputs=None) -> np.ndarray:
     """f, ∂f/∂x, ∂f/∂y, ∂²f/∂x², ∂²f/∂x∂y, ∂²f/∂y² at points (P, 2) → (P, 6), computed exactly as the
-    engine computes them (the surface's program, compiled): the same bits on every CPU."""
+    engine computes them (the surface's program, compiled): the same bits on every CPU.
+
+    ``outputs``: positions among those six to compute (e.g. ``(1, 2)``: the gradient, (P, 2)); only the
+    instructions they depend on run, and each gives the bits it gives in the full program."""
     pts = np.ascontiguousarray(np.asarray(points, dtype=np.float64).reshape(-1, 2))
     program = surface.program
-    return evaluate_many(program.code, program.constants, program.registers, program.outputs, pts).T
+    if outputs is None:
+        return evaluate_many(program.code, program.constants, program.registers, program.outputs, pts).T
+    code, wanted = restrict(program, outputs)
+    return evaluate_many(code, program.constants, program.registers, wanted, pts).T
 
 
 @dataclass(frozen=True)

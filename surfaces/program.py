@@ -325,7 +325,10 @@ def restrict(program: Program, outputs) -> tuple[np.ndarray, np.ndarray]:
             live.update((a, b, c))
     keep.reverse()
     code = np.array(keep, dtype=np.int64).reshape(-1, 5)
-    code.flags.writeable = False
+    # Read-only like the program's own arrays: the compiled evaluator then takes them with the types it
+    # was compiled for (a writable array would be a new signature, compiled again).
+    for arr in (code, wanted):
+        arr.flags.writeable = False
     return code, wanted
 
 

@@ -71,6 +71,44 @@ def test_classify_flat_point_that_is_no_listed_minimum():
     assert atlas.classify(himmelblau, sw)[0] == atlas.FLAT
 
 
+def _classes_by_definition(surface, sweep, tol=atlas.TOLERANCE) -> list[int]:
+    """Each start's class as ``classify`` defines it, one start at a time with Python floats, the gradient
+    taken at every final point (``classify`` computes it only where it can matter)."""
+    gradients = optimizers.evaluate(surface, sweep.final_points)[:, 1:3].tolist()
+    classes = []
+    for (x, y), (gx, gy), diverged in zip(sweep.final_points.tolist(), gradients, sweep.diverged_at.tolist(),
+                                          strict=True):
+        d2 = [(x - mx) * (x - mx) + (y - my) * (y - my) for mx, my in surface.all_minima.tolist()]
+        if diverged >= 0:
+            classes.append(atlas.DIVERGED)
+        elif d2 and min(d2) <= tol * tol:
+            classes.append(d2.index(min(d2)))
+        elif gx * gx + gy * gy <= tol * tol:
+            classes.append(atlas.FLAT)
+        else:
+            classes.append(atlas.NOT_YET)
+    return classes
+
+
+@pytest.mark.parametrize("surface_name, name, hyper, starts", [
+    ("himmelblau", "sgd", {"lr": 1e-6}, [[-0.270845, -0.923039], [3.0, 2.0], [3.0005, 2.0], [0.0, 0.0],
+                                         [1e5, 1e5], [-2.805118, 3.131313]]),
+    ("himmelblau", "adam", {"lr": 0.1}, 32),  # all four minima, and starts not there yet
+    ("rosenbrock", "sgd", {"lr": 0.002}, 24),  # some starts diverge
+    ("saddle", "sgd", {"lr": 0.5}, 9),  # no listed minimum: flat points only
+])
+def test_classify_follows_its_definition(surface_name, name, hyper, starts):
+    """Every class (a minimum, FLAT, NOT_YET, DIVERGED) is what its definition says, start by start."""
+    surface = surfaces.get(surface_name)
+    if isinstance(starts, int):
+        starts = atlas.grid_starts(surface.bounds, starts)
+    sw = optimizers.sweep(name, surface, starts, 150, **hyper)
+    codes = atlas.classify(surface, sw)
+    assert codes.tolist() == _classes_by_definition(surface, sw)
+    if surface_name == "himmelblau" and name == "sgd":
+        assert codes.tolist() == [atlas.FLAT, 0, 0, atlas.NOT_YET, atlas.DIVERGED, 1]
+
+
 def test_basin_map_equals_the_core_sweep():
     himmelblau = surfaces.get("himmelblau")
     presets = surface_presets("himmelblau")

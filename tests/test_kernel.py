@@ -131,33 +131,40 @@ def test_generated_code_is_one_line_per_instruction():
     assert "import" not in source and "eval" not in source
 
 
-def _step_loops(source: str) -> list[str]:
-    """The per-start loops of each step (``for i in range(k):`` inside ``for t in range(...)``)."""
-    loops = []
+def _step_loops(source: str) -> dict[str, list[str]]:
+    """The per-start loops of each step (``for i in range(k):`` inside ``for t in range(...)``), by
+    optimizer."""
+    loops = {}
     for kernel_text in source.split("\ndef run_")[1:]:
+        name = kernel_text.split("(", 1)[0]
         steps = kernel_text.split("        for t in range(1, steps + 1):\n", 1)[1]
+        loops[name] = []
         for block in steps.split("            for i in range(k):\n")[1:]:
             body = []
             for line in block.splitlines():
                 if not line.startswith(" " * 16):
                     break
                 body.append(line)
-            loops.append("\n".join(body))
+            loops[name].append("\n".join(body))
     return loops
 
 
 @pytest.mark.parametrize("name", ["rosenbrock", "himmelblau", "ackley"])
 def test_fused_step_loops_have_no_branches(name):
-    """The speed of a sweep rests on LLVM vectorizing each step's loop over the starts whole: nothing in
-    it may branch (a Python ``if``, ``and``/``or`` or conditional expression compiles to branches, and a
+    """The speed of a sweep rests on LLVM vectorizing each step's loops over the starts whole: nothing in
+    them may branch (a Python ``if``, ``and``/``or`` or conditional expression compiles to branches, and a
     branch around a store becomes a masked store, microcoded on AMD's CPUs). Choices go through
-    ``select``, and so does every line the surface's program adds (f and ∇f written out)."""
+    ``select``, and so does every line the surface's program adds (f and ∇f written out). A first-order
+    rule's step is two loops (the rule, then the new point and its checks; see codegen), a second-order
+    rule's one."""
     source = codegen.module_source(surfaces.get(name))
     loops = _step_loops(source)
-    assert len(loops) == len(optimizers.available())
-    for body in loops:
-        for line in body.splitlines():
-            assert not re.search(r"\bif\b|\band\b|\bor\b", line), line
+    assert sorted(loops) == sorted(optimizers.available())
+    for optimizer, bodies in loops.items():
+        assert len(bodies) == (1 if optimizers.get(optimizer).second_order else 2), optimizer
+        for body in bodies:
+            for line in body.splitlines():
+                assert not re.search(r"\bif\b|\band\b|\bor\b", line), line
     functions = source.split("\ndef run_")[0]
     assert not re.search(r" if | and | or ", functions.split("def values_at")[0].split("def value_and")[1])
 
@@ -178,6 +185,20 @@ def test_select_and_neg_zero_change_no_bits():
     got = through(values, np.ones(len(values), dtype=np.bool_))
     assert got.tobytes() == values.tobytes()
     assert through(values, np.zeros(len(values), dtype=np.bool_)).tobytes() == (-values).tobytes()
+
+
+@pytest.mark.parametrize("name", ["himmelblau", "rosenbrock", "ackley", "saddle"])
+def test_evaluating_some_outputs_gives_the_bits_of_all(name):
+    """``optimizers.evaluate(..., outputs=...)`` runs only the instructions those outputs need, with the
+    full program's bits (the Atlas asks for the gradient of a few final points this way)."""
+    surface = surfaces.get(name)
+    points = _points(surface, 500, seed=5)
+    every = optimizers.evaluate(surface, points)
+    for outputs in [(1, 2), (0,), (5, 3)]:
+        some = optimizers.evaluate(surface, points, outputs=outputs)
+        assert some.shape == (len(points), len(outputs))
+        assert some.tobytes() == np.ascontiguousarray(every[:, list(outputs)]).tobytes()
+    assert optimizers.evaluate(surface, np.zeros((0, 2)), outputs=(1, 2)).shape == (0, 2)
 
 
 @settings(max_examples=30, deadline=None)
