@@ -176,6 +176,31 @@ def test_fused_kernels_record_the_runs_paths(surface_name, options):
             np.testing.assert_array_equal(getattr(runs[0], field), getattr(runs[1], field), err_msg=name)
 
 
+@pytest.mark.parametrize("surface_name, tol", [("himmelblau", 0.05), ("saddle", 0.5)])
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
+def test_arrivals_agree_whatever_the_number_of_steps(name, surface_name, tol):
+    """The step at which a start first comes within tol of a listed minimum (on the saddle, which lists
+    none: of a flat point) is the interpreting kernel's in the fused kernels, and a sweep that ends at
+    exactly that step reports it too: some fused kernels test a step's arrival in the next step's loop,
+    and the last step's after all steps."""
+    surface = surfaces.get(surface_name)
+    starts = _starts(surface, 200, seed=11)
+    starts[::2, 1] = 0.0  # on the saddle's stable line y = 0, which leads to its flat point
+    hyper = {"lr": 0.001 if surface_name == "himmelblau" and name in ("sgd", "momentum", "nag") else 0.05}
+    if optimizers.get(name).second_order or name == "adadelta":
+        hyper = {}
+    s = optimizers.settings(name, 120, **hyper)
+    interpreted = engine.execute(s, surface, starts, keep_path=False, minima=surface.all_minima, tol=tol)
+    full = optimizers.sweep(name, surface, starts, 120, tol=tol, **hyper)
+    np.testing.assert_array_equal(full.converged_at, interpreted.converged)
+    arrivals = sorted(set(full.converged_at[full.converged_at > 0].tolist()))
+    assert arrivals, "no start arrived after step 0: the test would prove nothing"
+    for steps in arrivals[:3] + arrivals[-2:]:
+        short = optimizers.sweep(name, surface, starts, steps, tol=tol, **hyper)
+        reached = (full.converged_at >= 0) & (full.converged_at <= steps)
+        np.testing.assert_array_equal(short.converged_at, np.where(reached, full.converged_at, -1))
+
+
 def test_sweep_uses_the_fused_kernels_for_catalogue_surfaces():
     from optimizers import compiled
 
