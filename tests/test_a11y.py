@@ -119,6 +119,9 @@ def test_atlas_panels_stack_one_per_row_on_a_phone(chromium, app_server):
         if tab:
             page.get_by_role("tab", name=tab).click(timeout=90_000)
             wait_for_app(page, timeout=120_000)
+        # The panels are drawn after the run ends (plotly loads first): on a busy machine later than 0.5 s.
+        page.wait_for_function("""() => { const gd = document.querySelector('.js-plotly-plot');
+            return !!(gd && gd._fullLayout); }""", timeout=90_000)
         page.wait_for_timeout(500)
         found = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
             return Object.keys(gd._fullLayout).filter(k => /^xaxis\\d*$/.test(k))
