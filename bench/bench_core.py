@@ -131,6 +131,21 @@ def _himmelblau_gradient(x, y):
     return 4.0 * x * a + 2.0 * b, 2.0 * a + 4.0 * y * b
 
 
+@_bench_jit
+def _load_chunk(starts, c0, k, theta):
+    """A chunk's starts into the kernels' (2, CHUNK) layout (coordinate-major, as the engine keeps them)."""
+    for i in range(k):
+        theta[0, i] = starts[c0 + i, 0]
+        theta[1, i] = starts[c0 + i, 1]
+
+
+@_bench_jit
+def _store_chunk(theta, c0, k, out):
+    for i in range(k):
+        out[c0 + i, 0] = theta[0, i]
+        out[c0 + i, 1] = theta[1, i]
+
+
 def _ceiling_kernels(gradient):
     """The two minimal kernels (see the module docstring) for the surface whose gradient is ``gradient``,
     written by hand: Adam and that gradient, in the engine's chunked loop, nothing else."""
@@ -144,9 +159,7 @@ def _ceiling_kernels(gradient):
         for c0 in range(0, count, CHUNK):
             k = min(CHUNK, count - c0)
             state[:, :, :] = 0.0
-            for i in range(k):
-                theta[0, i] = starts[c0 + i, 0]
-                theta[1, i] = starts[c0 + i, 1]
+            _load_chunk(starts, c0, k, theta)
             for t in range(1, steps + 1):
                 h = hyper_for_step(lr, 0.0, fixed, t)
                 for i in range(k):
@@ -161,9 +174,7 @@ def _ceiling_kernels(gradient):
                     state[1, 1, i] = s[1]
                     theta[0, i] = x + dx
                     theta[1, i] = y + dy
-            for i in range(k):
-                out[c0 + i, 0] = theta[0, i]
-                out[c0 + i, 1] = theta[1, i]
+            _store_chunk(theta, c0, k, out)
 
     @_bench_jit
     def folded(starts, lr, fixed, steps, out):
@@ -175,9 +186,7 @@ def _ceiling_kernels(gradient):
         for c0 in range(0, count, CHUNK):
             k = min(CHUNK, count - c0)
             state[:, :, :] = 0.0
-            for i in range(k):
-                theta[0, i] = starts[c0 + i, 0]
-                theta[1, i] = starts[c0 + i, 1]
+            _load_chunk(starts, c0, k, theta)
             for t in range(1, steps + 1):
                 step_size = lr / (1.0 - beta1 ** float(t))
                 root2 = np.sqrt(1.0 - beta2 ** float(t))
@@ -195,9 +204,7 @@ def _ceiling_kernels(gradient):
                     state[0, 1, i] = m
                     state[1, 1, i] = v
                     theta[1, i] = y - step_size * m / (np.sqrt(v) / root2 + eps)
-            for i in range(k):
-                out[c0 + i, 0] = theta[0, i]
-                out[c0 + i, 1] = theta[1, i]
+            _store_chunk(theta, c0, k, out)
 
     return exact, folded
 
