@@ -528,8 +528,8 @@ def race_animation(
                  "on_missing_change": lambda: _forget_missing(key)}
     if on_start is not None:
         callbacks["on_start_change"] = on_start
-    # As JSON bytes: Streamlit forwards bytes as they are and names them by one MD5, where a dict would be
-    # written as JSON twice more (its element identity, then the message), ~10 ms a run under a crowd.
+    # As bytes (encode_data): Streamlit forwards bytes as they are and names them by one MD5, where a
+    # dict would be written as JSON twice more (its element identity, then the message): ~10 ms a run.
     _race_component(key=key, data=encode_data(payload), height="content", **callbacks)
     if sent is not None:
         # Only now: a run interrupted inside the call above (a newer rerun) sent nothing.
@@ -554,7 +554,8 @@ def encode_data(payload: Mapping) -> bytes:
 
 
 def decode_data(data: bytes) -> dict:
-    """What ``encode_data`` made, as the payload again (for tests and the load generator)."""
+    """What ``encode_data`` made, as the payload again (for tests; the load generator reads only the first
+    line, which holds the race's id, without importing the app)."""
     head, *lines = data.decode("ascii").split("\n")
     payload = json.loads(head)
     names = payload.pop("raw", [])

@@ -36,6 +36,7 @@ MAX_TITLE = 80
 
 
 OPEN_KEY = "gif_export.open"  # the pop-over's open state: its options are drawn only while it is open
+# The options' first values: the fields' defaults, and what a closed pop-over uses before they were drawn.
 _DEFAULTS = {"gif_export.size": SLIDE_SIZES[0], "gif_export.formula": True, "gif_export.axes": True,
              "gif_export.large": True}
 
@@ -48,11 +49,15 @@ def gif_style(surface, where=None) -> GifStyle:
     title = where.text_input("Title", value=surface.title, max_chars=MAX_TITLE, key="gif_export.title",
                              help="Drawn at the top left of every frame.", persist_state="session")
     c1, c2, c3 = where.columns(3)
-    formula = c1.checkbox("Formula", value=True, key="gif_export.formula", persist_state="session")
-    axes = c2.checkbox("Axes", value=True, key="gif_export.axes", persist_state="session")
-    large = c3.checkbox("Large type", value=True, key="gif_export.large", persist_state="session",
-                        help="Type scaled to the picture's height, for the back of the room.")
+    formula = _checkbox(c1, "Formula", "gif_export.formula")
+    axes = _checkbox(c2, "Axes", "gif_export.axes")
+    large = _checkbox(c3, "Large type", "gif_export.large",
+                      help="Type scaled to the picture's height, for the back of the room.")
     return _style(surface, size, title, formula, axes, large)
+
+
+def _checkbox(where, label: str, key: str, **kwargs) -> bool:
+    return where.checkbox(label, value=_DEFAULTS[key], key=key, persist_state="session", **kwargs)
 
 
 def _kept_style(surface) -> GifStyle:
