@@ -50,6 +50,25 @@ def test_every_surface_gives_valid_json_figures_with_exact_values(name):
         assert dist["layout"]["yaxis"]["type"] == "log"
 
 
+def test_the_template_covers_every_drawn_trace_and_axis_and_nothing_else():
+    """The charts carry plotly_white cut to what they draw: each trace type they use and the 2-D axes keep
+    their exact plotly_white look; the colour scales and scenes of other trace types stay out (they
+    travelled with every race run)."""
+    import plotly.io as pio
+
+    surface = surfaces.get("beale")
+    runs, series = _series(surface, ["sgd", "adam"], 40, sgd={"lr": 1.0})
+    whole = pio.templates["plotly_white"].to_plotly_json()
+    fig = race_charts.loss_figure(series, 0.0)
+    template = fig["layout"]["template"]
+    assert {t["type"] for t in fig["data"]} == {"scatter"}
+    assert template["data"]["scatter"] == whole["data"]["scatter"]
+    for key in ("xaxis", "yaxis", "font", "plot_bgcolor", "paper_bgcolor", "colorway"):
+        assert template["layout"][key] == whole["layout"][key]
+    assert "colorscale" not in template["layout"] and "scene" not in template["layout"]
+    assert len(json.dumps(template)) < 1200  # the whole template: 7.2 kB
+
+
 def test_a_diverged_run_is_cut_and_marked():
     surface = surfaces.get("rosenbrock")
     runs, series = _series(surface, ["sgd"], 100, sgd={"lr": 1.0})
