@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas  # noqa: F401  (imported once here: concurrent first imports on a cold server raced)
 import streamlit as st
 
+from lab import heap
 from ui import a11y
 
 # The favicon is a local file: a Material Symbol as page_icon would be fetched from Google's servers.
@@ -33,4 +34,8 @@ OWN_PLOTLY = {"Race", "Custom surface", "Atlas", "Data"}
 page = st.navigation(PAGES)
 # Formula boxes that scroll sideways get a tab stop (every page); the bundle starts loading.
 a11y.page_fixes(preload_plotly=page.title in OWN_PLOTLY)
-page.run()
+try:
+    page.run()
+finally:
+    # Once every page has run (the warm-up visits them all), the long-lived heap is frozen (lab/heap.py).
+    heap.page_ran(page.title, [p.title for p in PAGES])
