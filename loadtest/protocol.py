@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -111,6 +112,7 @@ class RunResult:
     page_script_hash: str = ""
     elements: dict[str, int] = field(default_factory=dict)  # element type -> count
     content: dict[str, str] = field(default_factory=dict)  # digests of what defines a race, see below
+    players: int = 0  # race player elements whose data names a race (an "id"), see _element_content
 
     @property
     def ok(self) -> bool:
@@ -125,6 +127,9 @@ class RunResult:
         """One digest of the race's output: the results table and the player's data."""
         parts = [f"{k}={v}" for k, v in sorted(self.content.items())]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+_RACE_ID = re.compile(rb"[0-9a-f]{24}")  # ui.animation.race_data's "id": blake2b, 12 bytes, as hex
 
 
 def _element_content(kind: str, element) -> bytes | None:
@@ -314,6 +319,8 @@ def _record_delta(result: RunResult, delta) -> None:
         fmt = {1: "error", 2: "warning", 3: "info", 4: "success"}.get(element.alert.format, "alert")
         result.alerts.append((fmt, element.alert.body))
     content = _element_content(kind, element)
+    if kind == "bidi_component" and content is not None and _RACE_ID.fullmatch(content):
+        result.players += 1
     if content is not None:
         n = sum(1 for k in result.content if k.startswith(kind))
         result.content[f"{kind}#{n}"] = hashlib.sha256(content).hexdigest()[:16]

@@ -237,7 +237,23 @@ def _record(result: VisitorResult, kind: str, run: RunResult, started: float,
     missing = [body for fmt, body in run.alerts if fmt == "page_not_found"]
     if missing and result.failure is None:
         result.failure = f"{kind}: page not found ({missing[0]!r})"
+    shown = check_race_shown(run) if kind.startswith("race.") and run.ok else None
+    if shown and result.failure is None:
+        result.failure = f"{kind}: {shown}"
     return sample
+
+
+def check_race_shown(run: RunResult) -> str | None:
+    """Why a finished race run did not show a race (None when it did): "busy", an error box, or no race
+    player (a page that ran without error but showed no race is a failure too: the visitor asked for one)."""
+    if run.busy:
+        return None  # counted on its own (busy answers)
+    errors = [body for fmt, body in run.alerts if fmt == "error"]
+    if errors:
+        return f"error: {errors[0][:120]}"
+    if not run.players:
+        return "no race player"
+    return None
 
 
 class Tab:

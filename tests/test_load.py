@@ -72,6 +72,25 @@ def test_variants_are_valid_urls():
         check_syntax(custom_formula(i, i % 3, i % 5))  # every generated formula is accepted
 
 
+def test_a_race_run_without_a_race_is_a_failure():
+    """A run that finished but showed an error box or no race player is not a race the visitor asked for."""
+    from loadtest.protocol import RunResult
+    from loadtest.visitor import VisitorResult, _record, check_race_shown
+
+    shown = RunResult("ok", 0.1, players=1)
+    assert check_race_shown(shown) is None
+    assert check_race_shown(RunResult("ok", 0.1)) == "no race player"
+    assert check_race_shown(RunResult("ok", 0.1, players=1, alerts=[("error", "Could not compute")])) == \
+        "error: Could not compute"
+    assert check_race_shown(RunResult("ok", 0.1, alerts=[("warning", "The server is busy")])) is None
+    result = VisitorResult(index=0, kind="race")
+    _record(result, "race.rerun", RunResult("ok", 0.1), 0.0)
+    assert result.failure == "race.rerun: no race player"
+    result = VisitorResult(index=0, kind="race")
+    _record(result, "race.open", shown, 0.0)
+    assert result.failure is None
+
+
 def test_memory_of_this_process():
     import os
 
