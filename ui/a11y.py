@@ -11,7 +11,9 @@ the server as one figure of several panels (the Atlas's basin maps and learning-
 panel per row there. It reports only a change, so a desktop visit never reruns for it.
 
 It is a components-v2 element with fixed code and no visitor data, mounted once per page by ``app.py``
-inside a container the CSS hides, so it takes no room.
+inside a container the CSS hides, so it takes no room. Beside it goes the page layout that makes a race
+fit a classroom projector (``LAYOUT_CSS``), as a style-only ``st.html`` (Streamlit draws it as it arrives,
+where a component is held back until a quick run ends): first in every run, so the page does not jump.
 
 Being the first element of every script run, it also starts loading the page's plotly.js bundle on the
 pages that draw with it (``preload_plotly``: the race player, the basin maps, the data fits), in two ways:
@@ -35,6 +37,24 @@ from ui.bundle import bundle
 
 NARROW_PX = 640  # Streamlit stacks st.columns below this width too
 KEY = "dl-page-fixes-element"
+# The race pages' compact rows (``ui.race.page_head`` and ``show_race``), styled by LAYOUT_CSS.
+RACE_HEAD_KEY, RACE_FORMULA_KEY, RACE_TOOLS_KEY = "dl-race-head", "dl-race-formula", "dl-race-tools"
+
+# A projector's 1280 × 720 must show the race player's picture and Play without scrolling (every page's top
+# padding was 6rem, of which Streamlit's header takes 3.75rem):
+# - the page starts just below the header;
+# - a race page's title is smaller and without padding, in one row with the Present button;
+# - the surface's description sits beside its formula while at least 10rem are left there (it wraps below
+#   otherwise), which keeps Ackley's long formula on one row with it;
+# - in the tools row (Hyperparameters, Schedules and gradient noise, Overlays) an opened panel takes the
+#   whole row, so its fields are as wide as when the panels were stacked; it stays the same element (no
+#   remount), so keyboard focus stays on its summary.
+LAYOUT_CSS = (
+    '[data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }\n'
+    f".st-key-{RACE_HEAD_KEY} h1 {{ font-size: 2.25rem; padding: 0; }}\n"
+    f".st-key-{RACE_FORMULA_KEY} > .stElementContainer:last-child {{ flex-basis: 10rem; }}\n"
+    f'.st-key-{RACE_TOOLS_KEY} > [data-testid="stLayoutWrapper"]:has(details[open]) {{ flex: 1 1 100%; }}\n'
+)
 
 CSS = """
 .st-key-dl-page-fixes, [data-testid="stLayoutWrapper"]:has(> .st-key-dl-page-fixes),
@@ -117,6 +137,7 @@ def page_fixes(preload_plotly: bool = False) -> None:
     loading the plotly.js bundle that the page's pictures are drawn with."""
     data = {"narrow": narrow_screen(), "narrow_px": NARROW_PX}
     with st.container(key="dl-page-fixes"):
+        st.html(f"<style>{LAYOUT_CSS}</style>")  # fixed text: style only, takes no room (event container)
         if preload_plotly:
             data["plotly"] = player_sources()[0]
             st.markdown(f'<link rel="preload" as="script" href="{data["plotly"]}">', unsafe_allow_html=True)

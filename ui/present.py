@@ -84,12 +84,13 @@ def bar(state: PageState) -> Bar | None:
     return Bar(surface, optimizers, settings, bool(state.get("contrast")))
 
 
-def present_button(state: PageState) -> None:
-    """The way into the presenter view, on the normal page."""
-    st.button("Present", icon=":material/co_present:", key=state.key("btn_present_on"),
-              on_click=_set, args=(state, True, "present"),
-              help="Projector layout: both pictures on one screen, large type, keyboard control (press ? in "
-                   "the player) and a QR code of this race for phones.")
+def present_button(state: PageState, where: DeltaGenerator | None = None) -> None:
+    """The way into the presenter view, on the normal page (in ``where``: the page's title row)."""
+    (where or st).button(
+        "Present", icon=":material/co_present:", key=state.key("btn_present_on"), on_click=_set,
+        args=(state, True, "present"),
+        help="Projector layout: both pictures on one screen, large type, keyboard control (press ? in the "
+             "player) and a QR code of this race for phones.")
 
 
 def url_params(state: PageState) -> dict[str, str]:

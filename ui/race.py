@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 import optimizers
 from figures import background, palette, race_charts
@@ -33,7 +34,7 @@ from lab.race import (
     trajectories_csv,
 )
 from optimizers.schedules import RUN_OPTIONS
-from ui import animation, gif_export, links, present, urlsync
+from ui import a11y, animation, gif_export, links, present, urlsync
 from ui.controls import (
     apply_surface,
     hyperparameter_panel,
@@ -43,6 +44,7 @@ from ui.controls import (
     steps_slider,
 )
 from ui.fields import accepted_value, number_field
+from ui.surfaces import surface_header
 from ui.urlsync import PageState
 
 RACE_OPTIONS = ("lr_schedule", "momentum_schedule", "noise", "seed")  # run options offered in the UI
@@ -117,10 +119,13 @@ def write_url(state: PageState, controls: RaceControls, extra: dict[str, str]) -
 
 # --- controls ------------------------------------------------------------------------------------------
 def race_controls(state: PageState, surface, surface_key: tuple, surface_presets: dict,
-                  extra_url: dict[str, str], bar: present.Bar | None = None) -> RaceControls:
+                  extra_url: dict[str, str], bar: present.Bar | None = None,
+                  tools: DeltaGenerator | None = None) -> RaceControls:
     """Draw the sidebar controls and return the visitor's choices (after applying a new URL).
 
-    In the presenter view (``bar``) the same controls sit in the bar's Optimizers and Settings pop-overs.
+    The Hyperparameters and Schedules expanders go into ``tools`` (the row above the player), else below
+    whatever the page drew last. In the presenter view (``bar``) the same controls sit in the bar's
+    Optimizers and Settings pop-overs.
     """
     apply_surface(state, surface, surface_key, surface_presets)
     for key, default in (("speed", 1.0), ("view", "both")):
@@ -144,11 +149,12 @@ def race_controls(state: PageState, surface, surface_key: tuple, surface_presets
     side.radio("Pictures", urlstate.VIEWS, key=state.key("view"), horizontal=True, persist_state="session",
                format_func={"both": "Contour + 3-D", "contour": "Contour", "3d": "3-D"}.get)
 
-    with bar.settings if bar else contextlib.nullcontext():
+    panels = bar.settings if bar else tools or contextlib.nullcontext()
+    with panels:
         hyper = hyperparameter_panel(
             state, names, surface_presets, "Learning rates start from a per-surface preset tuned so every "
             "method makes visible progress; the rest are the published defaults.")
-    with bar.settings if bar else contextlib.nullcontext():
+    with panels:
         # Drawn only while open (like the hyperparameters): the values come from the session either way.
         more = st.expander("Schedules and gradient noise", expanded=False, key=state.key("options_open"),
                            on_change="rerun")
@@ -236,8 +242,10 @@ def _overlay_toggles(state: PageState, where=st) -> list[str]:
     if url_value(state, "overlays") is not None:
         state.set(list(url_value(state, "overlays")), "overlays")
     state.init([], "overlays")
+    # wrap: in the tools row (a horizontal container) pills would keep to one line and hide what a
+    # phone's width cuts off.
     where.pills("Overlays", urlstate.OVERLAYS, selection_mode="multi", key=state.key("overlays"),
-             format_func=OVERLAY_LABELS.get, persist_state="session",
+             format_func=OVERLAY_LABELS.get, persist_state="session", wrap=True,
              help="Drawn at the current step of the animation: −∇f where the gradient was measured (scaled, "
                   "one scale for the whole race), the step Δθ actually taken, NAG's look-ahead point "
                   "θ − γv, and the per-coordinate step |Δx| × |Δy| with the effective learning rates "
@@ -289,15 +297,47 @@ def _start_from_click(state: PageState) -> None:
 
 
 # --- the whole race ------------------------------------------------------------------------------------
+@dataclass
+class Head:
+    """A race page's head (``page_head``): where ``show_race`` puts the Present button and its tools row."""
+
+    title_row: DeltaGenerator  # the title, with room at its right for the Present button
+    rows: DeltaGenerator  # the head's rows, half the page's spacing apart; the tools row goes last
+
+
+def page_head(title: str, surface) -> Head:
+    """A race page's head in the normal view, compact so that a 1280 × 720 projector shows the player's
+    picture and its Play button without scrolling: the title in a row with the Present button at its
+    right, then the formula with the surface's description beside it (below it where the row is too
+    narrow), its rows half the page's spacing apart. The CSS is ``ui.a11y``'s."""
+    rows = st.container(gap="xsmall")
+    title_row = rows.container(horizontal=True, vertical_alignment="center", key=a11y.RACE_HEAD_KEY)
+    title_row.title(title)
+    with rows.container(horizontal=True, vertical_alignment="center", gap="xsmall",
+                        key=a11y.RACE_FORMULA_KEY):
+        surface_header(surface, formula_width="content")
+    return Head(title_row, rows)
+
+
 def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str, str],
-              surface_presets: dict, bar: present.Bar | None = None) -> None:
-    """The race below the page's header; ``bar`` (``ui.present.bar``): the presenter view."""
-    controls = race_controls(state, surface, surface_key, surface_presets, extra_url, bar)
+              surface_presets: dict, bar: present.Bar | None = None,
+              head: Head | None = None) -> None:
+    """The race below the page's header; ``bar`` (``ui.present.bar``): the presenter view.
+
+    In the normal view the settings that are not in the sidebar (Hyperparameters, Schedules and gradient
+    noise, Overlays, and Present unless the page's ``head`` takes it) share one row above the player
+    instead of four stacked rows: on a projector the player's picture and Play come first, the settings
+    stay one click away. An opened panel takes the whole row (``ui.a11y``'s CSS), so its fields are as wide
+    as before.
+    """
+    tools = None if bar else (head.rows if head else st).container(
+        horizontal=True, vertical_alignment="bottom", key=a11y.RACE_TOOLS_KEY)
+    controls = race_controls(state, surface, surface_key, surface_presets, extra_url, bar, tools)
+    if bar is None:
+        present.present_button(state, head.title_row if head else tools)
+    shown = _overlay_toggles(state, bar.settings if bar else tools)
     for message in controls.warnings:
         st.warning(message)
-    if bar is None:
-        present.present_button(state)
-    shown = _overlay_toggles(state, bar.settings if bar else st)
     url_extra = dict(extra_url)
     if shown:
         url_extra["overlays"] = urlstate.format_overlays(shown)

@@ -14,9 +14,10 @@ def catalogue_surface(name: str) -> surfaces.Surface:
     return resolve(SurfaceSpec.catalogue(name))
 
 
-def surface_header(surface: surfaces.Surface) -> None:
-    """Title line, formula and description of a surface."""
+def surface_header(surface: surfaces.Surface, formula_width: str = "stretch") -> None:
+    """Title line, formula and description of a surface; ``formula_width="content"`` leaves the rest of a
+    horizontal container's row to the description (the Race page's compact head)."""
     formula = surface.latex.strip()
-    st.latex(formula if formula.startswith("f(") else rf"f(x, y) = {formula}")
+    st.latex(formula if formula.startswith("f(") else rf"f(x, y) = {formula}", width=formula_width)
     if surface.description:
         st.caption(surface.description)
