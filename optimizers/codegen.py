@@ -1,7 +1,7 @@
 """The kernels' source, generated from the table of optimizers: one kernel per optimizer, two kinds.
 
 A kernel takes a block of starts, keeps their coordinates and the rule's accumulators in small arrays of
-``CHUNK`` starts (so they stay in the CPU's cache), and for each step
+``CHUNK`` starts (``FUSED_CHUNK`` in the fused kernels; so they stay in the CPU's cache), and for each step
 
 1. takes the gradient where the rule asks for it (θ, or NAG's look-ahead point),
 2. applies the rule (``optimizers.rules``) to each coordinate,
@@ -461,8 +461,9 @@ def _arrival_plan(minima: list) -> tuple[object, float]:
 
     tree, margin = split([list(p) for p in minima])
     # A quarter of the smallest distance from a minimum to a split on its way: far more than the rounding
-    # of dx·dx + dy·dy <= tol·tol needs (see _arrival_source).
-    return (tree, margin / 4) if tree is not None and margin > 0 else (None, math.inf)
+    # of dx·dx + dy·dy <= tol·tol needs (see _arrival_source). Minima closer than 1e-150 to a split are
+    # all tested: for a tol so small that tol·tol underflows, dx·dx <= tol·tol only bounds |dx| by ~1e-154.
+    return (tree, margin / 4) if tree is not None and margin > 1e-150 else (None, math.inf)
 
 
 def _arrival_source(minima) -> list[str]:
@@ -478,8 +479,8 @@ def _arrival_source(minima) -> list[str]:
     kernel refuses a larger tol; the engine gives those sweeps to the interpreting kernels):
 
     * if dx_j·dx_j + dy_j·dy_j <= tol2 (rounded) for a minimum j, then dx_j·dx_j <= tol2 (a sum of
-      non-negative terms rounds to no less than either), so |x − mx_j| < 1.000001·tol, a quarter of the
-      distance from mx_j to any split on its way (likewise y): the point lies on j's side of each
+      non-negative terms rounds to no less than either), so |x − mx_j| < max(1.000001·tol, 1e-154), less
+      than the distance from mx_j to any split on its way (likewise y): the point lies on j's side of each
       comparison, the choice is j, and the test computes j's distance with the same operations: true;
     * if it holds for no minimum, it does not hold for the chosen one either: false. NaN fails every
       comparison (false both ways); a coordinate of ±inf gives a distance of inf (or NaN) to every

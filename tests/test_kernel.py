@@ -314,7 +314,7 @@ def test_arrival_test_picks_the_one_minimum_a_point_can_be_near(name):
     limit = codegen.arrival_limit(minima)
     assert limit >= 0.05, "the Atlas's tol (1e-3) and the tests' (up to 0.05) are within the limit"
     rng = np.random.default_rng(3)
-    for tol in (1e-3, 0.05, limit / 3, limit):
+    for tol in (1e-200, 1e-3, 0.05, limit / 3, limit):  # 1e-200: tol·tol underflows to 0
         tol2 = tol * tol
         for x, y in _probes(minima, tol, rng):
             assert near(x, y, 0.0, 0.0, tol2) == _near_any(minima, x, y, tol2), (tol, x, y)
@@ -334,7 +334,7 @@ def test_arrival_test_on_any_minima(count, seed):
     minima = minima.tolist()
     near = _near_minimum(minima)
     limit = codegen.arrival_limit(minima)
-    for tol in sorted({min(t, limit) for t in (1e-9, 1e-4, 1e-3, 0.05, limit / 3, limit)}):
+    for tol in sorted({min(t, limit) for t in (1e-200, 1e-9, 1e-4, 1e-3, 0.05, limit / 3, limit)}):
         tol2 = tol * tol
         for x, y in _probes(minima, tol, rng):
             assert near(x, y, 0.0, 0.0, tol2) == _near_any(minima, x, y, tol2), (tol, x, y)
