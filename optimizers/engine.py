@@ -228,9 +228,12 @@ class _Run:
         self.final_values = np.empty(count)
         self.diverged = np.empty(count, dtype=np.int64)
         self.why = np.zeros(count, dtype=np.int64)
-        self.converged = np.full(count, -1, dtype=np.int64)
-        # A sweep's nearest minimum of each final point, computed by the thread that ran the block.
-        self.nearest = np.full(count, -1, dtype=np.int64) if nearest else None
+        self.converged = np.full(count, -1, dtype=np.int64)  # the interpreting kernels read it (-1: not yet)
+        # A sweep's nearest minimum of each final point, computed by the thread that ran the block (so it is
+        # left empty here when minima are listed: every element is written there).
+        self.nearest = None
+        if nearest:
+            self.nearest = np.empty(count, dtype=np.int64) if len(self.minima) else np.full(count, -1)
 
     def block(self, lo: int, hi: int) -> None:
         # Slices are views: each thread fills its own columns of the shared outputs.
