@@ -152,8 +152,13 @@ def basin_map(surface, name: str, hyperparameters: dict, size: int, steps: int,
     size = _check_grid(size)
     result = optimizers.sweep(name, surface, grid_starts(surface.bounds, size), steps, tol=tol,
                               **hyperparameters)
+    return _basin_map(surface, result, size, steps, tol)
+
+
+def _basin_map(surface, result: optimizers.Sweep, size: int, steps: int, tol: float) -> BasinMap:
+    name = result.optimizer
     xs, ys = grid_axes(surface.bounds, size)
-    full = {**optimizers.defaults(name), **hyperparameters}
+    full = {**optimizers.defaults(name), **result.hyperparameters}
     return BasinMap(name, full, int(steps), xs, ys, classify(surface, result, tol).reshape(size, size),
                     result.converged_at.astype(np.int32).reshape(size, size),
                     result.diverged_at.astype(np.int32).reshape(size, size))
@@ -166,14 +171,22 @@ def hyper_items(hyperparameters: dict) -> tuple[tuple[str, float], ...]:
 
 def basin_maps(spec: SurfaceSpec, names, hyperparameters: dict[str, dict], size: int, steps: int,
                tol: float = TOLERANCE, on_progress=None) -> dict[str, BasinMap]:
-    """The basin maps of ``names``, one after the other; ``on_progress(done, total)`` after each."""
+    """The basin maps of ``names`` (each ``basin_map``'s, bit for bit); ``on_progress(done, total)`` as
+    each is done. Their sweeps share one queue for the engine's threads (``optimizers.sweeps``): no thread
+    waits between one optimizer and the next, and a finished map is classified while the next are swept."""
+    size = _check_grid(size)
     surface = surface_from_spec(spec)
-    maps = {}
-    for k, name in enumerate(names):
-        maps[name] = basin_map(surface, name, hyperparameters.get(name, {}), size, steps, tol)
+    names = list(names)
+    maps: dict[str, BasinMap] = {}
+
+    def finished(index: int, result: optimizers.Sweep) -> None:
+        maps[names[index]] = _basin_map(surface, result, size, steps, tol)
         if on_progress is not None:
-            on_progress(k + 1, len(names))
-    return maps
+            on_progress(len(maps), len(names))
+
+    optimizers.sweeps([(name, hyperparameters.get(name, {})) for name in names], surface,
+                      grid_starts(surface.bounds, size), steps, tol=tol, on_done=finished)
+    return {name: maps[name] for name in names}
 
 
 # --- sensitivity maps ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Optimizers on 2-D surfaces: the ten rules of Ruder's overview and two second-order methods; runs, sweeps.
 
 Public API: ``available()``, ``defaults(name)``, ``run(name, surface, start, steps, **hyperparameters)``,
-``sweep(name, surface, starts, steps, tol=..., **hyperparameters)``, the table ``OPTIMIZERS`` and the
+``sweep(name, surface, starts, steps, tol=..., **hyperparameters)``, ``sweeps(jobs, surface, starts, steps,
+tol=..., on_done=...)`` (several at once), the table ``OPTIMIZERS`` and the
 result types ``Path`` and ``Sweep``. Imports neither streamlit nor plotly.
 """
 
@@ -18,6 +19,7 @@ from optimizers.engine import (
     run,
     settings,
     sweep,
+    sweeps,
     trace,
 )
 from optimizers.schedules import RUN_OPTIONS
@@ -26,5 +28,5 @@ from optimizers.table import OPTIMIZERS, Hyperparameter, Optimizer
 __all__ = [
     "LIMIT", "OPTIMIZERS", "STOP_REASONS", "RUN_OPTIONS", "Hyperparameter", "Optimizer", "Path", "StepRecord",
     "Sweep",
-    "available", "defaults", "evaluate", "get", "run", "settings", "sweep", "trace",
+    "available", "defaults", "evaluate", "get", "run", "settings", "sweep", "sweeps", "trace",
 ]

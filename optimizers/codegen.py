@@ -1,7 +1,7 @@
 """The kernels' source, generated from the table of optimizers: one kernel per optimizer, two kinds.
 
 A kernel takes a block of starts, keeps their coordinates and the rule's accumulators in small arrays of
-``CHUNK`` starts (so they stay in the CPU's cache), and for each step
+``CHUNK`` starts (``FUSED_CHUNK`` in the fused kernels; so they stay in the CPU's cache), and for each step
 
 1. takes the gradient where the rule asks for it (θ, or NAG's look-ahead point),
 2. applies the rule (``optimizers.rules``) to each coordinate,
@@ -154,6 +154,8 @@ _FUSED_TEMPLATE = _SIGNATURE + '''
     delta = np.empty((2, CHUNK))  # Δθ_t of each start (first-order rules: the step's two loops, _SPLIT)
     # Untracked, no distance is <= -1 (nor is NaN): the loop needs no test of ``track``.
     tol2 = tol * tol if track else -1.0
+    if track and tol > ARRIVAL_TOL_LIMIT:  # near_minimum would not be exact (the engine never asks)
+        raise ValueError("tol beyond the fused kernels' arrival test: use the interpreting kernels")
     for c0 in range(0, count, CHUNK):
         k = min(CHUNK, count - c0)
         state[:, :, :] = 0.0
@@ -166,7 +168,7 @@ _FUSED_TEMPLATE = _SIGNATURE + '''
             running = inside(x, y, here[0, i])
             stop[i] = select(running, -1, 0)
             reason[i] = 0
-            near = distance2(x, y, here[1, i], here[2, i]) <= tol2
+            near = near_minimum(x, y, here[1, i], here[2, i], tol2)
             arrived[i] = select(running & near, 0, -1)
         if keep_path:
             values_at(theta, value, k)
@@ -213,20 +215,27 @@ _SPLIT = """
 # Where the arrival test runs: in the evaluation loop, at the new point of step t ...
 _ARRIVAL_AFTER = """
                 before = arrived[i]
-                near = distance2(nx, ny, ngx, ngy) <= tol2
+                near = near_minimum(nx, ny, ngx, ngy, tol2)
                 arrived[i] = before + select(near & ok & (before < 0), t + 1, 0)"""
 # ... or in the rule's loop of step t + 1, at θ_t, which is that new point if step t was accepted, i.e. if
 # the start still runs (then ∇f there is the gradient the rule reads); the last step's after the steps.
 # The same test on the same numbers for the same step: the same arrivals, bit for bit.
 _ARRIVAL_BEFORE = """
                 before = arrived[i]
-                near = distance2(x, y, gx, gy) <= tol2
+                near = near_minimum(x, y, gx, gy, tol2)
                 arrived[i] = before + select(near & (stop[i] < 0) & (before < 0), t, 0)"""
 _ARRIVAL_LAST = """
         for i in range(k):
             before = arrived[i]
-            near = distance2(theta[0, i], theta[1, i], here[1, i], here[2, i]) <= tol2
+            near = near_minimum(theta[0, i], theta[1, i], here[1, i], here[2, i], tol2)
             arrived[i] = before + select(near & (stop[i] < 0) & (before < 0), steps + 1, 0)"""
+# Starts per chunk in the fused kernels (the interpreting kernels keep kernel.CHUNK, 512). With 512, a
+# chunk's arrays (θ, ∇f, Δθ, the rule's state: up to 12 rows of 4 kB) no longer fit the 32 kB L1 cache of
+# this AMD EPYC, and rows exactly 4 kB apart let a load wait for an unrelated store to an address equal
+# modulo 4096. Measured alternately (one thread, CPU time, Himmelblau 256 × 256 × 500, Atlas presets,
+# load 3-5, best of 7): the ten sweeps 1.47 s with 512, 1.41 s with 256 (AMSGrad 186 -> 153 ms), 1.42 s
+# with 128; rows padded to 536 starts: 1.43 s. The chunk does not change any start's numbers.
+FUSED_CHUNK = 256
 # The rules whose sweeps ran faster with the arrival test in the rule's loop: there its arithmetic runs
 # beside the divisions and square roots the rule waits for. Measured on AVX2 (AMD EPYC, one thread,
 # Himmelblau 256 × 256 × 500, the Atlas presets): Adam +12–15 %, Adagrad +14 %, RMSprop +12 %, Nadam
@@ -336,6 +345,9 @@ def module_source(surface=None) -> str:
     ]
     fused = surface is not None
     body = fused_source(surface.program, surface.all_minima) if fused else ""
+    if fused:  # the fused kernels' own chunk of starts (FUSED_CHUNK), in place of the interpreter's
+        header[6] = header[6].replace("(CHUNK, ", "(")
+        header[-1:-1] = ["", f"CHUNK = {FUSED_CHUNK}"]
     return "\n".join(header) + body + "".join(_kernel_source(o, fused) for o in OPTIMIZERS.values())
 
 
@@ -366,10 +378,10 @@ def _literal(value: float) -> str:
 
 def fused_source(program, minima) -> str:
     """``value_and_gradient(x, y)`` and ``value_gradient_hessian(x, y)`` written out from the program, and
-    ``distance2`` (below) and ``values_at``: one line per instruction, the same operation the interpreter
+    ``near_minimum`` (below) and ``values_at``: one line per instruction, the same operation the interpreter
     would apply."""
     return "\n".join([_straight_line(program, "value_and_gradient", 3),
-                      _straight_line(program, "value_gradient_hessian", 6), *_distance_source(minima),
+                      _straight_line(program, "value_gradient_hessian", 6), *_arrival_source(minima),
                       _VALUES_AT])
 
 
@@ -408,16 +420,94 @@ def _straight_line(program, name: str, count: int) -> str:
                       f"    return {', '.join(reg(o) for o in outputs)}", ""])
 
 
-def _distance_source(minima) -> list[str]:
-    """``distance2(x, y, gx, gy)``: squared distance to the nearest listed minimum, unrolled (the same
-    operations as ``mark_converged``), or the squared gradient norm where none are listed."""
-    lines = ["", "@kernel", "def distance2(x, y, gx, gy):"]
+def arrival_limit(minima) -> float:
+    """The largest ``tol`` whose arrival test the fused kernels of a surface with these minima compute
+    (``_arrival_source``); the engine gives a larger one to the interpreting kernels (the same bits)."""
+    return _arrival_plan(np.asarray(minima, dtype=np.float64).reshape(-1, 2).tolist())[1]
+
+
+def _arrival_plan(minima: list) -> tuple[object, float]:
+    """(tree, limit): the splits that pick the one minimum a point can be within ``tol`` of, and the
+    largest ``tol`` for which they do (None, and no limit, when the minima cannot be split: use them all).
+
+    A tree is ``(mx, my)`` for a leaf or ``(axis, split, low, high)``: points with coordinate ``axis``
+    below ``split`` go to ``low``. Each split lies in the widest gap between the minima's coordinates.
+    """
+    if len(minima) < 2:
+        # One minimum needs no choice; tol ≤ 1e150 keeps tol² finite (see _arrival_source).
+        return (tuple(minima[0]) if minima else None), (1e150 if minima else math.inf)
+    if not all(math.isfinite(v) for point in minima for v in point):
+        return None, math.inf
+
+    def split(points: list) -> tuple[object, float]:
+        if len(points) == 1:
+            return tuple(points[0]), math.inf
+        best = None
+        for axis in (0, 1):
+            values = sorted({p[axis] for p in points})
+            for a, b in zip(values[:-1], values[1:], strict=True):
+                if best is None or b - a > best[0]:
+                    best = (b - a, axis, a + (b - a) / 2)
+        if best is None:  # two minima at the same point
+            return None, 0.0
+        _, axis, at = best
+        low = [p for p in points if p[axis] < at]
+        high = [p for p in points if p[axis] >= at]
+        margin = min(abs(p[axis] - at) for p in points)
+        (low_tree, low_margin), (high_tree, high_margin) = split(low), split(high)
+        if low_tree is None or high_tree is None:
+            return None, 0.0
+        return (axis, at, low_tree, high_tree), min(margin, low_margin, high_margin)
+
+    tree, margin = split([list(p) for p in minima])
+    # A quarter of the smallest distance from a minimum to a split on its way: far more than the rounding
+    # of dx·dx + dy·dy <= tol·tol needs (see _arrival_source). Minima closer than 1e-150 to a split are
+    # all tested: for a tol so small that tol·tol underflows, dx·dx <= tol·tol only bounds |dx| by ~1e-154.
+    return (tree, margin / 4) if tree is not None and margin > 1e-150 else (None, math.inf)
+
+
+def _arrival_source(minima) -> list[str]:
+    """``near_minimum(x, y, gx, gy, tol2)``: whether the point is within tol (tol2 = tol·tol) of a listed
+    minimum, i.e. dx·dx + dy·dy <= tol2 for one of them, or, where none are listed, whether the squared
+    gradient norm is <= tol2 — ``mark_converged``'s test.
+
+    With several minima it does not compute the distance to each. Comparisons with the splits of
+    ``_arrival_plan`` pick the one minimum the point could be within tol of, and only that distance is
+    computed (for Himmelblau's four minima: 3 comparisons, 6 selects and one distance instead of four
+    distances and their minimum: the sweeps of SGD, Momentum and NAG spent a third of their time there).
+    The same boolean as testing every minimum, for every input, while tol <= the plan's limit (the
+    kernel refuses a larger tol; the engine gives those sweeps to the interpreting kernels):
+
+    * if dx_j·dx_j + dy_j·dy_j <= tol2 (rounded) for a minimum j, then dx_j·dx_j <= tol2 (a sum of
+      non-negative terms rounds to no less than either), so |x − mx_j| < max(1.000001·tol, 1e-154), less
+      than the distance from mx_j to any split on its way (likewise y): the point lies on j's side of each
+      comparison, the choice is j, and the test computes j's distance with the same operations: true;
+    * if it holds for no minimum, it does not hold for the chosen one either: false. NaN fails every
+      comparison (false both ways); a coordinate of ±inf gives a distance of inf (or NaN) to every
+      minimum, and tol2 is finite under the limit: false both ways.
+    """
+    points = np.asarray(minima, dtype=np.float64).reshape(-1, 2).tolist()
+    tree, limit = _arrival_plan(points)
+    lines = ["", f"ARRIVAL_TOL_LIMIT = {_literal(limit)}", "", "@kernel",
+             "def near_minimum(x, y, gx, gy, tol2):"]
     if len(minima) == 0:
-        return [*lines, "    return gx * gx + gy * gy", ""]
-    lines.append("    best = math.inf")
-    for mx, my in np.asarray(minima, dtype=np.float64).tolist():
-        lines += [f"    dx = x - {_literal(mx)}", f"    dy = y - {_literal(my)}",
-                  "    d2 = dx * dx + dy * dy", "    best = select(d2 < best, d2, best)"]
-    return [*lines, "    return best", ""]
+        return [*lines, "    return gx * gx + gy * gy <= tol2", ""]
+    if tree is None:  # minima that no split separates: the nearest of them all
+        lines.append("    best = math.inf")
+        for mx, my in points:
+            lines += [f"    dx = x - {_literal(mx)}", f"    dy = y - {_literal(my)}",
+                      "    d2 = dx * dx + dy * dy", "    best = select(d2 < best, d2, best)"]
+        return [*lines, "    return best <= tol2", ""]
+    tests = {}  # (axis, split) -> the name of its comparison (one per distinct split)
 
+    def choose(node, axis: int) -> str:
+        """The nested selects that give the chosen minimum's coordinate ``axis``."""
+        if len(node) == 2:
+            return _literal(node[axis])
+        low, high = choose(node[2], axis), choose(node[3], axis)
+        name = tests.setdefault((node[0], node[1]), f"c{len(tests)}")
+        return low if low == high else f"select({name}, {low}, {high})"
 
+    mx, my = choose(tree, 0), choose(tree, 1)
+    lines += [f"    {name} = {'xy'[axis]} < {_literal(at)}" for (axis, at), name in tests.items()]
+    return [*lines, f"    dx = x - {mx}", f"    dy = y - {my}", "    return dx * dx + dy * dy <= tol2", ""]

@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from optimizers import schedules
-from optimizers.codegen import outputs_needed
+from optimizers.codegen import arrival_limit, outputs_needed
 from optimizers.compiled import fused_kernels_when_ready, kernels
 from optimizers.kernel import LIMIT, evaluate_many, evaluate_point, nearest_minima
 from optimizers.rules import FIXED, HESSIAN_NOT_FINITE, HESSIAN_OK, HESSIAN_SINGULAR, hyper_for_step
@@ -201,46 +201,96 @@ class _Result:
     values: np.ndarray | None  # (P, steps + 1)
 
 
+class _Run:
+    """One kernel run over many starts: the outputs, and ``block(lo, hi)``, which runs the starts lo..hi
+    and fills their columns. Blocks are independent, so the pool's threads take them in any order."""
+
+    def __init__(self, s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=None,
+                 tol: float = 0.0, table: dict | None = None, nearest: bool = False):
+        self.kernel = (table or kernels())[s.optimizer.name]
+        self.program = program = surface.program
+        self.outputs = program.outputs[:outputs_needed(s.optimizer)]
+        self.count = count = len(starts)
+        self.starts = np.ascontiguousarray(starts, dtype=np.float64)
+        self.lrs = np.asarray(s.learning_rates, dtype=np.float64)
+        self.moms = np.asarray(s.momenta, dtype=np.float64)
+        self.fixed = fixed_hyperparameters(s.hyperparameters)
+        self.noise = noise_draws(s)
+        self.track = minima is not None
+        self.minima = (np.zeros((0, 2)) if minima is None else
+                       np.ascontiguousarray(minima, dtype=np.float64))
+        self.tol = tol
+        self.keep_path = keep_path
+        steps = s.steps
+        self.points = np.empty((steps + 1, 2, count) if keep_path else (0, 2, 0))
+        self.values = np.empty((steps + 1, count) if keep_path else (0, 0))
+        self.final = np.empty((count, 2))
+        self.final_values = np.empty(count)
+        self.diverged = np.empty(count, dtype=np.int64)
+        self.why = np.zeros(count, dtype=np.int64)
+        self.converged = np.full(count, -1, dtype=np.int64)  # the interpreting kernels read it (-1: not yet)
+        # A sweep's nearest minimum of each final point, computed by the thread that ran the block (so it is
+        # left empty here when minima are listed: every element is written there).
+        self.nearest = None
+        if nearest:
+            self.nearest = np.empty(count, dtype=np.int64) if len(self.minima) else np.full(count, -1)
+
+    def block(self, lo: int, hi: int) -> None:
+        # Slices are views: each thread fills its own columns of the shared outputs.
+        keep, program = self.keep_path, self.program
+        self.kernel(program.code, program.constants, program.registers, self.outputs, self.starts[lo:hi],
+                    self.lrs, self.moms, self.fixed, self.noise, self.minima, self.tol, keep, self.track,
+                    self.points[:, :, lo:hi] if keep else self.points,
+                    self.values[:, lo:hi] if keep else self.values, self.final[lo:hi],
+                    self.final_values[lo:hi], self.diverged[lo:hi], self.why[lo:hi], self.converged[lo:hi])
+        if self.nearest is not None and len(self.minima):
+            self.nearest[lo:hi] = nearest_minima(self.final[lo:hi], self.minima)
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """The blocks for the pool (one block, the whole run, when it is small or there is no pool)."""
+        if _pool is None or self.count < PARALLEL_MIN_STARTS:
+            return [(0, self.count)]
+        return _blocks(self.count)
+
+    def result(self) -> _Result:
+        if self.keep_path:
+            paths = np.ascontiguousarray(self.points.transpose(2, 0, 1))
+            return _Result(self.final, self.final_values, self.diverged, self.why, self.converged, paths,
+                           np.ascontiguousarray(self.values.T))
+        return _Result(self.final, self.final_values, self.diverged, self.why, self.converged, None, None)
+
+
 def execute(s: Settings, surface, starts: np.ndarray, keep_path: bool, minima=None, tol: float = 0.0,
             table: dict | None = None) -> _Result:
     """Run the optimizer's kernel from ``table`` (default: the interpreting kernels) over all starts,
     split across the CPU's cores when there are many."""
-    run_kernel = (table or kernels())[s.optimizer.name]
-    program = surface.program
-    outputs = program.outputs[:outputs_needed(s.optimizer)]
-    count = len(starts)
-    starts = np.ascontiguousarray(starts, dtype=np.float64)
-    lrs = np.asarray(s.learning_rates, dtype=np.float64)
-    moms = np.asarray(s.momenta, dtype=np.float64)
-    fixed = fixed_hyperparameters(s.hyperparameters)
-    noise = noise_draws(s)
-    track = minima is not None
-    minima = np.zeros((0, 2)) if minima is None else np.ascontiguousarray(minima, dtype=np.float64)
-    steps = s.steps
-    points = np.empty((steps + 1, 2, count) if keep_path else (0, 2, 0))
-    values = np.empty((steps + 1, count) if keep_path else (0, 0))
-    final = np.empty((count, 2))
-    final_values = np.empty(count)
-    diverged = np.empty(count, dtype=np.int64)
-    why = np.zeros(count, dtype=np.int64)
-    converged = np.full(count, -1, dtype=np.int64)
+    run = _Run(s, surface, starts, keep_path, minima, tol, table)
+    _run_all([run], lambda index: None)
+    return run.result()
 
-    def block(lo: int, hi: int) -> None:
-        # Slices are views: each thread fills its own columns of the shared outputs.
-        run_kernel(program.code, program.constants, program.registers, outputs, starts[lo:hi],
-                   lrs, moms, fixed, noise, minima, tol, keep_path, track,
-                   points[:, :, lo:hi] if keep_path else points, values[:, lo:hi] if keep_path else values,
-                   final[lo:hi], final_values[lo:hi], diverged[lo:hi], why[lo:hi], converged[lo:hi])
 
-    if _pool is None or count < PARALLEL_MIN_STARTS:
-        block(0, count)
-    else:
-        for future in [_pool.submit(block, lo, hi) for lo, hi in _blocks(count)]:
+def _run_all(runs: list[_Run], on_done) -> None:
+    """Run every block of ``runs``: in this thread when each is one block, else all in one queue for the
+    pool's threads, so that no thread waits at the end of one run while the other finishes its last
+    block. ``on_done(index)`` is called in this thread as each run completes, while the pool goes on."""
+    jobs = [(k, lo, hi) for k, run in enumerate(runs) for lo, hi in run.blocks()]
+    if _pool is None or len(jobs) == len(runs):
+        for k, run in enumerate(runs):
+            run.block(0, run.count)
+            on_done(k)
+        return
+    left = [len(run.blocks()) for run in runs]
+    futures = {_pool.submit(runs[k].block, lo, hi): k for k, lo, hi in jobs}
+    try:
+        for future in as_completed(futures):
             future.result()
-    if keep_path:
-        paths = np.ascontiguousarray(points.transpose(2, 0, 1))
-        return _Result(final, final_values, diverged, why, converged, paths, np.ascontiguousarray(values.T))
-    return _Result(final, final_values, diverged, why, converged, None, None)
+            k = futures[future]
+            left[k] -= 1
+            if not left[k]:
+                on_done(k)
+    finally:  # a failure (or an exception in on_done) leaves no block of these runs queued
+        for future in futures:
+            future.cancel()
 
 
 def _blocks(count: int) -> list[tuple[int, int]]:
@@ -316,22 +366,51 @@ class Sweep:
 
 def sweep(name: str, surface, starts, steps: int, tol: float = 1e-3, **hyperparameters) -> Sweep:
     """Run ``name`` from every start in ``starts`` (P, 2) at once, keeping only where each ends."""
+    return sweeps([(name, hyperparameters)], surface, starts, steps, tol)[0]
+
+
+def sweeps(jobs, surface, starts, steps: int, tol: float = 1e-3, on_done=None) -> list[Sweep]:
+    """Several sweeps from the same starts, one per ``(name, hyperparameters)`` in ``jobs``, each the Sweep
+    that ``sweep(name, surface, starts, steps, tol, **hyperparameters)`` returns, bit for bit.
+
+    Their blocks of starts share one queue for the pool's threads, so no thread waits at the end of one
+    sweep for the other to finish its last block, and ``on_done(index, sweep)`` runs in this thread as
+    each sweep completes while the pool works on the rest (an Atlas classifies one map while the next are
+    swept). Every job is validated before anything runs (data surfaces: each as its sweep starts).
+    """
     from optimizers import data  # data surfaces and mini-batches: optimizers.data (ValueError elsewhere)
 
-    if "batch_size" in hyperparameters or data.is_data_surface(surface):
-        return data.sweep(name, surface, starts, steps, tol, **hyperparameters)
-    s = settings(name, steps, **hyperparameters)
+    jobs = [(name, dict(hyperparameters)) for name, hyperparameters in jobs]
+    done = on_done or (lambda index, result: None)
+    if data.is_data_surface(surface) or any("batch_size" in h for _, h in jobs):
+        results = []
+        for k, (name, hyperparameters) in enumerate(jobs):
+            results.append(data.sweep(name, surface, starts, steps, tol, **hyperparameters))
+            done(k, results[-1])
+        return results
+    validated = [settings(name, steps, **hyperparameters) for name, hyperparameters in jobs]
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"Invalid tolerance: {tol}")
     pts, _ = as_starts(starts)
     minima = surface.all_minima
     # The fused kernels when they are compiled (always for the catalogue): same bits, several times faster.
-    r = execute(s, surface, pts, keep_path=False, minima=minima, tol=float(tol),
-                table=fused_kernels_when_ready(surface))
-    final = r.final
-    nearest = nearest_minima(final, minima) if len(minima) else np.full(len(final), -1)
-    return Sweep(name, surface.name, s.hyperparameters, final, r.final_values, r.converged, r.diverged,
-                 nearest)
+    # Their arrival test picks the one minimum a point can be near, which holds up to a tolerance far
+    # above any the app uses (codegen.arrival_limit); beyond it the interpreting kernels test them all.
+    table = fused_kernels_when_ready(surface)
+    if table is not None and tol > arrival_limit(minima):
+        table = None
+    runs = [_Run(s, surface, pts, keep_path=False, minima=minima, tol=float(tol), table=table, nearest=True)
+            for s in validated]
+    results: list[Sweep | None] = [None] * len(runs)
+
+    def finished(k: int) -> None:
+        run, s = runs[k], validated[k]
+        results[k] = Sweep(s.optimizer.name, surface.name, s.hyperparameters, run.final, run.final_values,
+                           run.converged, run.diverged, run.nearest)
+        done(k, results[k])
+
+    _run_all(runs, finished)
+    return results
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,108 @@ def test_large_sweeps_run_below_the_servers_priority():
     base = os.getpriority(os.PRIO_PROCESS, 0)
     niceness = engine._pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     assert niceness.result(timeout=30) == max(base, 10)
+
+
+# --- the fused kernels' arrival test ----------------------------------------------------------------------
+def _near_minimum(minima):
+    """The fused kernels' ``near_minimum`` for these minima, compiled on its own from the generated text."""
+    from optimizers.jit import OPTIONS
+
+    # Compiled as the kernels compile it, but not cached: text run by exec has no file to cache beside.
+    namespace = {"math": math, "select": kernel.select, "kernel": numba.njit(**{**OPTIONS, "cache": False})}
+    exec("\n".join(codegen._arrival_source(np.asarray(minima, dtype=np.float64))), namespace)  # noqa: S102
+    return namespace["near_minimum"]
+
+
+def _near_any(minima, x: float, y: float, tol2: float) -> bool:
+    """The reference: the nearest of all minima (``mark_converged``'s test), with Python floats."""
+    best = math.inf
+    for mx, my in minima:
+        dx, dy = x - mx, y - my
+        d2 = dx * dx + dy * dy
+        best = d2 if d2 < best else best
+    return best <= tol2
+
+
+def _probes(minima, tol: float, rng) -> list[tuple[float, float]]:
+    """Points on both sides of each minimum's tol circle, within an ulp or two of it, on the splits, and
+    the special values."""
+    probes = []
+    for mx, my in minima:
+        for angle in np.linspace(0, 2 * math.pi, 16, endpoint=False).tolist():
+            for scale in (1 - 4e-16, 1 - 1e-16, 1.0, 1 + 1e-16, 1 + 4e-16, 0.5, 1.5, 3.0):
+                x, y = mx + scale * tol * math.cos(angle), my + scale * tol * math.sin(angle)
+                probes += [(x, y), (math.nextafter(x, math.inf), y), (x, math.nextafter(y, -math.inf))]
+    tree, _ = codegen._arrival_plan(np.asarray(minima, dtype=np.float64).tolist())
+
+    def splits(node):
+        if node is not None and len(node) == 4:
+            yield node[0], node[1]
+            yield from splits(node[2])
+            yield from splits(node[3])
+
+    for axis, at in splits(tree):
+        for v in (at, math.nextafter(at, math.inf), math.nextafter(at, -math.inf)):
+            for mx, my in minima:
+                probes.append((v, my) if axis == 0 else (mx, v))
+    special = [math.nan, math.inf, -math.inf, 1e300, -1e300, 0.0, -0.0, 5e-324, 1e6, -1e6]
+    probes += [(a, b) for a in special for b in special]
+    probes += [(m[0], s) for m in minima for s in special] + [(s, m[1]) for m in minima for s in special]
+    probes += rng.uniform(-6, 6, (400, 2)).tolist()
+    return probes
+
+
+@pytest.mark.parametrize("name", [n for n in surfaces.available() if len(surfaces.get(n).all_minima) > 1])
+def test_arrival_test_picks_the_one_minimum_a_point_can_be_near(name):
+    """The fused kernels test a point against the one minimum it can be within tol of, picked by a few
+    comparisons (for Himmelblau's four minima, one distance instead of four): the same answer as testing
+    every minimum, at the tol circles' edges to the last bit, on the splits, for NaN, ±inf and huge
+    coordinates, for every tol up to the limit the engine keeps them to."""
+    minima = surfaces.get(name).all_minima.tolist()
+    near = _near_minimum(minima)
+    limit = codegen.arrival_limit(minima)
+    assert limit >= 0.05, "the Atlas's tol (1e-3) and the tests' (up to 0.05) are within the limit"
+    rng = np.random.default_rng(3)
+    for tol in (1e-200, 1e-3, 0.05, limit / 3, limit):  # 1e-200: tol·tol underflows to 0
+        tol2 = tol * tol
+        for x, y in _probes(minima, tol, rng):
+            assert near(x, y, 0.0, 0.0, tol2) == _near_any(minima, x, y, tol2), (tol, x, y)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 2**32 - 1))
+def test_arrival_test_on_any_minima(count, seed):
+    """The same for any listed minima (a visitor's formula): near each other, on a line, repeated."""
+    rng = np.random.default_rng(seed)
+    minima = rng.uniform(-3, 3, (count, 2))
+    if count > 2:
+        minima[1] = minima[0] + rng.uniform(-1e-3, 1e-3, 2)  # two minima close together
+        minima[2, 1] = minima[0, 1]  # on one horizontal line
+    if count > 4 and seed % 2:
+        minima[4] = minima[3]  # the same minimum twice: no split separates them, every one is tested
+    minima = minima.tolist()
+    near = _near_minimum(minima)
+    limit = codegen.arrival_limit(minima)
+    for tol in sorted({min(t, limit) for t in (1e-200, 1e-9, 1e-4, 1e-3, 0.05, limit / 3, limit)}):
+        tol2 = tol * tol
+        for x, y in _probes(minima, tol, rng):
+            assert near(x, y, 0.0, 0.0, tol2) == _near_any(minima, x, y, tol2), (tol, x, y)
+
+
+def test_a_tolerance_beyond_the_arrival_tests_limit_is_swept_exactly():
+    """A sweep with a tol beyond the limit (Himmelblau: about 0.48) runs on the interpreting kernels,
+    which test every minimum; the fused kernels refuse it rather than answer differently."""
+    from optimizers import compiled, engine
+
+    surface = surfaces.get("himmelblau")
+    tol = 0.75
+    assert codegen.arrival_limit(surface.all_minima) < tol
+    starts = _points(surface, 300, seed=8)
+    swept = optimizers.sweep("adam", surface, starts, 200, tol=tol, lr=0.05)
+    s = optimizers.settings("adam", 200, lr=0.05)
+    interpreted = engine.execute(s, surface, starts, keep_path=False, minima=surface.all_minima, tol=tol)
+    np.testing.assert_array_equal(swept.converged_at, interpreted.converged)
+    assert (swept.converged_at > 0).any()
+    with pytest.raises(ValueError, match="tol beyond"):
+        engine.execute(s, surface, starts, keep_path=False, minima=surface.all_minima, tol=tol,
+                       table=compiled.fused_kernels(surface))

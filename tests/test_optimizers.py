@@ -415,6 +415,29 @@ def test_sweep_final_points_equal_run(name):
     np.testing.assert_array_equal(sw.converged_at, expected)
 
 
+def test_several_sweeps_at_once_equal_each_sweep():
+    """``sweeps`` runs several optimizers' sweeps through one queue of blocks for the engine's threads
+    (the Atlas's ten maps): each result is its own ``sweep``'s, bit for bit, each reported once as it
+    completes, and a bad setting in any job is refused before anything runs."""
+    surface = surfaces.get("himmelblau")
+    starts = _starts(surface, 3 * engine.PARALLEL_MIN_STARTS, seed=12)  # enough to split over the threads
+    jobs = [(name, {"lr": 0.01}) for name in ("sgd", "adam", "nag")] + [("adam", {"lr": 0.2, "beta1": 0.5})]
+    reported = []
+    together = optimizers.sweeps(jobs, surface, starts, 40, on_done=lambda k, r: reported.append((k, r)))
+    assert sorted(k for k, _ in reported) == [0, 1, 2, 3]
+    assert all(r is together[k] for k, r in reported)
+    for (name, hyper), result in zip(jobs, together, strict=True):
+        alone = optimizers.sweep(name, surface, starts, 40, **hyper)
+        assert result.optimizer == name and result.hyperparameters == alone.hyperparameters
+        for field in ("final_points", "final_values", "converged_at", "diverged_at", "nearest_minimum"):
+            np.testing.assert_array_equal(getattr(result, field), getattr(alone, field), err_msg=name)
+    reported.clear()
+    with pytest.raises(ValueError, match="Invalid learning rate: -1"):
+        optimizers.sweeps([("sgd", {}), ("adam", {"lr": -1})], surface, starts, 40,
+                          on_done=lambda k, r: reported.append(k))
+    assert reported == []
+
+
 def test_sweep_hand_made_cases():
     starts = np.array([[1.0, -0.5], [1.0005, -0.5], [-2.0, 2.0], [3000.0, 0.0]])
     sw = optimizers.sweep("sgd", BOWL, starts, 10, tol=1e-3, lr=0.1)
