@@ -56,3 +56,22 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
         page.wait_for_function("sel => document.querySelector(sel) === null", arg=SKELETON, timeout=timeout)
         page.wait_for_timeout(150)
     page.wait_for_selector(APP_IDLE, state="attached", timeout=timeout)
+
+
+# The newest race player on the page has drawn its pictures (ui/player: ``window.__descentLabPlayers``).
+RACE_SETTLED = "() => window.__descentLabPlayers && window.__descentLabPlayers.length && " \
+               "window.__descentLabPlayers.at(-1).stats.settled"
+
+
+def open_race(context, url: str):
+    """A new page of ``context`` at ``url`` once the app has run and the race player has drawn; uncaught
+    page errors are collected in ``page.errors``."""
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    wait_for_app(page)
+    page.wait_for_function(RACE_SETTLED, timeout=90_000)
+    page.wait_for_timeout(300)
+    page.errors = errors
+    return page

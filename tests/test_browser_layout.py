@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_helpers import wait_for_app
+from tests.browser_helpers import open_race, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 EXAMPLE = "/?surface=beale&optimizers=all&steps=1000"  # the README's example: all twelve optimizers
 DEFAULT = "/"  # the Race page as a teacher first opens it: Beale, Radford's six and Adam, 500 steps
-SETTLED = "() => window.__descentLabPlayers && window.__descentLabPlayers.length && " \
-          "window.__descentLabPlayers.at(-1).stats.settled"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
 PANELS = ("Hyperparameters", "Schedules and gradient noise")
@@ -40,18 +38,6 @@ GEOMETRY = """() => {
 # Whether the element at the centre of a box is (inside) the one expected: nothing covers it.
 ON_TOP = """([x, y, selector]) => { const hit = document.elementFromPoint(x, y);
   return !!hit && !!hit.closest(selector); }"""
-
-
-def open_race(context, url: str):
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url)
-    wait_for_app(page)
-    page.wait_for_function(SETTLED, timeout=90_000)
-    page.wait_for_timeout(300)
-    page.errors = errors
-    return page
 
 
 def centre(b: dict) -> tuple[float, float]:

@@ -11,29 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser_helpers import wait_for_app
+from tests.browser_helpers import RACE_SETTLED, open_race, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 RACE = "/?surface=beale&optimizers=all&steps=1000"
-SETTLED = "() => window.__descentLabPlayers && window.__descentLabPlayers.length && " \
-          "window.__descentLabPlayers.at(-1).stats.settled"
 
 
 def step(page) -> int:
     return int(page.locator(".dl-race").get_attribute("data-step"))
-
-
-def open_race(context, url: str):
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url)
-    wait_for_app(page)
-    page.wait_for_function(SETTLED, timeout=90_000)
-    page.wait_for_timeout(300)
-    page.errors = errors
-    return page
 
 
 def boxes(page) -> dict:
@@ -186,7 +172,7 @@ def test_space_in_a_text_field_types_instead_of_playing(page, app_server):
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(app_server + "/?surface=beale&optimizers=sgd,adam&steps=200")
     wait_for_app(page)
-    page.wait_for_function(SETTLED, timeout=90_000)
+    page.wait_for_function(RACE_SETTLED, timeout=90_000)
     field = page.locator("section[data-testid='stSidebar'] input[type='number']").first
     field.click()
     page.keyboard.press("Space")
