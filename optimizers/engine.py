@@ -273,13 +273,14 @@ def _run_all(runs: list[_Run], on_done) -> None:
     """Run every block of ``runs``: in this thread when each is one block, else all in one queue for the
     pool's threads, so that no thread waits at the end of one run while the other finishes its last
     block. ``on_done(index)`` is called in this thread as each run completes, while the pool goes on."""
-    jobs = [(k, lo, hi) for k, run in enumerate(runs) for lo, hi in run.blocks()]
+    blocks = [run.blocks() for run in runs]
+    jobs = [(k, lo, hi) for k, run_blocks in enumerate(blocks) for lo, hi in run_blocks]
     if _pool is None or len(jobs) == len(runs):
         for k, run in enumerate(runs):
             run.block(0, run.count)
             on_done(k)
         return
-    left = [len(run.blocks()) for run in runs]
+    left = [len(run_blocks) for run_blocks in blocks]
     futures = {_pool.submit(runs[k].block, lo, hi): k for k, lo, hi in jobs}
     try:
         for future in as_completed(futures):
