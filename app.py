@@ -4,12 +4,13 @@ Icons are Material Symbols, which ship with Streamlit's front end: they draw off
 depend on the visitor's fonts.
 """
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas  # noqa: F401  (imported once here: concurrent first imports on a cold server raced)
 import streamlit as st
 
-from lab import heap
+from lab import heap, turns
 from ui import a11y
 
 # The favicon is a local file: a Material Symbol as page_icon would be fetched from Google's servers.
@@ -31,11 +32,17 @@ PAGES = [
 # of the run, starts loading it (ui/a11y.py).
 OWN_PLOTLY = {"Race", "Custom surface", "Atlas", "Data"}
 
+# The pages whose runs compute and draw and never wait for worker processes: their runs take turns, first
+# come first served (lab/turns.py), so a crowd's runs finish in order instead of all late. The others wait
+# for the worker pool (maps, formulas, fits) and would hold every turn up while they wait.
+TAKE_TURNS = {"Race", "Optimizers explained", "Moving averages", "Classic figures"}
+
 page = st.navigation(PAGES)
-# Formula boxes that scroll sideways get a tab stop (every page); the bundle starts loading.
-a11y.page_fixes(preload_plotly=page.title in OWN_PLOTLY)
-try:
-    page.run()
-finally:
-    # Once every page has run (the warm-up visits them all), the long-lived heap is frozen (lab/heap.py).
-    heap.page_ran(page.title, [p.title for p in PAGES])
+with turns.SCRIPTS.turn() if page.title in TAKE_TURNS else nullcontext():
+    # Formula boxes that scroll sideways get a tab stop (every page); the bundle starts loading.
+    a11y.page_fixes(preload_plotly=page.title in OWN_PLOTLY)
+    try:
+        page.run()
+    finally:
+        # Once every page has run (the warm-up visits them all), the long-lived heap is frozen (lab/heap.py).
+        heap.page_ran(page.title, [p.title for p in PAGES])

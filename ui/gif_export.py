@@ -15,6 +15,7 @@ from collections.abc import Hashable, Mapping
 import streamlit as st
 
 import optimizers
+from lab import turns
 from lab.gif import SIZES, SLIDE_SIZES, GifStyle, race_gif
 from lab.race import formula_text
 
@@ -113,7 +114,8 @@ def gif_download(surface, paths: Mapping[str, optimizers.Path], key: Hashable) -
                 bar.progress(fraction, text="Drawing the frames…")
 
         try:
-            data = race_gif(surface, paths, progress=progress, style=style)
+            with turns.SCRIPTS.aside():  # seconds of drawing: the race visitors' runs go on meanwhile
+                data = race_gif(surface, paths, progress=progress, style=style)
         except ValueError:  # the detail is for the log, not the visitor
             _LOGGER.warning("GIF export failed", exc_info=True)
             slot.warning(FAILED)
