@@ -203,15 +203,29 @@ def _option_inputs(state: PageState) -> dict[str, object]:
 RACE_HASH = {Race: lambda race: race.cache_key}
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
+# Shared objects (cache_resource), not per-run copies (cache_data unpickles every hit): every run of a race
+# then hands the player the same path and background objects, whose typed arrays' chunks the transport has
+# already cut and named (ui.animation). Nobody changes them: the arrays are read-only, the payloads are
+# only read (their dicts go into the player's data as they are).
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
 def _race_paths(surface_key: tuple, race: Race, _surface) -> dict[str, optimizers.Path]:
-    return run_race(_surface, race)
+    paths = run_race(_surface, race)
+    for p in paths.values():
+        p.points.flags.writeable = False
+        p.values.flags.writeable = False
+    return paths
 
 
-@st.cache_data(max_entries=32, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
 def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict]:
     return (background.contour_payload(_surface),
             background.surface3d_payload(_surface))
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
+def _plain_paths_payload(surface_key: tuple, race: Race, contrast: bool, _surface, _paths) -> list[dict]:
+    """``paths_payload`` without overlays (nearly every run), once per race and colour scheme."""
+    return paths_payload(_surface, _paths, None, contrast)
 
 
 def paths_payload(surface, paths: dict[str, optimizers.Path], overlay_arrays: dict | None = None,
@@ -359,8 +373,10 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
     contrast = bar is not None and bar.contrast
     shown_in_room = (present.player_options(surface.title, st.query_params.to_dict(), contrast)
                      if bar is not None else None)
-    animation.race_animation(contour, surface3d if controls.view != "contour" else None,
-                             paths_payload(surface, paths, extra, contrast), steps=race.steps,
+    moving = (paths_payload(surface, paths, extra, contrast) if extra else
+              _plain_paths_payload(surface_key, race, contrast, surface, paths))
+    animation.race_animation(contour, surface3d if controls.view != "contour" else None, moving,
+                             steps=race.steps,
                              key=state.key("player"),
                              speed=controls.speed, overlays=shown, gradient_scale=gscale,
                              step_scale=sscale, charts=charts,
