@@ -491,8 +491,8 @@ def test_the_players_one_walk_sends_what_browser_payload_sends():
     walked_new: dict[str, str] = {}
     walked = animation._refer_arrays(data, sent_c, walked_new)[0]
     assert {k: v for k, v in one_walk[0].items() if k not in ("player", "blobs")} == walked
-    assert {h: t for h, t in one_walk[1].items() if t not in (animation.PLAYER_MODULE, animation.PLAYER_CSS)} \
-        == walked_new
+    player = (animation.PLAYER_MODULE, animation.PLAYER_CSS)
+    assert {h: t for h, t in one_walk[1].items() if t not in player} == walked_new
     assert 0 < len(walked_new) < len(chunks)  # only the 999-step race's new tails
 
 
