@@ -100,8 +100,9 @@ class Turns:
         self.release()
         try:
             yield
-        finally:
-            self.acquire()  # after ``patience``, on without one (turn() then has nothing to give back)
+        except BaseException:
+            raise  # the run ends here (a newer rerun interrupted it, or it failed): no need to queue again
+        self.acquire()  # after ``patience``, on without one (turn() then has nothing to give back)
 
 
 def _slots_from_env() -> int:

@@ -125,6 +125,34 @@ def test_aside_lets_the_next_run_go_during_a_long_computation():
     assert gate.acquire(0)
 
 
+def test_a_run_interrupted_aside_does_not_queue_again():
+    gate = turns.Turns(1, patience=5.0)
+    holder_ready, holder_done = threading.Event(), threading.Event()
+
+    def run_interrupted():
+        with pytest.raises(RuntimeError), gate.turn():
+            with gate.aside():
+                other = threading.Thread(target=hold)
+                other.start()
+                holder_ready.wait(5)  # someone else has the turn now
+                raise RuntimeError("a newer rerun")  # what Streamlit raises into a stopped run
+
+    def hold():
+        assert gate.acquire(0)
+        holder_ready.set()
+        holder_done.wait(5)
+        gate.release()
+
+    t0 = time.monotonic()
+    t = threading.Thread(target=run_interrupted)
+    t.start()
+    t.join(5)
+    assert time.monotonic() - t0 < 2.0  # did not wait for the holder's turn to end
+    assert gate.waiting() == 0 and gate.waited_out == 0
+    holder_done.set()
+    _wait_until(lambda: gate.acquire(0))
+
+
 def test_aside_outside_a_turn_changes_nothing():
     gate = turns.Turns(1)
     with gate.aside():
