@@ -380,6 +380,31 @@ def test_a_script_with_the_player_runs_under_apptest(tmp_path, steps, n):
     assert animation.element_data(at.get("bidi_component")[0].proto)["id"] == data["id"]
 
 
+def test_a_browser_session_gets_the_same_race_as_references(tmp_path, monkeypatch):
+    """The branch of race_animation that a connected browser takes (AppTest has no request headers, so it
+    is forced here): its chunk references rebuild exactly the data sent whole, speed_seq and id included,
+    and the session's record then holds every chunk."""
+    script = tmp_path / "app.py"
+    script.write_text(SCRIPT)
+    at = AppTest.from_file(str(script), default_timeout=60)
+    at.query_params["steps"] = "300"
+    at.run()
+    whole = animation.element_data(at.get("bidi_component")[0].proto)
+    sent = animation.SentChunks()
+    monkeypatch.setattr(animation, "_session_chunks", lambda: sent)
+    at.run()
+    referred = animation.element_data(at.get("bidi_component")[0].proto)
+    assert not at.exception
+    assert referred["blobs"] and len(sent) == len(referred["blobs"])
+    player, rebuilt = unpack(referred, {})
+    assert player == {"js": animation.PLAYER_MODULE, "css": animation.PLAYER_CSS}
+    assert rebuilt == {k: v for k, v in whole.items() if k not in ("blobs", "player")}
+    assert rebuilt["speed_seq"] == 0 and rebuilt["id"] == whole["id"]
+    at.run()  # the same race again: nothing travels twice
+    again = animation.element_data(at.get("bidi_component")[0].proto)
+    assert again["blobs"] == {} and again["id"] == whole["id"]
+
+
 def test_without_the_npm_registry_the_app_falls_back_to_the_full_bundle(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(assets, "REGISTRY", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setattr(assets, "STATIC_DIR", tmp_path / "checkout-static")  # no bundles to copy from

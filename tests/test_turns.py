@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from lab import turns
 from tests.app_helpers import APP, open_app
@@ -98,6 +99,7 @@ def test_a_run_waits_out_its_patience_then_runs_without_a_turn():
 def test_aside_lets_the_next_run_go_during_a_long_computation():
     gate = turns.Turns(1)
     order: list[str] = []
+    held: list[bool] = []
     started = threading.Event()
 
     def long_run():
@@ -105,9 +107,10 @@ def test_aside_lets_the_next_run_go_during_a_long_computation():
             order.append("long: drawing")
             started.set()
             with gate.aside():
+                held.append(gate.holds())
                 _wait_until(lambda: "short" in order)
             order.append("long: again in turn")
-            assert gate.holds()
+            held.append(gate.holds())
 
     t = threading.Thread(target=long_run)
     t.start()
@@ -122,7 +125,8 @@ def test_aside_lets_the_next_run_go_during_a_long_computation():
     s.join(5)
     t.join(5)
     assert order == ["long: drawing", "short", "long: again in turn"]
-    assert gate.acquire(0)
+    assert held == [False, True]  # no turn while aside, a turn again after it
+    assert gate.acquire(0)  # and turn() gave that one back
 
 
 def test_a_run_interrupted_aside_does_not_queue_again():
@@ -190,6 +194,65 @@ def test_the_pages_that_take_turns_exist_and_none_waits_for_the_worker_pool():
     assert "Race" in take
     # These wait for worker processes (maps, a formula's presets, fits): in a turn they would hold up all.
     assert not take & {"Atlas", "Custom surface", "Data"}
+
+
+def test_a_race_run_waits_for_its_turn(monkeypatch):
+    """app.py's wiring: while another run holds the only turn, a Race page run waits (here for a shortened
+    patience) and then runs anyway."""
+    monkeypatch.setattr(turns.SCRIPTS, "patience", 0.5)
+    holding, done = threading.Event(), threading.Event()
+
+    def other_run():
+        with turns.SCRIPTS.turn():
+            holding.set()
+            done.wait(60)
+
+    t = threading.Thread(target=other_run)
+    t.start()
+    holding.wait(5)
+    before = turns.SCRIPTS.waited_out
+    try:
+        at = open_app()
+    finally:
+        done.set()
+        t.join(5)
+    assert not at.exception
+    assert turns.SCRIPTS.waited_out == before + 1
+
+
+def _gif_script():
+    import streamlit as st
+
+    import surfaces
+    from lab import turns
+    from lab.race import Race, run_race
+    from ui.gif_export import gif_download
+
+    surface = surfaces.get("ravine")
+    race = Race.make(["sgd"], 5, surface.start, {})
+    with turns.SCRIPTS.turn():
+        gif_download(surface, run_race(surface, race), key=("catalogue", "ravine", race))
+        st.session_state["held after"] = turns.SCRIPTS.holds()
+
+
+def test_a_gif_build_steps_aside(monkeypatch):
+    import ui.gif_export as gif_export
+
+    held = []
+    real = gif_export.race_gif
+
+    def drawing(*args, **kwargs):
+        held.append(turns.SCRIPTS.holds())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gif_export, "race_gif", drawing)
+    at = AppTest.from_function(_gif_script, default_timeout=60)
+    at.session_state[gif_export.OPEN_KEY] = True
+    at.run()
+    at.button(key="gif_export.make").click().run()
+    assert not at.exception
+    assert held == [False]  # the others' runs went on while it drew
+    assert at.session_state["held after"] is True  # and its own run had its turn again after
 
 
 def test_a_race_run_gives_its_turn_back():

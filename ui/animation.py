@@ -314,8 +314,8 @@ def chunk_hash(text: str) -> str:
 
 
 # A typed array's text -> its chunks ((name, text), ...). The backgrounds and the paths of a race seen before
-# come back as the same string objects (st.cache_data's copies are new objects, but equal strings still
-# hit), so a rerun cuts and hashes only what is new. Bounded by characters: ~2 races' worth of arrays.
+# come back as the same string objects (the Race page's caches are shared resources; an equal string from a
+# copy hits too), so a rerun cuts and hashes only what is new. Bounded by characters: ~2 races' worth.
 _CHUNKS_LIMIT = 8_000_000
 _chunk_memo: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
 _chunk_memo_size = [0]
