@@ -98,10 +98,9 @@ class Turns:
             yield
             return
         self.release()
-        try:
-            yield
-        except BaseException:
-            raise  # the run ends here (a newer rerun interrupted it, or it failed): no need to queue again
+        # An exception out of the body (a newer rerun interrupted the run, or it failed) leaves at the yield:
+        # the run ends there and queues for no turn.
+        yield
         self.acquire()  # after ``patience``, on without one (turn() then has nothing to give back)
 
 

@@ -21,7 +21,7 @@ def _wait_until(condition, timeout: float = 5.0) -> None:
         time.sleep(0.001)
 
 
-def _queue_runs(gate: turns.Turns, n: int, order: list[int], **kw) -> list[threading.Thread]:
+def _queue_runs(gate: turns.Turns, n: int, order: list[int]) -> list[threading.Thread]:
     """Start ``n`` runs one after another, each queued before the next starts; each notes its index once
     it has its turn."""
     threads = []
@@ -29,7 +29,7 @@ def _queue_runs(gate: turns.Turns, n: int, order: list[int], **kw) -> list[threa
         def run(i=i):
             with gate.turn():
                 order.append(i)
-        t = threading.Thread(target=run, **kw)
+        t = threading.Thread(target=run)
         t.start()
         threads.append(t)
         _wait_until(lambda i=i: gate.waiting() == i + 1)
