@@ -45,7 +45,7 @@ def keep_formula(state, typed: str, window: str) -> None:
     params = {**st.query_params.to_dict(), "expr": typed, "bounds": window}
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
-    state.set(st.query_params.to_dict(), "url", "written")  # ours: not a new URL to read on the next run
+    race_ui.mark_written(state, st.query_params.to_dict())  # ours: not a new URL to read on the next run
     values = state.get("url", "values", default={})
     values["expr"] = typed
     with contextlib.suppress(ValueError):  # a window with min >= max stays as the visitor typed it

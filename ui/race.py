@@ -101,6 +101,7 @@ def read_url(state: PageState, extra: dict[str, Callable[[str], object]]) -> Non
 
 
 url_value = urlsync.url_value
+mark_written = urlsync.mark_written
 
 
 def write_url(state: PageState, controls: RaceControls, extra: dict[str, str]) -> None:

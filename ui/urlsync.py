@@ -3,16 +3,19 @@
 State lives in ``st.session_state`` under ``keep.<page>.*`` keys (widgets use ``persist_state="session"``
 so nothing is lost when the visitor visits another page) and is written into the query string after
 every run, so a link reproduces the page exactly. A URL is read when it differs from the one this session
-last wrote (a fresh visit, a shared link, a preset); each malformed or unknown parameter gives one visible
-warning and the control keeps its default. The visitor's text in those warnings goes through
+last wrote (a fresh visit, a shared link, a preset, the browser's Back) and is not one of its own recent
+writes that the browser had not received yet (see ``read_url``); each malformed or unknown parameter gives
+one visible warning and the control keeps its default. The visitor's text in those warnings goes through
 ``lab.literal``, so a link cannot put formatting or links of its own into them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lab import literal
 
@@ -38,11 +41,33 @@ class PageState:
             self.set(value, *parts)
 
 
+# How long a URL this session wrote and then replaced can still come back as the browser's stale URL. A rerun
+# waits up to 10 s for its turn (lab/turns.py) after its request arrived; a margin for the network on top.
+STALE_SECONDS = 30.0
+
+
 def read_url(state: PageState, parsers: dict[str, Callable[[str], object]]) -> None:
-    """Apply a new URL: valid values are kept in ``url.values`` (see ``url_value``), problems as warnings."""
+    """Apply a new URL: valid values are kept in ``url.values`` (see ``url_value``), problems as warnings.
+
+    A rerun's request carries the URL the browser had when it was sent. Two quick changes (``+ − −`` on
+    the player's speed, two sliders) send the second request before the first run's new URL reached the
+    browser: that request carries a URL this session wrote and then replaced. It is stale, not new: applying
+    it would undo the first change. So a URL among the session's recent writes is not applied, unless the
+    browser's Back or Forward brought it (Streamlit marks those reruns).
+    """
     query = st.query_params.to_dict()
+    recent = state.get("url", "recent", default=[])
     if query == state.get("url", "written"):
+        if recent:
+            state.set([], "url", "recent")  # the browser has the latest: no older write is in flight
         return
+    if not _history_navigation():
+        now = time.monotonic()
+        for i, (old, replaced_at) in enumerate(recent):
+            if old == query and now - replaced_at <= STALE_SECONDS:
+                # The browser has this write: it will not send an older one again (its URL only moves on).
+                state.set(recent[i:], "url", "recent")
+                return
     values, warnings = {}, []
     for key, text in query.items():
         if key not in parsers:
@@ -56,7 +81,26 @@ def read_url(state: PageState, parsers: dict[str, Callable[[str], object]]) -> N
     state.set(values, "url", "values")
     state.set(warnings, "url", "warnings")
     state.set(query, "url", "written")
+    state.set([], "url", "recent")  # the browser moved to a URL of its own: our older writes are behind it
     state.set(True, "url", "pending")
+
+
+def _history_navigation() -> bool:
+    """This rerun came from the browser's Back or Forward (the pinned Streamlit marks such reruns)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "is_history_navigation", False))
+
+
+def mark_written(state: PageState, query: dict[str, str]) -> None:
+    """``query`` is now the URL this session gave the browser; the one it replaces may still come back in
+    a request sent before the browser heard of it (``read_url`` then knows it as stale)."""
+    previous = state.get("url", "written")
+    if previous is not None and previous != query:
+        now = time.monotonic()
+        recent = [(old, at) for old, at in state.get("url", "recent", default=[])
+                  if now - at <= STALE_SECONDS and old != previous]
+        state.set([*recent[-7:], (previous, now)], "url", "recent")
+    state.set(query, "url", "written")
 
 
 def url_value(state: PageState, key: str, default=None):
@@ -85,5 +129,5 @@ def write_url(state: PageState, params: dict[str, str]) -> None:
     written = st.query_params.to_dict()
     if state.get("url", "pending"):
         state.set(written, "url", "applied")  # what the applied URL became: its warnings last while it stays
-    state.set(written, "url", "written")
+    mark_written(state, written)
     state.set(False, "url", "pending")
