@@ -466,7 +466,7 @@ def run_of(steps: int, seed: int) -> np.ndarray:
     return np.stack([3 + r * np.cos(t + seed), 0.5 + r * np.sin(t + seed)], axis=1)
 
 
-def beale_race(steps: int, **options) -> dict:
+def beale_race(steps: int, build=animation.race_data, **options) -> dict:
     """The 10-optimizer race on Beale as the Race page sends it: backgrounds, paths and a loss chart."""
     s = beale()
     contour, surf = background.contour_payload(s), background.surface3d_payload(s)
@@ -475,8 +475,7 @@ def beale_race(steps: int, **options) -> dict:
              for slug, pts in zip(SLUGS, runs, strict=True)]
     loss = {"data": [{"type": "scatter", "x": background.typed_array(np.arange(steps + 1), "i4"),
                       "y": background.typed_array(s.value(pts))} for pts in runs], "layout": {}}
-    return animation.race_data(contour, surf, paths, steps=steps, charts=[{"kind": "loss", "figure": loss}],
-                               **options)
+    return build(contour, surf, paths, steps=steps, charts=[{"kind": "loss", "figure": loss}], **options)
 
 
 def json_size(value) -> int:
@@ -501,6 +500,25 @@ def test_a_session_sends_each_chunk_once_and_the_window_rebuilds_every_race_exac
     again, new = animation.browser_payload(beale_race(999, speed=2.0), sent)
     assert again["blobs"] == {} and new == {} and again["id"] == shorter["id"]
     assert unpack(again, window)[1]["paths"] == shorter["paths"]
+
+
+def test_the_players_one_walk_sends_what_browser_payload_sends():
+    """race_animation builds the payload from race_data's own walk (``_race_parts``): the same payload and
+    chunks as ``browser_payload``, and as a walk that checks ``sent`` as it goes."""
+    sent_a, sent_b, sent_c = animation.SentChunks(), animation.SentChunks(), animation.SentChunks()
+    first = beale_race(1000)
+    for sent in (sent_a, sent_b, sent_c):
+        sent.add(animation.browser_payload(first, sent)[1])
+    data, skeleton, chunks = beale_race(999, build=animation._race_parts, speed=2.0)
+    assert data == beale_race(999, speed=2.0) and skeleton["id"] == data["id"]
+    one_walk = animation._payload(skeleton, chunks, sent_a)
+    assert one_walk == animation.browser_payload(data, sent_b)
+    walked_new: dict[str, str] = {}
+    walked = animation._refer_arrays(data, sent_c, walked_new)[0]
+    assert {k: v for k, v in one_walk[0].items() if k not in ("player", "blobs")} == walked
+    player = (animation.PLAYER_MODULE, animation.PLAYER_CSS)
+    assert {h: t for h, t in one_walk[1].items() if t not in player} == walked_new
+    assert 0 < len(walked_new) < len(chunks)  # only the 999-step race's new tails
 
 
 def test_without_a_browser_session_the_arrays_stay_whole():
