@@ -11,7 +11,7 @@ import pandas  # noqa: F401  (imported once here: concurrent first imports on a 
 import streamlit as st
 
 from lab import heap, turns
-from ui import a11y
+from ui import a11y, urlsync
 
 # The favicon is a local file: a Material Symbol as page_icon would be fetched from Google's servers.
 FAVICON = Path(__file__).parent / "ui" / "favicon.png"
@@ -41,6 +41,7 @@ page = st.navigation(PAGES)
 with turns.SCRIPTS.turn() if page.title in TAKE_TURNS else nullcontext():
     # Formula boxes that scroll sideways get a tab stop (every page); the bundle starts loading.
     a11y.page_fixes(preload_plotly=page.title in OWN_PLOTLY)
+    urlsync.note_page(page.title)  # a rerun of the same page or a visit to it: see urlsync.read_url
     try:
         page.run()
     finally:

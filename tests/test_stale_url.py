@@ -44,3 +44,18 @@ def test_an_old_write_is_a_new_url_again_after_a_while(monkeypatch):
     monkeypatch.setattr(urlsync, "STALE_SECONDS", 0.0)
     at = _two_quick_changes(at)
     assert at.slider(key="keep.race.steps").value == default_steps
+
+
+def test_a_link_from_another_page_is_applied_even_if_the_session_wrote_it(monkeypatch):
+    """The classic figures' preset, clicked again after the visitor changed the race: a visit, not stale."""
+    at = open_app()
+    before = url_params(at)
+    at.slider(key="keep.race.steps").set_value(200).run()
+    at.switch_page("pages/classics.py").run()
+    assert not at.exception
+    at.switch_page("pages/race.py")
+    at.query_params.clear()
+    at.query_params.update(before)
+    at.run()
+    assert not at.exception
+    assert at.slider(key="keep.race.steps").value == int(before["steps"])

@@ -52,8 +52,9 @@ def read_url(state: PageState, parsers: dict[str, Callable[[str], object]]) -> N
     A rerun's request carries the URL the browser had when it was sent. Two quick changes (``+ − −`` on
     the player's speed, two sliders) send the second request before the first run's new URL reached the
     browser: that request carries a URL this session wrote and then replaced. It is stale, not new: applying
-    it would undo the first change. So a URL among the session's recent writes is not applied, unless the
-    browser's Back or Forward brought it (Streamlit marks those reruns).
+    it would undo the first change. So on a rerun of the same page, a URL among the session's recent writes
+    is not applied, unless the browser's Back or Forward brought it (Streamlit marks those reruns). Arriving
+    from another page (a preset's link) is a visit: its URL is applied even if the session wrote it before.
     """
     query = st.query_params.to_dict()
     recent = state.get("url", "recent", default=[])
@@ -61,7 +62,7 @@ def read_url(state: PageState, parsers: dict[str, Callable[[str], object]]) -> N
         if recent:
             state.set([], "url", "recent")  # the browser has the latest: no older write is in flight
         return
-    if not _history_navigation():
+    if _rerun_of_the_same_page() and not _history_navigation():
         now = time.monotonic()
         for i, (old, replaced_at) in enumerate(recent):
             if old == query and now - replaced_at <= STALE_SECONDS:
@@ -89,6 +90,21 @@ def _history_navigation() -> bool:
     """This rerun came from the browser's Back or Forward (the pinned Streamlit marks such reruns)."""
     ctx = get_script_run_ctx()
     return bool(ctx is not None and getattr(ctx, "is_history_navigation", False))
+
+
+# (the page of the run before, the page of this run), as ``note_page`` set them.
+PAGES_KEY = "descent_lab.pages"
+
+
+def note_page(title: str) -> None:
+    """``app.py``, at the start of every run: which page this run shows. A visit to a page (from another
+    page, or the session's first run) brings its URL from a link, never a stale one of a quick change."""
+    st.session_state[PAGES_KEY] = (st.session_state.get(PAGES_KEY, (None, None))[1], title)
+
+
+def _rerun_of_the_same_page() -> bool:
+    before, now = st.session_state.get(PAGES_KEY, (None, None))
+    return before is not None and before == now
 
 
 def mark_written(state: PageState, query: dict[str, str]) -> None:
