@@ -152,7 +152,7 @@ def presets_cached(surface_key: tuple, surface, retry_key: str = "keep.custom.bt
     offers the tuned rates when they are ready (the button ``retry_key``). Busy is never "no": the race
     always runs on the visitor's own surface."""
     if not (isinstance(surface_key, tuple) and surface_key and surface_key[0] == "custom"):
-        return _presets(surface_key, surface)
+        return _presets(surface_key=surface_key, _surface=surface)  # by keyword: see ui/race.show_race
     with st.spinner(TUNING, show_time=True):
         surface_presets, why = formula_presets(surface_key, surface)
     waiting = state is not None and state.get("presets_waiting") == surface_key

@@ -324,7 +324,7 @@ def _backgrounds(surface_key: tuple, _surface) -> tuple[dict, dict, float | None
 
 def _player(state: PageState, surface, race: DataRace, paths: dict, labels, colors) -> None:
     ordered = [paths[r.key] for r in race.racers]
-    contour, surface3d, fmin = _backgrounds(_surface_key(state), surface)
+    contour, surface3d, fmin = _backgrounds(surface_key=_surface_key(state), _surface=surface)
     payload = [animation.path_payload(label, r.key.replace(":", "-"), color, p.points, _heights(p),
                                       p.diverged_at)
                for r, label, color, p in zip(race.racers, labels, colors, ordered, strict=True)]
