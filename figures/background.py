@@ -161,7 +161,10 @@ def contour_payload(surface: Surface, resolution: int = 160) -> dict:
         meta=dict(log=bool(mapping.log), fmin=float(mapping.fmin), eps=float(mapping.eps),
                   cmin=float(mapping.lo), cmax=float(mapping.hi)),
         xaxis=dict(axis, range=[float(x0), float(x1)]),
-        yaxis=dict(axis, range=[float(y0), float(y1)], scaleanchor="x", scaleratio=1),
+        # A picture wider than tall (the saddle's 4 × 3) shrinks its height to keep x and y at one scale:
+        # toward the top, under its title, not centred with a gap above that pushed the plot ~45 px lower,
+        # past a 1280 × 720 projector's edge (tests/test_browser_layout.py).
+        yaxis=dict(axis, range=[float(y0), float(y1)], scaleanchor="x", scaleratio=1, constraintoward="top"),
     )
     return {"data": [contour, *_minima_traces(surface)], "layout": layout}
 

@@ -69,6 +69,30 @@ def test_the_contour_and_play_are_on_a_projector_screen_without_scrolling(chromi
         context.close()
 
 
+SADDLE = "/?surface=saddle&optimizers=sgd,adam&steps=200"  # the lesson's saddle: Adam escapes at step 16
+
+
+def test_the_saddle_race_stays_on_screen_and_still_as_adam_escapes(chromium, app_server):
+    """The saddle picture is wider than tall: its plot keeps to the top under its title (not centred, which
+    put its lower half past 720 px), and the "escaped" note has its line from the start, so the pictures do
+    not jump down while they play."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = open_race(context, app_server + SADDLE)
+        before = page.evaluate(GEOMETRY)
+        page.get_by_role("button", name="Play", exact=True).click()
+        page.locator(".dl-race .dl-note", has_text="escaped").wait_for(timeout=30_000)
+        after = page.evaluate(GEOMETRY)
+        assert abs(after["picture"]["y"] - before["picture"]["y"]) < 1, (before["picture"], after["picture"])
+        top = after["header"]["bottom"]
+        area = after["area"]
+        assert area["y"] >= top and area["bottom"] <= 720, area
+        assert after["scrolled"] == [0, 0]
+        assert not page.errors
+    finally:
+        context.close()
+
+
 def test_an_opened_panel_takes_the_whole_row_and_keeps_the_focus(chromium, app_server):
     context = chromium.new_context(viewport={"width": 1280, "height": 720})
     try:

@@ -174,6 +174,9 @@ export class DlRacePlayer {
     this.live.setAttribute("aria-live", "polite");
     this.notes = dlEl("ul", "dl-notes");
     this.notes.setAttribute("aria-live", "polite");
+    // A race with a note to come keeps a line for it from the start: a note appearing mid-race (an escape at
+    // step 16) would push the pictures down while they play.
+    if (this.paths.some((p) => p.note)) this.notes.classList.add("dl-notes-held");
     this.status = dlEl("div", "dl-status", "Loading the race…");
     const plots = dlEl("div", "dl-plots");
     this.plots = plots;
