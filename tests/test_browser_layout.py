@@ -93,6 +93,27 @@ def test_the_saddle_race_stays_on_screen_and_still_as_adam_escapes(chromium, app
         context.close()
 
 
+@pytest.mark.parametrize("url", [DEFAULT, SADDLE], ids=["default", "saddle"])
+def test_the_legend_sits_right_under_the_plot(chromium, app_server, url):
+    """x and y at one scale leave the plot shorter than Python's 560 px box: the box shrinks to the plot, so
+    the legend (which optimizer is which colour) starts on a 1280 × 720 screen, not ~200 px further down."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = open_race(context, app_server + url)
+        page.wait_for_timeout(500)  # the box is trimmed after the first picture: let it settle
+        g = page.evaluate(GEOMETRY)
+        legend = page.evaluate("""() => {
+          const r = document.querySelector('.dl-race .dl-plot-2d .legend').getBoundingClientRect();
+          return { y: r.top, bottom: r.bottom }; }""")
+        area = g["area"]
+        assert 0 <= legend["y"] - area["bottom"] < 45, (area, legend)  # only the x axis's ticks between
+        assert legend["y"] + 14 <= 720, legend  # its first row (13 px text) is on the projector's screen
+        assert g["picture"]["bottom"] - legend["bottom"] < 20, (g["picture"], legend)  # no gap under it
+        assert not page.errors
+    finally:
+        context.close()
+
+
 def test_an_opened_panel_takes_the_whole_row_and_keeps_the_focus(chromium, app_server):
     context = chromium.new_context(viewport={"width": 1280, "height": 720})
     try:

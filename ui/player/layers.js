@@ -60,6 +60,7 @@ export const DlLayers = {
     this.trail2d = Array.from({ length: n }, (_, i) => base + i);
     this.head2d = Array.from({ length: n }, (_, i) => base + n + i);
     await this.Plotly.newPlot(this.div2d, traces, this.layoutOf(fig, "contour"), this.config);
+    if (this.trims2d()) await this.trim2d(this.boxHeight || this.baseHeight);
     // Legend clicks (and the number keys) hide or show an optimizer in both pictures.
     this.div2d.on("plotly_restyle", (ev) => this.mirrorVisibility(ev));
     if (this.clickable) this.wireClick();
@@ -69,6 +70,33 @@ export const DlLayers = {
       for (const p of this.paths) p.line.upto = -1;
       if (!this.committing && this.shown >= 0) requestAnimationFrame(() => this.alive && this.draw2dFast(this.shown));
     });
+  },
+
+  // x and y are drawn at one scale, so a picture wider than its box's shape leaves its plot shorter than the
+  // box (the plot keeps to the top: figures/background.py). The box then shrinks to the plot, so the legend
+  // and the colour bar sit right under and beside it, not a gap away: on a 1280 × 720 projector the legend
+  // was below the fold. ``target``: the box's height before trimming (Python's, or the presenter view's).
+  async trim2d(target) {
+    const div = this.div2d;
+    if (!div || !div.data || !this.Plotly) return;
+    const width = div.clientWidth;
+    if (this.trimmed && this.trimmed.width === width && this.trimmed.target === target) return;
+    this.trimmed = { width, target };
+    if (div.style.height !== `${target}px`) {
+      div.style.height = `${target}px`;
+      await this.Plotly.Plots.resize(div);
+    }
+    const fl = div._fullLayout;
+    const size = fl && fl._size;
+    if (!size || !fl.yaxis || !fl.xaxis) return;
+    // The x axis's tick labels hang below the plot: in the margin under it when that holds them (a legend
+    // below makes it tall), else in space kept from the spare (the presenter view's legend is at the side).
+    const font = (fl.xaxis.tickfont && fl.xaxis.tickfont.size) || 12;
+    const labels = Math.ceil((fl.xaxis.ticklen || 0) + 1.4 * font + 4 - size.b);
+    const spare = Math.floor(size.h - fl.yaxis._length) - Math.max(0, labels);
+    if (spare < 8) return;
+    div.style.height = `${Math.max(200, target - spare)}px`;
+    await this.Plotly.Plots.resize(div);
   },
 
   async draw3d() {

@@ -427,7 +427,9 @@ export class DlRacePlayer {
           queued = false;
           width = div.clientWidth;
           const P = this.plotlyOf(div);
-          if (this.alive && div.data && P) P.Plots.resize(div);
+          if (!this.alive || !div.data || !P) return;
+          if (div === this.div2d && this.trims2d()) this.trim2d(this.boxHeight || this.baseHeight);  // fit again
+          else P.Plots.resize(div);
         });
       });
       ro.observe(div);

@@ -130,13 +130,25 @@ export const DlPresent = {
         dlPageTop(this.plots);
       height = Math.max(240, Math.floor(window.innerHeight - top - 12));
     }
+    this.boxHeight = height;
     const px = `${height}px`;
     for (const div of [this.div2d, this.div3d]) {
+      if (div && div === this.div2d && div.data && this.trims2d()) {
+        this.trim2d(height);  // the 2-D box fits its plot (layers.js)
+        continue;
+      }
+      if (div === this.div2d) this.trimmed = null;
       if (!div || div.style.height === px) continue;
       div.style.height = px;
       const P = this.plotlyOf(div);
       if (div.data && P) P.Plots.resize(div);
     }
+  },
+
+  // The normal view's 2-D box fits its plot (layers.js trim2d); the presenter view and full screen keep
+  // the window's height, which their legend, at the side and one optimizer a row, needs.
+  trims2d() {
+    return !this.present && document.fullscreenElement !== this.root;
   },
 
   wireFit() {
