@@ -59,3 +59,33 @@ def test_a_link_from_another_page_is_applied_even_if_the_session_wrote_it(monkey
     at.run()
     assert not at.exception
     assert at.slider(key="keep.race.steps").value == int(before["steps"])
+
+
+def test_a_link_to_the_same_page_is_applied_even_if_the_session_wrote_it():
+    """A Data preset clicked again after a change: its link carries urlsync.LINK_PARAM (link_query)."""
+    at = open_app()
+    before = url_params(at)
+    at.slider(key="keep.race.steps").set_value(200).run()
+    at.query_params.clear()
+    at.query_params.update(urlsync.link_query(before))
+    at.run()
+    assert not at.exception
+    assert at.slider(key="keep.race.steps").value == int(before["steps"])
+    assert urlsync.LINK_PARAM not in url_params(at)  # the page writes its own URL back, without the mark
+    assert not [w.value for w in at.warning]  # the mark is no unknown parameter
+
+
+def test_a_page_back_at_an_earlier_url_still_knows_the_ones_between_as_stale():
+    """Steps 500 → 200 → 500 writes A, B, A. A request carrying A does not tell which A the browser has:
+    a request carrying B may still come, and it is stale."""
+    at = open_app()
+    a = url_params(at)
+    at.slider(key="keep.race.steps").set_value(200).run()
+    b = url_params(at)
+    at.slider(key="keep.race.steps").set_value(int(a["steps"])).run()
+    for stale in (a, b):  # the first A, sent before B arrived; then B, sent before the second A arrived
+        at.query_params.clear()
+        at.query_params.update(stale)
+        at.run()
+        assert not at.exception
+        assert at.slider(key="keep.race.steps").value == int(a["steps"])

@@ -369,7 +369,8 @@ def presets() -> None:
         for p in lab_data.PRESETS:
             left, right = st.columns([1, 2], vertical_alignment="center")
             try:
-                left.page_link(PAGE, label=p.title, icon=":material/play_circle:", query_params=p.query)
+                left.page_link(PAGE, label=p.title, icon=":material/play_circle:",
+                               query_params=urlsync.link_query(p.query))  # applied even if just written
             except st.errors.StreamlitAPIException:  # the page runs outside the app's navigation
                 left.markdown(f"**{p.title}**")
             right.caption(p.watch)

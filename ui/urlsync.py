@@ -41,6 +41,15 @@ class PageState:
             self.set(value, *parts)
 
 
+# The mark of a link to the page it is on (a preset): ``read_url`` applies its URL, recent write or not.
+LINK_PARAM = "link"
+
+
+def link_query(query: dict[str, str]) -> dict[str, str]:
+    """``query`` for a link to the page it is on (``st.page_link``'s ``query_params``)."""
+    return {**query, LINK_PARAM: "1"}
+
+
 # How long a URL this session wrote and then replaced can still come back as the browser's stale URL. A rerun
 # waits up to 10 s for its turn (lab/turns.py) after its request arrived; a margin for the network on top.
 STALE_SECONDS = 30.0
@@ -54,21 +63,22 @@ def read_url(state: PageState, parsers: dict[str, Callable[[str], object]]) -> N
     browser: that request carries a URL this session wrote and then replaced. It is stale, not new: applying
     it would undo the first change. So on a rerun of the same page, a URL among the session's recent writes
     is not applied, unless the browser's Back or Forward brought it (Streamlit marks those reruns). Arriving
-    from another page (a preset's link) is a visit: its URL is applied even if the session wrote it before.
+    from another page is a visit, and a link to the same page carries ``LINK_PARAM`` (``link_query``): their
+    URLs are applied even if the session wrote them before (a preset clicked again).
+
+    The recent writes only expire (``STALE_SECONDS``, at most 8 kept), never by what a request carries: a
+    page that went back to an earlier URL (A, B, A) wrote one URL twice, so a request carrying it does not
+    tell which write the browser has, and B may still come.
     """
     query = st.query_params.to_dict()
-    recent = state.get("url", "recent", default=[])
+    linked = query.pop(LINK_PARAM, None) is not None
     if query == state.get("url", "written"):
-        if recent:
-            state.set([], "url", "recent")  # the browser has the latest: no older write is in flight
         return
-    if _rerun_of_the_same_page() and not _history_navigation():
+    if not linked and _rerun_of_the_same_page() and not _history_navigation():
         now = time.monotonic()
-        for i, (old, replaced_at) in enumerate(recent):
-            if old == query and now - replaced_at <= STALE_SECONDS:
-                # The browser has this write: it will not send an older one again (its URL only moves on).
-                state.set(recent[i:], "url", "recent")
-                return
+        if any(old == query and now - replaced_at <= STALE_SECONDS
+               for old, replaced_at in state.get("url", "recent", default=[])):
+            return
     values, warnings = {}, []
     for key, text in query.items():
         if key not in parsers:
@@ -114,7 +124,7 @@ def mark_written(state: PageState, query: dict[str, str]) -> None:
     if previous is not None and previous != query:
         now = time.monotonic()
         recent = [(old, at) for old, at in state.get("url", "recent", default=[])
-                  if now - at <= STALE_SECONDS and old != previous]
+                  if now - at <= STALE_SECONDS and old != previous]  # the newest time of each URL counts
         state.set([*recent[-7:], (previous, now)], "url", "recent")
     state.set(query, "url", "written")
 

@@ -16,6 +16,9 @@ import { dlClampPx, dlClipToBox } from "./geometry.js";
 import { DL_SVG_NS, dlEl, dlEscape } from "./util.js";
 
 
+// A new width of the contour's box this much or more fits the box to its plot again (trim2d).
+const DL_RETRIM_PX = 40;
+
 export const DlLayers = {
   // The plotly.js that drew `div` (the 3-D view may come from another bundle than the 2-D pictures).
   plotlyOf(div) {
@@ -76,15 +79,33 @@ export const DlLayers = {
   // box (the plot keeps to the top: figures/background.py). The box then shrinks to the plot, so the legend
   // and the colour bar sit right under and beside it, not a gap away: on a 1280 × 720 projector the legend
   // was below the fold. ``target``: the box's height before trimming (Python's, or the presenter view's).
-  async trim2d(target) {
+  //
+  // Calls run one after another (each reads the layout the one before left) and give up as soon as the view
+  // no longer trims (full screen came meanwhile: fit() owns the height then). A width change of less than
+  // DL_RETRIM_PX only resizes: shrinking the page can take its scrollbar away, widening the box, and trimming
+  // again would bring the scrollbar back, and so on.
+  trim2d(target) {
+    this.trimming = (this.trimming || Promise.resolve()).then(() => this.trimNow(target))
+      .catch((err) => console.warn("Descent Lab: could not fit the contour's box", err));
+    return this.trimming;
+  },
+
+  async trimNow(target) {
     const div = this.div2d;
-    if (!div || !div.data || !this.Plotly) return;
+    const P = this.Plotly;
+    const trims = () => this.alive && !!div.data && this.trims2d();
+    if (!div || !P || !trims()) return;
     const width = div.clientWidth;
-    if (this.trimmed && this.trimmed.width === width && this.trimmed.target === target) return;
+    const last = this.trimmed;
+    if (last && last.target === target && Math.abs(last.width - width) < DL_RETRIM_PX) {
+      if (last.width !== width) await P.Plots.resize(div);
+      return;
+    }
     this.trimmed = { width, target };
     if (div.style.height !== `${target}px`) {
       div.style.height = `${target}px`;
-      await this.Plotly.Plots.resize(div);
+      await P.Plots.resize(div);
+      if (!trims()) return;
     }
     const fl = div._fullLayout;
     const size = fl && fl._size;
@@ -96,7 +117,7 @@ export const DlLayers = {
     const spare = Math.floor(size.h - fl.yaxis._length) - Math.max(0, labels);
     if (spare < 8) return;
     div.style.height = `${Math.max(200, target - spare)}px`;
-    await this.Plotly.Plots.resize(div);
+    await P.Plots.resize(div);
   },
 
   async draw3d() {
