@@ -23,7 +23,8 @@ PANELS = ("Hyperparameters", "Schedules and gradient noise")
 OVERLAYS = ("Gradient", "Step", "Look-ahead (NAG)", "Effective step")
 
 # Boxes in viewport pixels: the contour's plot area (plotly's drag rectangle of its xy subplot), the whole
-# contour picture (with its title and legend), the Play button, the header; and how far the page scrolled.
+# contour picture (with its title and legend), the Play button, the legend, the header; and how far the page
+# scrolled.
 GEOMETRY = """() => {
   const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
                       return { x: r.left, y: r.top, right: r.right, bottom: r.bottom }; };
@@ -31,6 +32,7 @@ GEOMETRY = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   return { area: box(document.querySelector('.dl-race .dl-plot-2d .nsewdrag[data-subplot="xy"]')),
            picture: box(document.querySelector('.dl-race .dl-plot-2d')), play: box(play),
+           legend: box(document.querySelector('.dl-race .dl-plot-2d .legend')),
            header: box(document.querySelector('header[data-testid="stHeader"]')),
            scrolled: [window.scrollY, main ? main.scrollTop : 0] };
 }"""
@@ -102,10 +104,7 @@ def test_the_legend_sits_right_under_the_plot(chromium, app_server, url):
         page = open_race(context, app_server + url)
         page.wait_for_timeout(500)  # the box is trimmed after the first picture: let it settle
         g = page.evaluate(GEOMETRY)
-        legend = page.evaluate("""() => {
-          const r = document.querySelector('.dl-race .dl-plot-2d .legend').getBoundingClientRect();
-          return { y: r.top, bottom: r.bottom }; }""")
-        area = g["area"]
+        area, legend = g["area"], g["legend"]
         assert 0 <= legend["y"] - area["bottom"] < 45, (area, legend)  # only the x axis's ticks between
         assert legend["y"] + 14 <= 720, legend  # its first row (13 px text) is on the projector's screen
         assert g["picture"]["bottom"] - legend["bottom"] < 20, (g["picture"], legend)  # no gap under it
