@@ -17,6 +17,10 @@ websocket protocol, no browsers) and prints the figures:
 ``first``  the first visitor after a start, in headless Chromium (``bench/bench_animation.py``'s timer):
            seconds from navigation to the first drawn chart of the issue's example link, on a server
            started as deployed (at ready) and on a bare one (at health). Target: ≤ 3 s at ready.
+``floor``  the framework's floor: ``bench/floor_app.py``, a page of the Race page's Streamlit elements that
+           computes nothing, and the app, each under 50 visitors at once × 4 runs of one link (no pause)
+           and on first visits in Chromium (when its code starts; the app's first chart). Not in the
+           default list. What the floor costs, no change to the app's own code removes.
 ``heavy``  the same with 40 race visitors while 5 run 128 × 128 atlas maps and 5 type formulas (for as long
            as the race visitors are busy). Target: race reruns p95 ≤ 1.5 s; a full pool answers "busy".
            First the 40 race visitors alone (the baseline: what the heavy visitors add).
@@ -170,6 +174,125 @@ def scenario_first(args, gc: str | None) -> bool:
           f"{bound:g} s -> {'MET' if met else 'NOT MET'} (deployed {seen['deployed']}, the next visitor "
           f"{seen['next']}, bare {seen['bare']})\n", flush=True)
     return met
+
+
+FLOOR_SCRIPT = "bench/floor_app.py"
+
+
+async def _at_once(url: str, query: str, visitors: int, runs: int) -> tuple[list[float], list, int]:
+    """``visitors`` connections opened together, then each sends ``runs`` runs of ``query`` back to back
+    with no pause: every run's seconds, the first run's result per visitor, and the runs that failed."""
+    import asyncio
+
+    from loadtest.protocol import Connection
+
+    async def visitor() -> tuple[list[float], object, int]:
+        conn = await Connection.open(url, timeout=60)
+        seconds, first, failed = [], None, 0
+        try:
+            for _ in range(runs):
+                result = await conn.run(query, timeout=60)
+                first = first or result
+                seconds.append(result.seconds)
+                failed += not result.ok or bool(result.exceptions)
+        finally:
+            await conn.close()
+        return seconds, first, failed
+
+    done = await asyncio.gather(*(visitor() for _ in range(visitors)))
+    return [t for d in done for t in d[0]], [d[1] for d in done], sum(d[2] for d in done)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def _first_marks(browser, url: str, mark: str, chart: bool) -> tuple[float, float | None]:
+    """One first visit (a fresh browser context): ms from navigation to the user-timing ``mark`` (a
+    component's code starts) and, with ``chart``, to the race player's first drawn chart."""
+    import bench_animation as anim  # on sys.path: scenario_floor puts it there
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function(f"() => performance.getEntriesByName({mark!r}).length > 0", timeout=60_000,
+                               polling=20)
+        drawn = None
+        if chart:
+            page.wait_for_function(anim.FIRST_CHART_JS, timeout=60_000, polling=20)
+            drawn = page.wait_for_function(
+                "() => (window.__descentLabPlayers || []).map(p => p.stats.drawn2d).find(Boolean)",
+                timeout=60_000, polling=20).json_value()
+        return page.evaluate(f"() => performance.getEntriesByName({mark!r})[0].startTime"), drawn
+    finally:
+        context.close()
+
+
+def scenario_floor(args, gc: str | None) -> bool:
+    """The framework's floor (``bench/floor_app.py``): a page of the Race page's Streamlit elements that
+    computes nothing, under the crowd at once and on a first visit, beside the app under the same two.
+    What the floor costs, no change to the app's own code can remove."""
+    import asyncio
+
+    from loadtest.visitor import RACE_QUERY
+
+    bench_dir = str(Path(__file__).resolve().parent)
+    if bench_dir not in sys.path:
+        sys.path.insert(0, bench_dir)
+    import bench_animation as anim
+
+    figures: dict[str, dict] = {}
+    for name, script in (("app", "app.py"), ("floor", FLOOR_SCRIPT)):
+        with server.app_server(*gc_flag(gc), warm=name == "app", timeout=300, script=script) as (url, proc):
+            pid = server.server_pid(proc)
+            query = RACE_QUERY if name == "app" else ""
+            if name == "app":
+                warm_up(url)
+            asyncio.run(_at_once(url, query, 5, 4))  # the floor's first runs import and freeze
+            _, firsts, _ = asyncio.run(_at_once(url, query, 1, 1))
+            elements = dict(sorted(firsts[0].elements.items()))
+            print(f"== floor: {name} ({script}), {firsts[0].deltas} deltas a run: {elements}", flush=True)
+            cpu = cpu_seconds(pid)
+            seconds, _, failed = asyncio.run(_at_once(url, query, 50, 4))
+            cpu = cpu_seconds(pid) - cpu
+            fig = {"p50": _percentile(seconds, 0.5), "p95": _percentile(seconds, 0.95),
+                   "cpu_ms": 1000 * cpu / len(seconds), "failed": failed}
+            print(f"{name}: 50 visitors at once × 4 runs of the same link, no pause: p50 {fig['p50']:.2f} s, "
+                  f"p95 {fig['p95']:.2f} s, server CPU {fig['cpu_ms']:.0f} ms a run, {failed} failed; load "
+                  f"{loadavg()}", flush=True)
+            if Path(anim.CHROMIUM).exists():
+                from playwright.sync_api import sync_playwright
+
+                with sync_playwright() as pw:
+                    browser = pw.chromium.launch(executable_path=anim.CHROMIUM, args=anim.CHROMIUM_ARGS,
+                                                 headless=True)
+                    try:
+                        visits = [_first_marks(browser, url + ("/?" + query if query else "/"),
+                                               "dl:loader" if name == "app" else "floor:mounted",
+                                               chart=name == "app") for _ in range(max(1, args.runs))]
+                    finally:
+                        browser.close()
+                fig["mount_ms"] = sorted(v[0] for v in visits)[len(visits) // 2]
+                line = f"{name}: first visits, the component's code starts {[round(v[0]) for v in visits]} ms"
+                if name == "app":
+                    fig["chart_ms"] = sorted(v[1] for v in visits)[len(visits) // 2]
+                    line += f", the first chart drawn {[round(v[1]) for v in visits]} ms"
+                print(f"{line} after navigation; load {loadavg()}", flush=True)
+            figures[name] = fig
+    app, floor = figures["app"], figures["floor"]
+    print(f"floor against the app: server CPU a run {floor['cpu_ms']:.0f} / {app['cpu_ms']:.0f} ms "
+          f"({floor['cpu_ms'] / app['cpu_ms']:.2f}), crowd p95 {floor['p95']:.2f} / {app['p95']:.2f} s "
+          f"({floor['p95'] / app['p95']:.2f})", flush=True)
+    if "mount_ms" in floor and "mount_ms" in app:
+        print(f"first visit: the floor's component starts at {floor['mount_ms'] / 1000:.2f} s, the app's "
+              f"player at {app['mount_ms'] / 1000:.2f} s and draws at {app['chart_ms'] / 1000:.2f} s: "
+              f"{(app['chart_ms'] - floor['mount_ms']) / 1000:.2f} s are the app's own", flush=True)
+    bound = TARGETS["crowd"][1]
+    verdict_word = "meets" if floor["p95"] <= bound else "misses"
+    print(f"the floor alone {verdict_word} the crowd's p95 ≤ {bound:g} s on this machine\n", flush=True)
+    return floor["failed"] == 0 and app["failed"] == 0
 
 
 def scenario_heavy(args, gc: str | None) -> bool:
@@ -332,7 +455,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*",
                         default=["race", "crowd", "first", "heavy", "formulas", "replicas", "waves"],
-                        choices=["race", "crowd", "first", "heavy", "formulas", "replicas", "waves"])
+                        choices=["race", "crowd", "first", "floor", "heavy", "formulas", "replicas", "waves"])
     parser.add_argument("--visitors", type=int, default=30, help="formulas: visitors typing at once")
     parser.add_argument("--ramp", type=float, default=10.0, help="visitors arrive within this many seconds")
     parser.add_argument("--think", default="2,6", help="seconds between a visitor's runs: MIN,MAX")
@@ -354,6 +477,7 @@ def main() -> int:
     for gc in gcs:
         for name in args.scenarios:
             run = {"race": scenario_race, "crowd": scenario_crowd, "first": scenario_first,
+                   "floor": scenario_floor,
                    "heavy": scenario_heavy,
                    "formulas": scenario_formulas,
                    "replicas": scenario_replicas, "waves": scenario_waves}[name]

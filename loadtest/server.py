@@ -128,9 +128,10 @@ def wait_healthy(base_url: str, proc: subprocess.Popen | None = None, timeout: f
     raise RuntimeError(f"{base_url} not healthy within {timeout:.0f} s ({last})")
 
 
-def server_command(port: int, *options: str) -> list[str]:
-    """``streamlit run app.py`` on 127.0.0.1:port with the repo's config; ``options`` are extra flags."""
-    return [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+def server_command(port: int, *options: str, script: str = "app.py") -> list[str]:
+    """``streamlit run app.py`` (or another ``script``, relative to the repo) on 127.0.0.1:port with the
+    repo's config; ``options`` are extra flags."""
+    return [sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1",
             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
             *options]
 
@@ -157,15 +158,18 @@ def wait_ready(ready_file: Path, proc: subprocess.Popen, timeout: float) -> floa
 
 @contextlib.contextmanager
 def app_server(*options: str, port: int | None = None, env: dict | None = None, log: Path | None = None,
-               timeout: float = 90.0, warm: bool = False):
+               timeout: float = 90.0, warm: bool = False, script: str = "app.py"):
     """Start the app on a free loopback port; yields (base_url, Popen). Stopped (and its pool) on exit.
 
     ``warm``: started through ``loadtest.serve`` (see ``serve_command``) and yielded once it is ready,
-    not just healthy; then the Popen is the launcher's, with the server as its child (``server_pid``)."""
+    not just healthy; then the Popen is the launcher's, with the server as its child (``server_pid``).
+    ``script``: another Streamlit script of the repo (not warmed up), e.g. ``bench/floor_app.py``."""
+    if warm and script != "app.py":
+        raise ValueError("only app.py is warmed up (loadtest.serve)")
     port = port or free_port()
     log_fh = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     ready = Path(tempfile.mkdtemp(prefix="descent-lab-ready-")) / "ready"
-    command = serve_command(port, ready, *options) if warm else server_command(port, *options)
+    command = serve_command(port, ready, *options) if warm else server_command(port, *options, script=script)
     proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL,
                             stdout=log_fh, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
