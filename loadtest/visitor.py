@@ -400,11 +400,18 @@ def source_address(index: int) -> str:
     return f"127.0.{index % 250 + 1}.{index // 250 % 250 + 1}"
 
 
+def visitor_rng(seed: int, kind: str, index: int) -> random.Random:
+    """Visitor ``index``'s own random choices: the same in every process. Seeded by a string, not by
+    ``hash()``: a tuple with a str in it hashes differently in every process, so the crowd's visitors asked
+    for other races on every invocation of the same benchmark."""
+    return random.Random(f"{seed}/{kind}/{index}")
+
+
 async def visit(kind: str, index: int, settings: Settings, tracker: LightTracker,
                 start_delay: float = 0.0) -> VisitorResult:
     """One visitor from opening the link to closing the tab."""
     result = VisitorResult(kind, index, source=source_address(index) if settings.sources else None)
-    rng = random.Random(hash((settings.seed, kind, index)) & 0xFFFFFFFF)
+    rng = visitor_rng(settings.seed, kind, index)
     await asyncio.sleep(start_delay)
     tab = Tab(result, settings)
     try:

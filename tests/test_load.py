@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,8 @@ from loadtest import protocol, server
 from loadtest.__main__ import format_report, parse_mix, percentile, run_load, warm_up
 from loadtest.visitor import RACE_SURFACES, custom_formula, race_variant
 from tests.load_helpers import in_thread, run_async
+
+ROOT = Path(__file__).resolve().parent.parent
 
 P95_BOUND = 5.0  # seconds; the dev machine's measured figures are far below (see deploy/README.md)
 
@@ -294,3 +299,14 @@ def test_replica_fail_over(tmp_path):
     report = json.loads(out.read_text())
     assert report["ok"] and report["moved_visitors"] > 0
     assert report["restored_same_race"] == report["reconnects"]
+
+
+def test_a_visitors_races_are_the_same_in_every_process():
+    """The benchmark's crowd asks for the same races on every invocation (so two runs compare): the
+    visitors' random choices do not depend on the process's hash seed."""
+    script = ("from loadtest.visitor import race_variant, visitor_rng; "
+              "print([race_variant(visitor_rng(200, 'race', i)) for i in range(5)])")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
+    assert len(outputs) == 1 and "surface=" in outputs.pop()
