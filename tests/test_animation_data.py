@@ -568,3 +568,28 @@ def test_the_missing_trigger_makes_python_send_the_chunks_again(monkeypatch, rep
     monkeypatch.setattr(animation.st, "session_state", state)
     animation._forget_missing("race")
     assert {h for h in ("AAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBB") if h in sent} == left
+
+
+def test_a_race_seen_before_reuses_its_walk_only_for_the_very_same_inputs():
+    """``race_animation`` takes the data's walk from a memo when the page hands over the very objects it
+    handed over before (its caches do, for the same race): equal data to a fresh walk, and never the walk
+    of other inputs, even equal ones or ones with the same ids."""
+    contour, paths = {"data": [], "layout": {}}, ten_paths(50)
+    scalars = {"steps": 50, "height": 560, "overlays": (), "gradient_scale": None, "step_scale": None,
+               "clickable": False}
+
+    def parts(contour, paths, **changed):
+        return animation._shared_parts(contour, None, paths, charts=(), present=None, links=None,
+                                       **{**scalars, **changed})
+
+    first = parts(contour, paths)
+    assert parts(contour, paths) is first  # the very same inputs: the memo's entry
+    assert first[0] == animation.race_data(contour, None, paths, steps=50)
+    equal = parts(contour, [dict(p) for p in paths])  # equal paths, other objects: walked again
+    assert equal is not first and equal[0] == first[0]
+    longer = parts(contour, paths, steps=49)
+    assert longer[0]["steps"] == 49 and longer[0]["id"] != first[0]["id"]
+    for _ in range(animation._PARTS_LIMIT + 1):  # the memo is bounded: the first entry is gone
+        parts({"data": [], "layout": {}}, paths)
+    assert len(animation._parts_memo) == animation._PARTS_LIMIT
+    assert parts(contour, paths) is not first and parts(contour, paths)[0] == first[0]

@@ -282,10 +282,14 @@ def _speed_from_player(state: PageState) -> None:
         state.set(speed, "speed")
 
 
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
 def player_links(surface_key: tuple, race: Race) -> dict:
     """What the player's "Copy link" and "Explain this step" need: the explainer's address (its path from
     ``app.py``'s table) and each optimizer's settings as the explainer's query (``lab.urlstate``). The
-    explainer knows the catalogue's surfaces only, so a formula's race gets "Copy link" alone."""
+    explainer knows the catalogue's surfaces only, so a formula's race gets "Copy link" alone.
+
+    Once per race, shared (nobody changes it: it only goes into the player's data), as the player's other
+    parts are: the same object on every rerun lets ``ui.animation`` reuse the data's walk too."""
     out: dict = {"copy": True}
     base = links.page_url("pages/explain.py", {}) if surface_key[0] == "catalogue" else None
     if base is not None:
@@ -385,17 +389,30 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
                              speed=controls.speed, overlays=shown, gradient_scale=gscale,
                              step_scale=sscale, charts=charts,
                              on_start=lambda: _start_from_click(state), present=shown_in_room,
-                             links=player_links(surface_key, race),
+                             links=player_links(surface_key=surface_key, race=race),
                              on_speed=lambda: _speed_from_player(state))
-    _results(surface, paths)
+    _results(surface_key, race, surface, paths)
     if bar is None:
         _downloads(surface, race, paths, contour, surface3d, charts)
         gif_export.gif_download(surface, paths, key=(surface_key, race))
 
 
-def _results(surface, paths: dict[str, optimizers.Path]) -> None:
+def _results(surface_key: tuple, race: Race, surface, paths: dict[str, optimizers.Path]) -> None:
     """The notes (escaped / diverged / stopped) and the results table (``lab.race.results_rows``)."""
-    ends = {n: outcome(surface, p) for n, p in paths.items()}
+    notes, table, no_arrival = _results_parts(surface_key=surface_key, race=race, _surface=surface,
+                                              _paths=paths)
+    if notes:
+        st.caption(notes)
+    st.table(table, hide_index=True)
+    if no_arrival:
+        st.caption(no_arrival)
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
+def _results_parts(surface_key: tuple, race: Race, _surface, _paths) -> tuple[str, pa.Table, str]:
+    """What ``_results`` draws, once per race (shared and only read, like the player's parts): the notes'
+    caption, the table, and the caption under it ("" where there is none)."""
+    ends = {n: outcome(_surface, p) for n, p in _paths.items()}
     notes = [note for n, end in ends.items() if (note := end.note(optimizers.get(n).title))]
     kinds = {end.kind for end in ends.values()}
     explain = []
@@ -405,15 +422,15 @@ def _results(surface, paths: dict[str, optimizers.Path]) -> None:
     if "diverged" in kinds:
         explain.append(f"A diverged run stops where it blew up (|θ| or |f| above {optimizers.LIMIT:.0e}, or "
                        "outside the formula's domain).")
-    if notes:
-        st.caption(" · ".join(notes) + ". " + " ".join(explain))
-    rows = results_rows(surface, paths, ends)
+    caption = " · ".join(notes) + ". " + " ".join(explain) if notes else ""
+    rows = results_rows(_surface, _paths, ends)
+    no_arrival = ""
+    if has_minimum(_surface) and rows and not any(k.startswith("Within") for k in rows[0]):
+        steps = max(p.steps for p in _paths.values())
+        no_arrival = f"No run came within {CONVERGENCE_TOLERANCE:g} of a minimum in {steps} steps."
     # An Arrow table goes to the browser as it is; a list of dicts would go through pandas first (6 % of
     # the server's time under a crowd, for a dozen rows of text).
-    st.table(pa.Table.from_pylist(rows), hide_index=True)
-    if has_minimum(surface) and rows and not any(k.startswith("Within") for k in rows[0]):
-        steps = max(p.steps for p in paths.values())
-        st.caption(f"No run came within {CONVERGENCE_TOLERANCE:g} of a minimum in {steps} steps.")
+    return caption, pa.Table.from_pylist(rows), no_arrival
 
 
 NO_MINIMUM_NOTE = "This surface has no minimum (it is unbounded below), so there is no distance to show."
