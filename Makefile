@@ -13,7 +13,7 @@ help:
 	@echo "make run    - install requirements.txt into .venv and start the app (http://localhost:8501)"
 	@echo "make test   - install requirements-dev.txt, then ruff and every pytest test (browser tests need /usr/bin/chromium)"
 	@echo "make lint   - ruff only"
-	@echo "make bench  - run bench/*.py"
+	@echo "make bench  - run bench/bench_*.py"
 	@echo "make clean  - remove .venv and caches"
 
 $(BIN)/python:
@@ -72,7 +72,7 @@ test: $(VENV)/.dev-stamp assets-strict kernels
 
 bench: $(VENV)/.dev-stamp assets kernels
 	@set -e; found=0; \
-	for f in bench/*.py; do \
+	for f in bench/bench_*.py; do \
 	  [ -e "$$f" ] || continue; found=1; \
 	  echo "== $$f"; $(BIN)/python "$$f"; \
 	done; \

@@ -17,10 +17,10 @@ websocket protocol, no browsers) and prints the figures:
 ``first``  the first visitor after a start, in headless Chromium (``bench/bench_animation.py``'s timer):
            seconds from navigation to the first drawn chart of the issue's example link, on a server
            started as deployed (at ready) and on a bare one (at health). Target: ≤ 3 s at ready.
-``floor``  the framework's floor: ``bench/floor_app.py``, a page of the Race page's Streamlit elements that
+``floor``  the framework's floor: ``bench/floor.py``'s app, a page of the Race page's Streamlit elements that
            computes nothing, and the app, each under 50 visitors at once × 4 runs of one link (no pause)
-           and on first visits in Chromium (when its code starts; the app's first chart). Not in the
-           default list. What the floor costs, no change to the app's own code removes.
+           and on first visits in Chromium (when its code starts; the app's first chart). What the floor
+           costs, no change to the app's own code removes.
 ``heavy``  the same with 40 race visitors while 5 run 128 × 128 atlas maps and 5 type formulas (for as long
            as the race visitors are busy). Target: race reruns p95 ≤ 1.5 s; a full pool answers "busy".
            First the 40 race visitors alone (the baseline: what the heavy visitors add).
@@ -38,6 +38,7 @@ websocket protocol, no browsers) and prints the figures:
 
     .venv/bin/python bench/bench_load.py                      # all of them
     .venv/bin/python bench/bench_load.py crowd first --runs 3
+    .venv/bin/python bench/bench_load.py floor --runs 3
     .venv/bin/python bench/bench_load.py race heavy --ramp 10 --think 2,6
     .venv/bin/python bench/bench_load.py waves --gc both
     .venv/bin/python bench/bench_load.py formulas --visitors 30
@@ -176,9 +177,6 @@ def scenario_first(args, gc: str | None) -> bool:
     return met
 
 
-FLOOR_SCRIPT = "bench/floor_app.py"
-
-
 async def _at_once(url: str, query: str, visitors: int, runs: int) -> tuple[list[float], list, int]:
     """``visitors`` connections opened together, then each sends ``runs`` runs of ``query`` back to back
     with no pause: every run's seconds, the first run's result per visitor, and the runs that failed."""
@@ -231,10 +229,11 @@ def _first_marks(browser, url: str, mark: str, chart: bool) -> tuple[float, floa
 
 
 def scenario_floor(args, gc: str | None) -> bool:
-    """The framework's floor (``bench/floor_app.py``): a page of the Race page's Streamlit elements that
+    """The framework's floor (``bench/floor.py``): a page of the Race page's Streamlit elements that
     computes nothing, under the crowd at once and on a first visit, beside the app under the same two.
     What the floor costs, no change to the app's own code can remove."""
     import asyncio
+    import tempfile
 
     from loadtest.visitor import RACE_QUERY
 
@@ -242,10 +241,15 @@ def scenario_floor(args, gc: str | None) -> bool:
     if bench_dir not in sys.path:
         sys.path.insert(0, bench_dir)
     import bench_animation as anim
+    import floor as floor_app
 
+    scratch = Path(tempfile.mkdtemp(prefix="descent-lab-floor-"))
+    scripts = (("app", "app.py"), ("floor", str(floor_app.write(scratch))))
+    env = {"PYTHONPATH": str(server.ROOT)}  # the floor imports lab.turns
     figures: dict[str, dict] = {}
-    for name, script in (("app", "app.py"), ("floor", FLOOR_SCRIPT)):
-        with server.app_server(*gc_flag(gc), warm=name == "app", timeout=300, script=script) as (url, proc):
+    for name, script in scripts:
+        with server.app_server(*gc_flag(gc), warm=name == "app", timeout=300, script=script,
+                               env=env) as (url, proc):
             pid = server.server_pid(proc)
             query = RACE_QUERY if name == "app" else ""
             if name == "app":
@@ -281,6 +285,8 @@ def scenario_floor(args, gc: str | None) -> bool:
                     line += f", the first chart drawn {[round(v[1]) for v in visits]} ms"
                 print(f"{line} after navigation; load {loadavg()}", flush=True)
             figures[name] = fig
+    (scratch / "floor_app.py").unlink()
+    scratch.rmdir()
     app, floor = figures["app"], figures["floor"]
     print(f"floor against the app: server CPU a run {floor['cpu_ms']:.0f} / {app['cpu_ms']:.0f} ms "
           f"({floor['cpu_ms'] / app['cpu_ms']:.2f}), crowd p95 {floor['p95']:.2f} / {app['p95']:.2f} s "
@@ -454,7 +460,7 @@ def verdict(report, scenario: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*",
-                        default=["race", "crowd", "first", "heavy", "formulas", "replicas", "waves"],
+                        default=["race", "crowd", "first", "floor", "heavy", "formulas", "replicas", "waves"],
                         choices=["race", "crowd", "first", "floor", "heavy", "formulas", "replicas", "waves"])
     parser.add_argument("--visitors", type=int, default=30, help="formulas: visitors typing at once")
     parser.add_argument("--ramp", type=float, default=10.0, help="visitors arrive within this many seconds")

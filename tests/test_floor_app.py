@@ -1,9 +1,10 @@
-"""The framework's floor (``bench/floor_app.py``, ``bench_load.py floor``) stays a copy of the Race page's
+"""The framework's floor (``bench/floor.py``, ``bench_load.py floor``) stays a copy of the Race page's
 elements: when the page gains or loses an element, this fails until the floor follows, so the floor's
 figures keep meaning "the same page with nothing computed"."""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -13,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from loadtest.visitor import RACE_QUERY
 from tests.app_helpers import open_app
 
-FLOOR = str(Path(__file__).resolve().parent.parent / "bench" / "floor_app.py")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import floor  # noqa: E402  (bench/ is no package)
 
 
 def element_kinds(node, found: Counter | None = None) -> Counter:
@@ -30,8 +32,8 @@ def element_kinds(node, found: Counter | None = None) -> Counter:
 
 def test_the_floor_draws_the_race_pages_elements():
     race = open_app(None, **dict(parse_qsl(RACE_QUERY)))
-    floor = AppTest.from_file(FLOOR, default_timeout=60).run()
-    assert not race.exception and not floor.exception
+    copy = AppTest.from_string(floor.FLOOR_SCRIPT, default_timeout=60).run()
+    assert not race.exception and not copy.exception
     page = element_kinds(race._tree)
     assert page["bidi_component"] == 2 and page["selectbox"] == 2  # the walk reached both trees' leaves
-    assert element_kinds(floor._tree) == page
+    assert element_kinds(copy._tree) == page

@@ -1,31 +1,35 @@
 """The framework's floor: the Race page's Streamlit elements with nothing computed (``bench_load.py floor``).
 
-Not part of the app. Started by the benchmark as ``streamlit run bench/floor_app.py`` from the repository's
-root, so it runs with the app's ``.streamlit/config.toml`` (no forced collection after a run, no file
-watcher). Every run sends what a run of the Race page (``/?surface=beale``, normal view) sends: the same
-kinds of elements in the same numbers and containers, seven pages in the navigation, a session state of
-the same size, and one component element with a constant payload (``FLOOR_PAYLOAD_BYTES``, default the
-player's share of a rerun that keeps the surface). Runs take turns in arrival order as the app's do, and
-the long-lived heap is frozen after the first run as the warm app's is. What this page costs the server
-and the browser is what any page built of these elements costs on the machine: the part of the app's
-figures that no code of ours can remove. The benchmark compares the element counts with the app's.
+``FLOOR_SCRIPT`` is a Streamlit app, kept as text and written into a scratch folder by ``write`` (as
+``bench_animation.py`` does with its demo): it is no part of the app, and Streamlit is imported only by the
+app's pages and ``ui/``. The benchmark starts it from the repository's root, so it runs with the app's
+``.streamlit/config.toml`` (no forced collection after a run, no file watcher), with the repository on
+``PYTHONPATH`` for ``lab.turns``.
+
+Every run sends what a run of the Race page (the crowd's link, normal view) sends: the same kinds of elements
+in the same numbers and containers, seven pages in the navigation, a session state of the same size, and one
+component element with a constant payload (``FLOOR_PAYLOAD_BYTES``, default the player's share of a rerun
+that keeps the surface). Runs take turns in arrival order as the app's do, and the long-lived heap is frozen
+after the first run as the warm app's is. What this page costs the server and the browser is what any page
+built of these elements costs on the machine: the part of the app's figures that no code of ours can remove.
+``tests/test_floor_app.py`` fails when the page's elements and the floor's differ.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+FLOOR_SCRIPT = '''"""The framework's floor (bench/floor.py writes it for bench_load.py floor)."""
+
 import gc
 import os
-import sys
-from pathlib import Path
 
 import pyarrow as pa
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from lab import turns
 
-from lab import turns  # noqa: E402
-
-PAYLOAD = b"\x01" * int(os.environ.get("FLOOR_PAYLOAD_BYTES", "74000"))
+PAYLOAD = b"\\x01" * int(os.environ.get("FLOOR_PAYLOAD_BYTES", "74000"))
 # The component marks its first mount, the moment the app's player would start its own work.
 MOUNT_JS = """export default function (component) {
   if (!performance.getEntriesByName('floor:mounted').length) performance.mark('floor:mounted');
@@ -53,7 +57,7 @@ def race() -> None:
     # ui.a11y.page_fixes: a preload link and a small component, in a row.
     with st.container(horizontal=True):
         st.markdown("<link rel='preload' href='./app/static/none.js' as='script'>", unsafe_allow_html=True)
-        _component()(key="fixes", data=b"\x00" * 7000)
+        _component()(key="fixes", data=b"\\x00" * 7000)
     st.html("<style>.floor{}</style>")
     side = st.sidebar
     side.selectbox("Surface", ["beale", "booth", "himmelblau"], key="floor.surface")
@@ -111,3 +115,11 @@ if not done[0]:  # lab.heap does this once every page ran; here one page is all 
     done[0] = True
     gc.collect()
     gc.freeze()
+'''
+
+
+def write(folder: Path) -> Path:
+    """Write the floor app into ``folder``; return its path."""
+    path = Path(folder) / "floor_app.py"
+    path.write_text(FLOOR_SCRIPT, encoding="utf-8")
+    return path
