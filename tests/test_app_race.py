@@ -230,3 +230,23 @@ def test_a_refused_noise_value_says_why_next_to_its_field_and_the_race_keeps_the
     (error,) = [e.value for e in at.error]
     assert error == "1e6 is refused: the noise scale η is a number from 0 to 10. Using 0.5."
     assert player_data(at)["paths"][0]["x"] == before  # the race still runs with η = 0.5
+
+
+def test_the_players_links_carry_each_visitors_own_address(monkeypatch):
+    """The links are made once per race, but their host is the visitor's: a class behind a proxy and a
+    check on the server's own port (the warm-up visits it so) ask for the same race and each get their
+    own address, never the one of whoever asked first."""
+    from ui import links
+    from ui import race as race_ui
+
+    two = race.Race.make(["sgd", "adam"], 40, (1.0, 1.5), {"sgd": {}, "adam": {}})
+    key = ("catalogue", "beale")
+    seen = {}
+    for host in ("http://127.0.0.1:41457/", "https://class.example/", "http://127.0.0.1:41457/"):
+        monkeypatch.setattr(links, "page_url", lambda script, params, host=host: host + "explain")
+        seen.setdefault(host, []).append(race_ui.player_links(key, two))
+    assert seen["https://class.example/"][0]["explain"]["base"] == "https://class.example/explain"
+    assert seen["http://127.0.0.1:41457/"][0]["explain"]["base"] == "http://127.0.0.1:41457/explain"
+    first, again = seen["http://127.0.0.1:41457/"]
+    assert again is first  # the same race and address: the shared object, so the player's walk is reused
+    assert len(first["explain"]["queries"]) == 2

@@ -282,16 +282,22 @@ def _speed_from_player(state: PageState) -> None:
         state.set(speed, "speed")
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
 def player_links(surface_key: tuple, race: Race) -> dict:
     """What the player's "Copy link" and "Explain this step" need: the explainer's address (its path from
-    ``app.py``'s table) and each optimizer's settings as the explainer's query (``lab.urlstate``). The
-    explainer knows the catalogue's surfaces only, so a formula's race gets "Copy link" alone.
-
-    Once per race, shared (nobody changes it: it only goes into the player's data), as the player's other
-    parts are: the same object on every rerun lets ``ui.animation`` reuse the data's walk too."""
-    out: dict = {"copy": True}
+    ``app.py``'s table, its host the visitor's own: ``ui.links``) and each optimizer's settings as the
+    explainer's query (``lab.urlstate``). The explainer knows the catalogue's surfaces only, so a formula's
+    race gets "Copy link" alone."""
     base = links.page_url("pages/explain.py", {}) if surface_key[0] == "catalogue" else None
+    return _player_links(surface_key=surface_key, race=race, base=base)
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=RACE_HASH)
+def _player_links(surface_key: tuple, race: Race, base: str | None) -> dict:
+    """``player_links`` once per race and address, shared (nobody changes it: it only goes into the
+    player's data), as the player's other parts are: the same object on every rerun lets ``ui.animation``
+    reuse the data's walk too. Keyed by the address: visitors of one race through a proxy and on the
+    server's own port each get their own host."""
+    out: dict = {"copy": True}
     if base is not None:
         out["explain"] = {"base": base, "queries": [
             urlstate.query_string(urlstate.explain_params(n, surface_key[1], race.steps, race.start,
@@ -389,7 +395,7 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
                              speed=controls.speed, overlays=shown, gradient_scale=gscale,
                              step_scale=sscale, charts=charts,
                              on_start=lambda: _start_from_click(state), present=shown_in_room,
-                             links=player_links(surface_key=surface_key, race=race),
+                             links=player_links(surface_key, race),
                              on_speed=lambda: _speed_from_player(state))
     _results(surface_key, race, surface, paths)
     if bar is None:
