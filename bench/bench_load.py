@@ -61,7 +61,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loadtest import server  # noqa: E402
-from loadtest.__main__ import format_report, format_stats, format_wave, run_load, warm_up  # noqa: E402
+from loadtest.__main__ import (  # noqa: E402
+    format_report,
+    format_stats,
+    format_wave,
+    percentile,
+    run_load,
+    warm_up,
+)
 
 TARGETS = {"race": ("race (all)", 1.0), "heavy": ("race.rerun", 1.5), "formulas": ("formula", 5.0),
            "crowd": ("race (all)", 1.5), "crowd-fresh": ("race (all)", 2.5)}
@@ -201,9 +208,16 @@ async def _at_once(url: str, query: str, visitors: int, runs: int) -> tuple[list
     return [t for d in done for t in d[0]], [d[1] for d in done], sum(d[2] for d in done)
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+async def _one_rerun(url: str, query: str) -> int:
+    """Bytes of the second run of ``query`` in one session (the first one's data is then in the window)."""
+    from loadtest.protocol import Connection
+
+    conn = await Connection.open(url, timeout=60)
+    try:
+        await conn.run(query, timeout=60)
+        return (await conn.run(query, timeout=60)).bytes
+    finally:
+        await conn.close()
 
 
 def _first_marks(browser, url: str, mark: str, chart: bool) -> tuple[float, float | None]:
@@ -228,14 +242,59 @@ def _first_marks(browser, url: str, mark: str, chart: bool) -> tuple[float, floa
         context.close()
 
 
+def _floor_figures(args, gc: str | None, name: str, script: str, anim) -> dict:
+    """``scenario_floor``'s figures of one server (the app, or the floor)."""
+    import asyncio
+
+    from loadtest.visitor import RACE_QUERY
+
+    env = {"PYTHONPATH": str(server.ROOT)}  # the floor imports lab.turns
+    with server.app_server(*gc_flag(gc), warm=name == "app", timeout=300, script=script,
+                           env=env) as (url, proc):
+        pid = server.server_pid(proc)
+        query = RACE_QUERY if name == "app" else ""
+        if name == "app":
+            warm_up(url)
+        asyncio.run(_at_once(url, query, 5, 4))  # the floor's first runs import and freeze
+        _, firsts, _ = asyncio.run(_at_once(url, query, 1, 1))
+        rerun = asyncio.run(_one_rerun(url, query))
+        elements = dict(sorted(firsts[0].elements.items()))
+        print(f"== floor: {name} ({script}), {firsts[0].deltas} deltas a run: {elements}; a session's first "
+              f"run sends {firsts[0].bytes / 1000:.0f} kB, a rerun of it {rerun / 1000:.0f} kB", flush=True)
+        cpu = cpu_seconds(pid)
+        seconds, _, failed = asyncio.run(_at_once(url, query, 50, 4))
+        cpu = cpu_seconds(pid) - cpu
+        fig = {"p50": percentile(seconds, 50), "p95": percentile(seconds, 95),
+               "cpu_ms": 1000 * cpu / len(seconds), "failed": failed}
+        print(f"{name}: 50 visitors at once × 4 runs of the same link, no pause: p50 {fig['p50']:.2f} s, "
+              f"p95 {fig['p95']:.2f} s, server CPU {fig['cpu_ms']:.0f} ms a run, {failed} failed; load "
+              f"{loadavg()}", flush=True)
+        if Path(anim.CHROMIUM).exists():
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=anim.CHROMIUM, args=anim.CHROMIUM_ARGS,
+                                             headless=True)
+                try:
+                    visits = [_first_marks(browser, url + ("/?" + query if query else "/"),
+                                           "dl:loader" if name == "app" else "floor:mounted",
+                                           chart=name == "app") for _ in range(max(1, args.runs))]
+                finally:
+                    browser.close()
+            fig["mount_ms"] = sorted(v[0] for v in visits)[len(visits) // 2]
+            line = f"{name}: first visits, the component's code starts {[round(v[0]) for v in visits]} ms"
+            if name == "app":
+                fig["chart_ms"] = sorted(v[1] for v in visits)[len(visits) // 2]
+                line += f", the first chart drawn {[round(v[1]) for v in visits]} ms"
+            print(f"{line} after navigation; load {loadavg()}", flush=True)
+    return fig
+
+
 def scenario_floor(args, gc: str | None) -> bool:
     """The framework's floor (``bench/floor.py``): a page of the Race page's Streamlit elements that
     computes nothing, under the crowd at once and on a first visit, beside the app under the same two.
     What the floor costs, no change to the app's own code can remove."""
-    import asyncio
     import tempfile
-
-    from loadtest.visitor import RACE_QUERY
 
     bench_dir = str(Path(__file__).resolve().parent)
     if bench_dir not in sys.path:
@@ -243,50 +302,9 @@ def scenario_floor(args, gc: str | None) -> bool:
     import bench_animation as anim
     import floor as floor_app
 
-    scratch = Path(tempfile.mkdtemp(prefix="descent-lab-floor-"))
-    scripts = (("app", "app.py"), ("floor", str(floor_app.write(scratch))))
-    env = {"PYTHONPATH": str(server.ROOT)}  # the floor imports lab.turns
-    figures: dict[str, dict] = {}
-    for name, script in scripts:
-        with server.app_server(*gc_flag(gc), warm=name == "app", timeout=300, script=script,
-                               env=env) as (url, proc):
-            pid = server.server_pid(proc)
-            query = RACE_QUERY if name == "app" else ""
-            if name == "app":
-                warm_up(url)
-            asyncio.run(_at_once(url, query, 5, 4))  # the floor's first runs import and freeze
-            _, firsts, _ = asyncio.run(_at_once(url, query, 1, 1))
-            elements = dict(sorted(firsts[0].elements.items()))
-            print(f"== floor: {name} ({script}), {firsts[0].deltas} deltas a run: {elements}", flush=True)
-            cpu = cpu_seconds(pid)
-            seconds, _, failed = asyncio.run(_at_once(url, query, 50, 4))
-            cpu = cpu_seconds(pid) - cpu
-            fig = {"p50": _percentile(seconds, 0.5), "p95": _percentile(seconds, 0.95),
-                   "cpu_ms": 1000 * cpu / len(seconds), "failed": failed}
-            print(f"{name}: 50 visitors at once × 4 runs of the same link, no pause: p50 {fig['p50']:.2f} s, "
-                  f"p95 {fig['p95']:.2f} s, server CPU {fig['cpu_ms']:.0f} ms a run, {failed} failed; load "
-                  f"{loadavg()}", flush=True)
-            if Path(anim.CHROMIUM).exists():
-                from playwright.sync_api import sync_playwright
-
-                with sync_playwright() as pw:
-                    browser = pw.chromium.launch(executable_path=anim.CHROMIUM, args=anim.CHROMIUM_ARGS,
-                                                 headless=True)
-                    try:
-                        visits = [_first_marks(browser, url + ("/?" + query if query else "/"),
-                                               "dl:loader" if name == "app" else "floor:mounted",
-                                               chart=name == "app") for _ in range(max(1, args.runs))]
-                    finally:
-                        browser.close()
-                fig["mount_ms"] = sorted(v[0] for v in visits)[len(visits) // 2]
-                line = f"{name}: first visits, the component's code starts {[round(v[0]) for v in visits]} ms"
-                if name == "app":
-                    fig["chart_ms"] = sorted(v[1] for v in visits)[len(visits) // 2]
-                    line += f", the first chart drawn {[round(v[1]) for v in visits]} ms"
-                print(f"{line} after navigation; load {loadavg()}", flush=True)
-            figures[name] = fig
-    (scratch / "floor_app.py").unlink()
-    scratch.rmdir()
+    with tempfile.TemporaryDirectory(prefix="descent-lab-floor-") as scratch:
+        scripts = (("app", "app.py"), ("floor", str(floor_app.write(Path(scratch)))))
+        figures = {name: _floor_figures(args, gc, name, script, anim) for name, script in scripts}
     app, floor = figures["app"], figures["floor"]
     print(f"floor against the app: server CPU a run {floor['cpu_ms']:.0f} / {app['cpu_ms']:.0f} ms "
           f"({floor['cpu_ms'] / app['cpu_ms']:.2f}), crowd p95 {floor['p95']:.2f} / {app['p95']:.2f} s "
@@ -471,7 +489,8 @@ def main() -> int:
     parser.add_argument("--gc", choices=["config", "false", "true", "both"], default="config",
                         help="runner.postScriptGC for the server (default: the repo's config)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runs", type=int, default=2, help="first: server starts measured (each mode)")
+    parser.add_argument("--runs", type=int, default=2,
+                        help="first: server starts measured (each mode); floor: first visits to each page")
     parser.add_argument("--no-baseline", action="store_true",
                         help="heavy: skip the run of the 40 race visitors alone")
     args = parser.parse_args()

@@ -129,8 +129,8 @@ def wait_healthy(base_url: str, proc: subprocess.Popen | None = None, timeout: f
 
 
 def server_command(port: int, *options: str, script: str = "app.py") -> list[str]:
-    """``streamlit run app.py`` (or another ``script``, relative to the repo) on 127.0.0.1:port with the
-    repo's config; ``options`` are extra flags."""
+    """``streamlit run app.py`` (or another ``script``: a path relative to the repo, or absolute) on
+    127.0.0.1:port, started in the repo, so with the repo's config; ``options`` are extra flags."""
     return [sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1",
             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
             *options]
@@ -163,7 +163,7 @@ def app_server(*options: str, port: int | None = None, env: dict | None = None, 
 
     ``warm``: started through ``loadtest.serve`` (see ``serve_command``) and yielded once it is ready,
     not just healthy; then the Popen is the launcher's, with the server as its child (``server_pid``).
-    ``script``: another Streamlit script of the repo (not warmed up), e.g. ``bench/floor_app.py``."""
+    ``script``: another Streamlit script (not warmed up), e.g. the floor that ``bench/floor.py`` writes."""
     if warm and script != "app.py":
         raise ValueError("only app.py is warmed up (loadtest.serve)")
     port = port or free_port()

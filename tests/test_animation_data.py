@@ -573,7 +573,7 @@ def test_the_missing_trigger_makes_python_send_the_chunks_again(monkeypatch, rep
 def test_a_race_seen_before_reuses_its_walk_only_for_the_very_same_inputs():
     """``race_animation`` takes the data's walk from a memo when the page hands over the very objects it
     handed over before (its caches do, for the same race): equal data to a fresh walk, and never the walk
-    of other inputs, even equal ones or ones with the same ids."""
+    of other inputs, even equal ones."""
     contour, paths = {"data": [], "layout": {}}, ten_paths(50)
     scalars = {"steps": 50, "height": 560, "overlays": (), "gradient_scale": None, "step_scale": None,
                "clickable": False}

@@ -250,3 +250,17 @@ def test_the_players_links_carry_each_visitors_own_address(monkeypatch):
     first, again = seen["http://127.0.0.1:41457/"]
     assert again is first  # the same race and address: the shared object, so the player's walk is reused
     assert len(first["explain"]["queries"]) == 2
+
+
+def test_the_players_shared_parts_are_never_changed_by_a_run():
+    """The walk over the player's data is shared by every run of a race (``ui.animation._shared_parts``):
+    a run's speed goes into its own copies, so the memo's entry keeps speed 1 and no speed report, and a
+    visitor at speed 4 never hands another visitor of the race their speed."""
+    fast = player_data(race_app(surface="booth", optimizers="sgd,adam", steps="30", speed="4"))
+    slow = player_data(race_app(surface="booth", optimizers="sgd,adam", steps="30"))
+    assert fast["speed"] == 4.0 and slow["speed"] == 1.0 and fast["id"] == slow["id"]
+    entries = [parts for _, parts in animation._parts_memo.values() if parts[0]["id"] == fast["id"]]
+    assert entries, "the race's parts were not kept"
+    for data, skeleton, _ in entries:
+        assert data["speed"] == skeleton["speed"] == 1.0
+        assert "speed_seq" not in data and "speed_seq" not in skeleton

@@ -13,6 +13,7 @@ and a small run of ``deploy/replicas.py`` (three replicas behind nginx, one kill
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from loadtest import protocol, server
+from loadtest import protocol, server, visitor
 from loadtest.__main__ import format_report, parse_mix, percentile, run_load, warm_up
 from loadtest.visitor import RACE_SURFACES, custom_formula, race_variant
 from tests.load_helpers import in_thread, run_async
@@ -310,3 +311,5 @@ def test_a_visitors_races_are_the_same_in_every_process():
                               cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2")}
     assert len(outputs) == 1 and "surface=" in outputs.pop()
+    source = inspect.getsource(visitor.visit)  # and a visitor draws its choices from there
+    assert "visitor_rng(" in source and "hash(" not in source

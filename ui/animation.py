@@ -550,6 +550,7 @@ def race_animation(
     present: Mapping | None = None,
     links: Mapping | None = None,
     on_speed: Callable[[], None] | None = None,
+    shared: bool = False,
 ) -> None:
     """Show the race player: contour (and 3-D, if given) pictures with a Play/Pause clock.
 
@@ -559,17 +560,21 @@ def race_animation(
     the trigger ``start`` (``{"x": .., "y": ..}``, readable as ``st.session_state[key]["start"]`` inside
     that callback, which runs before the script). ``charts``, ``present`` and ``links``: see
     ``race_data``. ``on_speed`` runs when the visitor changes the player's speed (read it as
-    ``st.session_state[key]["speed"]``), so the page's own speed setting can follow.
+    ``st.session_state[key]["speed"]``), so the page's own speed setting can follow. ``shared``: the
+    inputs are shared objects that come back as the same objects for the same race (the Race page's
+    caches), so the walk over the data is kept for them (``_shared_parts``); inputs built anew on every
+    run would only fill that memo.
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
     if ctx is not None and ctx.main_script_path:
         _provision_static(ctx.main_script_path)
-    data, skeleton, chunks = _shared_parts(
+    data, skeleton, chunks = (_shared_parts if shared else _race_parts)(
         contour, surface3d, paths, steps=steps, height=height, overlays=tuple(overlays),
         gradient_scale=gradient_scale, step_scale=step_scale, clickable=on_start is not None,
         charts=tuple(charts), present=present, links=links)
+    # The parts may be shared (the memo's): the speed goes into copies.
     speeds = {"speed": float(speed), "speed_seq": player_speed(st.session_state.get(key))[1]}
     data, skeleton = {**data, **speeds}, {**skeleton, **speeds}
     sent = _session_chunks()

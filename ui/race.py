@@ -396,7 +396,9 @@ def show_race(state: PageState, surface, surface_key: tuple, extra_url: dict[str
                              step_scale=sscale, charts=charts,
                              on_start=lambda: _start_from_click(state), present=shown_in_room,
                              links=player_links(surface_key, race),
-                             on_speed=lambda: _speed_from_player(state))
+                             on_speed=lambda: _speed_from_player(state),
+                             # The caches' objects, unless overlays or the presenter view build them anew.
+                             shared=not extra and shown_in_room is None)
     _results(surface_key, race, surface, paths)
     if bar is None:
         _downloads(surface, race, paths, contour, surface3d, charts)
