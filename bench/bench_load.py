@@ -184,47 +184,26 @@ def scenario_first(args, gc: str | None) -> bool:
     return met
 
 
-async def _at_once(url: str, query: str, visitors: int, runs: int) -> tuple[list[float], list, int]:
+async def _at_once(url: str, query: str, visitors: int, runs: int) -> list[list]:
     """``visitors`` connections opened together, then each sends ``runs`` runs of ``query`` back to back
-    with no pause: every run's seconds, the first run's result per visitor, and the runs that failed."""
+    with no pause: each visitor's ``RunResult``s, in order."""
     import asyncio
 
     from loadtest.protocol import Connection
 
-    async def visitor() -> tuple[list[float], object, int]:
+    async def visitor() -> list:
         conn = await Connection.open(url, timeout=60)
-        seconds, first, failed = [], None, 0
         try:
-            for _ in range(runs):
-                result = await conn.run(query, timeout=60)
-                first = first or result
-                seconds.append(result.seconds)
-                failed += not result.ok or bool(result.exceptions)
+            return [await conn.run(query, timeout=60) for _ in range(runs)]
         finally:
             await conn.close()
-        return seconds, first, failed
 
-    done = await asyncio.gather(*(visitor() for _ in range(visitors)))
-    return [t for d in done for t in d[0]], [d[1] for d in done], sum(d[2] for d in done)
-
-
-async def _one_rerun(url: str, query: str) -> int:
-    """Bytes of the second run of ``query`` in one session (the first one's data is then in the window)."""
-    from loadtest.protocol import Connection
-
-    conn = await Connection.open(url, timeout=60)
-    try:
-        await conn.run(query, timeout=60)
-        return (await conn.run(query, timeout=60)).bytes
-    finally:
-        await conn.close()
+    return list(await asyncio.gather(*(visitor() for _ in range(visitors))))
 
 
 def _first_marks(browser, url: str, mark: str, chart: bool) -> tuple[float, float | None]:
     """One first visit (a fresh browser context): ms from navigation to the user-timing ``mark`` (a
     component's code starts) and, with ``chart``, to the race player's first drawn chart."""
-    import bench_animation as anim  # on sys.path: scenario_floor puts it there
-
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
@@ -232,8 +211,7 @@ def _first_marks(browser, url: str, mark: str, chart: bool) -> tuple[float, floa
         page.wait_for_function(f"() => performance.getEntriesByName({mark!r}).length > 0", timeout=60_000,
                                polling=20)
         drawn = None
-        if chart:
-            page.wait_for_function(anim.FIRST_CHART_JS, timeout=60_000, polling=20)
+        if chart:  # the player notes when its contour is drawn (bench_animation.measure's first chart)
             drawn = page.wait_for_function(
                 "() => (window.__descentLabPlayers || []).map(p => p.stats.drawn2d).find(Boolean)",
                 timeout=60_000, polling=20).json_value()
@@ -256,14 +234,15 @@ def _floor_figures(args, gc: str | None, name: str, script: str, anim) -> dict:
         if name == "app":
             warm_up(url)
         asyncio.run(_at_once(url, query, 5, 4))  # the floor's first runs import and freeze
-        _, firsts, _ = asyncio.run(_at_once(url, query, 1, 1))
-        rerun = asyncio.run(_one_rerun(url, query))
-        elements = dict(sorted(firsts[0].elements.items()))
-        print(f"== floor: {name} ({script}), {firsts[0].deltas} deltas a run: {elements}; a session's first "
-              f"run sends {firsts[0].bytes / 1000:.0f} kB, a rerun of it {rerun / 1000:.0f} kB", flush=True)
+        [[first, rerun]] = asyncio.run(_at_once(url, query, 1, 2))
+        elements = dict(sorted(first.elements.items()))
+        print(f"== floor: {name} ({script}), {first.deltas} deltas a run: {elements}; a session's first "
+              f"run sends {first.bytes / 1000:.0f} kB, a rerun of it {rerun.bytes / 1000:.0f} kB", flush=True)
         cpu = cpu_seconds(pid)
-        seconds, _, failed = asyncio.run(_at_once(url, query, 50, 4))
+        runs = [r for visitor in asyncio.run(_at_once(url, query, 50, 4)) for r in visitor]
         cpu = cpu_seconds(pid) - cpu
+        seconds = [r.seconds for r in runs]
+        failed = sum(not r.ok or bool(r.exceptions) for r in runs)
         fig = {"p50": percentile(seconds, 50), "p95": percentile(seconds, 95),
                "cpu_ms": 1000 * cpu / len(seconds), "failed": failed}
         print(f"{name}: 50 visitors at once × 4 runs of the same link, no pause: p50 {fig['p50']:.2f} s, "
@@ -281,10 +260,10 @@ def _floor_figures(args, gc: str | None, name: str, script: str, anim) -> dict:
                                            chart=name == "app") for _ in range(max(1, args.runs))]
                 finally:
                     browser.close()
-            fig["mount_ms"] = sorted(v[0] for v in visits)[len(visits) // 2]
+            fig["mount_ms"] = percentile([v[0] for v in visits], 50)
             line = f"{name}: first visits, the component's code starts {[round(v[0]) for v in visits]} ms"
             if name == "app":
-                fig["chart_ms"] = sorted(v[1] for v in visits)[len(visits) // 2]
+                fig["chart_ms"] = percentile([v[1] for v in visits], 50)
                 line += f", the first chart drawn {[round(v[1]) for v in visits]} ms"
             print(f"{line} after navigation; load {loadavg()}", flush=True)
     return fig
